@@ -1,0 +1,1596 @@
+//! Typed, validated configuration: every `PYTORRENT_*` variable of SPEC §2 plus the
+//! `serve` flags, parsed once at startup. Nothing else in the crate reads the environment.
+//!
+//! Value conventions (shared by every variable):
+//! - values are trimmed; an unset or blank scalar variable means "use the default";
+//! - a *set* list variable is taken literally, so `PYTORRENT_AUTH_TRUSTED_PROXIES=` means
+//!   "trust nobody" rather than "the default ranges"; blank list entries (`a,,b`, trailing
+//!   commas) are skipped. The one exception is `PYTORRENT_API_ALLOWED_ORIGINS`, where blank
+//!   falls back to the Socket.IO list, as pyTorrent does;
+//! - an invalid value is a [`ConfigError`] whose one-line message names the variable, the
+//!   value and what is accepted.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv6Addr};
+use std::path::PathBuf;
+
+use ipnet::IpNet;
+
+/// Which external identity source is trusted (SPEC §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthProvider {
+    Local,
+    Tinyauth,
+    Proxy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Admin,
+}
+
+/// Per-profile access level. `rw` parses as `Full`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    None,
+    Ro,
+    Full,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A normalized `scheme://host[:port]` origin (default ports dropped, lowercase).
+///
+/// Build it with [`Origin::parse`] (request headers) or [`Origin::parse_config`] (configured
+/// lists) so that two spellings of the same origin compare equal.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Origin(pub String);
+
+/// One `PYTORRENT_AUTH_BYPASS_HOSTS` entry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BypassHost {
+    /// Lowercased host (IPv6 without brackets).
+    pub host: String,
+    /// `None` = any port.
+    pub port: Option<u16>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Config {
+    pub host: IpAddr,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    pub download_dir: PathBuf,
+    pub bt_port: u16,
+    pub dht_enable: bool,
+    pub upnp_enable: bool,
+    pub lsd_enable: bool,
+    pub auth_enable: bool,
+    pub auth_provider: AuthProvider,
+    pub proxy_user_header: String,
+    pub proxy_auto_create: bool,
+    pub proxy_auto_create_role: Role,
+    pub proxy_auto_create_permission: Level,
+    // ipnet is built without its `serde` feature, so these lists serialize as strings.
+    #[serde(serialize_with = "serialize_nets")]
+    pub trusted_proxies: Vec<IpNet>,
+    pub bypass_hosts: Vec<BypassHost>,
+    pub bypass_user: String,
+    #[serde(serialize_with = "serialize_nets")]
+    pub bypass_networks: Vec<IpNet>,
+    pub proxy_fix_enable: bool,
+    pub session_cookie_secure: bool,
+    pub socketio_cors_allowed_origins: Vec<Origin>,
+    /// Already resolved: falls back to the Socket.IO list when the variable is unset.
+    pub api_allowed_origins: Vec<Origin>,
+    pub login_max_failures: u32,
+    pub login_ban_seconds: u64,
+    pub metrics_enable: bool,
+    pub metrics_path: String,
+    #[serde(serialize_with = "serialize_nets")]
+    pub metrics_allowed_ips: Vec<IpNet>,
+    pub log: String,
+    pub log_format: LogFormat,
+}
+
+/// Flags of `pytorrentd serve`; each one that is set beats its environment variable.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOverrides {
+    pub host: Option<IpAddr>,
+    pub port: Option<u16>,
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// `var` is the variable name, or the `serve` flag (`--port`) for an invalid override.
+    #[error("{var}={value}: {reason}")]
+    Invalid {
+        var: &'static str,
+        value: String,
+        reason: String,
+    },
+}
+
+impl ConfigError {
+    fn invalid(var: &'static str, value: &str, reason: impl AsRef<str>) -> Self {
+        ConfigError::Invalid {
+            var,
+            value: one_line(value),
+            reason: one_line(reason.as_ref()),
+        }
+    }
+}
+
+/// Variable names, so a typo is a compile error rather than a silently ignored setting.
+mod var {
+    pub const HOST: &str = "PYTORRENT_HOST";
+    pub const PORT: &str = "PYTORRENT_PORT";
+    pub const DATA_DIR: &str = "PYTORRENT_DATA_DIR";
+    pub const DOWNLOAD_DIR: &str = "PYTORRENT_DOWNLOAD_DIR";
+    pub const BT_PORT: &str = "PYTORRENT_BT_PORT";
+    pub const DHT_ENABLE: &str = "PYTORRENT_DHT_ENABLE";
+    pub const UPNP_ENABLE: &str = "PYTORRENT_UPNP_ENABLE";
+    pub const LSD_ENABLE: &str = "PYTORRENT_LSD_ENABLE";
+    pub const AUTH_ENABLE: &str = "PYTORRENT_AUTH_ENABLE";
+    pub const AUTH_PROVIDER: &str = "PYTORRENT_AUTH_PROVIDER";
+    pub const PROXY_USER_HEADER: &str = "PYTORRENT_AUTH_PROXY_USER_HEADER";
+    pub const AUTO_CREATE: &str = "PYTORRENT_AUTH_PROXY_AUTO_CREATE";
+    pub const AUTO_CREATE_ROLE: &str = "PYTORRENT_AUTH_PROXY_AUTO_CREATE_ROLE";
+    pub const AUTO_CREATE_PERMISSION: &str = "PYTORRENT_AUTH_PROXY_AUTO_CREATE_PERMISSION";
+    pub const TRUSTED_PROXIES: &str = "PYTORRENT_AUTH_TRUSTED_PROXIES";
+    pub const BYPASS_HOSTS: &str = "PYTORRENT_AUTH_BYPASS_HOSTS";
+    pub const BYPASS_USER: &str = "PYTORRENT_AUTH_BYPASS_USER";
+    pub const BYPASS_NETWORKS: &str = "PYTORRENT_AUTH_BYPASS_NETWORKS";
+    pub const PROXY_FIX_ENABLE: &str = "PYTORRENT_PROXY_FIX_ENABLE";
+    pub const SESSION_COOKIE_SECURE: &str = "PYTORRENT_SESSION_COOKIE_SECURE";
+    pub const SOCKETIO_ORIGINS: &str = "PYTORRENT_SOCKETIO_CORS_ALLOWED_ORIGINS";
+    pub const API_ORIGINS: &str = "PYTORRENT_API_ALLOWED_ORIGINS";
+    pub const LOGIN_MAX_FAILURES: &str = "PYTORRENT_LOGIN_MAX_FAILURES";
+    pub const LOGIN_BAN_SECONDS: &str = "PYTORRENT_LOGIN_BAN_SECONDS";
+    pub const METRICS_ENABLE: &str = "PYTORRENT_METRICS_ENABLE";
+    pub const METRICS_PATH: &str = "PYTORRENT_METRICS_PATH";
+    pub const METRICS_ALLOWED_IPS: &str = "PYTORRENT_METRICS_ALLOWED_IPS";
+    pub const LOG: &str = "PYTORRENT_LOG";
+    pub const LOG_FORMAT: &str = "PYTORRENT_LOG_FORMAT";
+}
+
+/// Every `PYTORRENT_*` variable the daemon reads, in SPEC §2 order (also the order of
+/// [`Config::render_masked`]).
+pub const KNOWN_VARS: &[&str] = &[
+    var::HOST,
+    var::PORT,
+    var::DATA_DIR,
+    var::DOWNLOAD_DIR,
+    var::BT_PORT,
+    var::DHT_ENABLE,
+    var::UPNP_ENABLE,
+    var::LSD_ENABLE,
+    var::AUTH_ENABLE,
+    var::AUTH_PROVIDER,
+    var::PROXY_USER_HEADER,
+    var::AUTO_CREATE,
+    var::AUTO_CREATE_ROLE,
+    var::AUTO_CREATE_PERMISSION,
+    var::TRUSTED_PROXIES,
+    var::BYPASS_HOSTS,
+    var::BYPASS_USER,
+    var::BYPASS_NETWORKS,
+    var::PROXY_FIX_ENABLE,
+    var::SESSION_COOKIE_SECURE,
+    var::SOCKETIO_ORIGINS,
+    var::API_ORIGINS,
+    var::LOGIN_MAX_FAILURES,
+    var::LOGIN_BAN_SECONDS,
+    var::METRICS_ENABLE,
+    var::METRICS_PATH,
+    var::METRICS_ALLOWED_IPS,
+    var::LOG,
+    var::LOG_FORMAT,
+];
+
+/// Default of `PYTORRENT_AUTH_TRUSTED_PROXIES` and `PYTORRENT_AUTH_BYPASS_NETWORKS`:
+/// loopback plus the private and unique-local ranges.
+pub const DEFAULT_PRIVATE_NETWORKS: &str =
+    "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7";
+
+/// Upper bound of `PYTORRENT_LOGIN_BAN_SECONDS` (one year): larger values would overflow
+/// `Instant + Duration` arithmetic without buying anything over "effectively forever".
+pub const MAX_BAN_SECONDS: u64 = 365 * 24 * 60 * 60;
+
+const MAX_USERNAME_BYTES: usize = 128;
+
+const BOOL_ACCEPTED: &str = "expected true or false (also 1/0, yes/no, on/off)";
+const NETS_ACCEPTED: &str =
+    "expected a comma-separated list of CIDRs or IP addresses such as 10.0.0.0/8,::1";
+const HOSTS_ACCEPTED: &str =
+    "expected a comma-separated list of host, host:port, [ipv6] or [ipv6]:port";
+const ORIGINS_ACCEPTED: &str =
+    "expected a comma-separated list of origins such as https://example.com,http://10.0.0.5:8090";
+
+impl Config {
+    /// Parses the environment given as `(name, value)` pairs; `HOME` and `XDG_DATA_HOME` are
+    /// read from the same pairs for the data-dir default. Returns the configuration and the
+    /// warnings to log (unknown `PYTORRENT_*` variables, environment values beaten by a flag).
+    pub fn from_vars<I: IntoIterator<Item = (String, String)>>(
+        vars: I,
+        overrides: &ServeOverrides,
+    ) -> Result<(Config, Vec<String>), ConfigError> {
+        let env = Env {
+            vars: vars.into_iter().collect(),
+        };
+        let mut warnings = env.unknown_variable_warnings();
+
+        let host = match overrides.host {
+            Some(host) => {
+                warnings.extend(env.overridden(var::HOST, "--host", &host.to_string()));
+                host
+            }
+            None => env.scalar(var::HOST, IpAddr::from([0, 0, 0, 0]), parse_ip)?,
+        };
+        let port = match overrides.port {
+            Some(port) => {
+                if port == 0 {
+                    return Err(ConfigError::invalid(
+                        "--port",
+                        "0",
+                        "expected a port number 1-65535",
+                    ));
+                }
+                warnings.extend(env.overridden(var::PORT, "--port", &port.to_string()));
+                port
+            }
+            None => env.scalar(var::PORT, 8090, |s| parse_port(s, false))?,
+        };
+        let data_dir = match &overrides.data_dir {
+            Some(dir) if dir.as_os_str().is_empty() => {
+                return Err(ConfigError::invalid(
+                    "--data-dir",
+                    "",
+                    "expected a directory path",
+                ));
+            }
+            Some(dir) => {
+                warnings.extend(env.overridden(
+                    var::DATA_DIR,
+                    "--data-dir",
+                    &dir.display().to_string(),
+                ));
+                dir.clone()
+            }
+            None => env.scalar(var::DATA_DIR, env.default_data_dir(), |s| {
+                Ok(PathBuf::from(s))
+            })?,
+        };
+        let download_dir = env.scalar(var::DOWNLOAD_DIR, data_dir.join("downloads"), |s| {
+            Ok(PathBuf::from(s))
+        })?;
+
+        let socketio_cors_allowed_origins = env.list(
+            var::SOCKETIO_ORIGINS,
+            "",
+            ORIGINS_ACCEPTED,
+            Origin::parse_config,
+        )?;
+        let api_allowed_origins = if env.is_blank(var::API_ORIGINS) {
+            socketio_cors_allowed_origins.clone()
+        } else {
+            env.list(var::API_ORIGINS, "", ORIGINS_ACCEPTED, Origin::parse_config)?
+        };
+
+        let config = Config {
+            host,
+            port,
+            data_dir,
+            download_dir,
+            bt_port: env.scalar(var::BT_PORT, 6881, |s| parse_port(s, true))?,
+            dht_enable: env.scalar(var::DHT_ENABLE, true, parse_bool)?,
+            upnp_enable: env.scalar(var::UPNP_ENABLE, false, parse_bool)?,
+            lsd_enable: env.scalar(var::LSD_ENABLE, true, parse_bool)?,
+            auth_enable: env.scalar(var::AUTH_ENABLE, true, parse_bool)?,
+            auth_provider: env.scalar(var::AUTH_PROVIDER, AuthProvider::Local, |s| {
+                parse_choice(
+                    s,
+                    &[
+                        ("local", AuthProvider::Local),
+                        ("tinyauth", AuthProvider::Tinyauth),
+                        ("proxy", AuthProvider::Proxy),
+                    ],
+                )
+            })?,
+            proxy_user_header: env.scalar(
+                var::PROXY_USER_HEADER,
+                "Remote-User".to_owned(),
+                parse_header_name,
+            )?,
+            proxy_auto_create: env.scalar(var::AUTO_CREATE, false, parse_bool)?,
+            proxy_auto_create_role: env.scalar(var::AUTO_CREATE_ROLE, Role::User, |s| {
+                parse_choice(s, &[("user", Role::User), ("admin", Role::Admin)])
+            })?,
+            proxy_auto_create_permission: env.scalar(
+                var::AUTO_CREATE_PERMISSION,
+                Level::Ro,
+                |s| {
+                    parse_choice(
+                        s,
+                        &[
+                            ("none", Level::None),
+                            ("ro", Level::Ro),
+                            ("rw", Level::Full),
+                            ("full", Level::Full),
+                        ],
+                    )
+                },
+            )?,
+            trusted_proxies: env.list(
+                var::TRUSTED_PROXIES,
+                DEFAULT_PRIVATE_NETWORKS,
+                NETS_ACCEPTED,
+                parse_net,
+            )?,
+            bypass_hosts: env.list(var::BYPASS_HOSTS, "", HOSTS_ACCEPTED, BypassHost::parse)?,
+            bypass_user: env.scalar(var::BYPASS_USER, "admin".to_owned(), parse_username)?,
+            bypass_networks: env.list(
+                var::BYPASS_NETWORKS,
+                DEFAULT_PRIVATE_NETWORKS,
+                NETS_ACCEPTED,
+                parse_net,
+            )?,
+            proxy_fix_enable: env.scalar(var::PROXY_FIX_ENABLE, false, parse_bool)?,
+            session_cookie_secure: env.scalar(var::SESSION_COOKIE_SECURE, false, parse_bool)?,
+            socketio_cors_allowed_origins,
+            api_allowed_origins,
+            login_max_failures: env.scalar(var::LOGIN_MAX_FAILURES, 5, |s| {
+                parse_number(s, 1, u32::MAX, "expected a whole number >= 1")
+            })?,
+            login_ban_seconds: env.scalar(var::LOGIN_BAN_SECONDS, 900, |s| {
+                parse_number(
+                    s,
+                    1,
+                    MAX_BAN_SECONDS,
+                    &format!("expected a whole number of seconds from 1 to {MAX_BAN_SECONDS}"),
+                )
+            })?,
+            metrics_enable: env.scalar(var::METRICS_ENABLE, false, parse_bool)?,
+            metrics_path: env.scalar(
+                var::METRICS_PATH,
+                "/metrics".to_owned(),
+                parse_metrics_path,
+            )?,
+            metrics_allowed_ips: env.list(
+                var::METRICS_ALLOWED_IPS,
+                "",
+                NETS_ACCEPTED,
+                parse_net,
+            )?,
+            // The filter syntax belongs to tracing-subscriber; the caller validates it there.
+            log: env.scalar(var::LOG, "info".to_owned(), |s| Ok(s.to_owned()))?,
+            log_format: env.scalar(var::LOG_FORMAT, LogFormat::Text, |s| {
+                parse_choice(s, &[("text", LogFormat::Text), ("json", LogFormat::Json)])
+            })?,
+        };
+        Ok((config, warnings))
+    }
+
+    /// [`Config::from_vars`] over the process environment.
+    pub fn from_env(overrides: &ServeOverrides) -> Result<(Config, Vec<String>), ConfigError> {
+        // `std::env::vars()` panics on any non-UTF-8 variable, even one we never read; a lossy
+        // copy lets a broken unrelated variable pass and a broken PYTORRENT_* one fail cleanly.
+        let vars = std::env::vars_os().map(|(name, value)| {
+            (
+                name.to_string_lossy().into_owned(),
+                value.to_string_lossy().into_owned(),
+            )
+        });
+        Config::from_vars(vars, overrides)
+    }
+
+    /// `NAME=value` lines, one per [`KNOWN_VARS`] entry in that order, with effective values
+    /// (lists comma-joined). Values of variables whose name contains SECRET, PASSWORD or
+    /// TOKEN print as `********`.
+    pub fn render_masked(&self) -> String {
+        render_lines(&self.effective_values())
+    }
+
+    fn effective_values(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (var::HOST, self.host.to_string()),
+            (var::PORT, self.port.to_string()),
+            (var::DATA_DIR, self.data_dir.display().to_string()),
+            (var::DOWNLOAD_DIR, self.download_dir.display().to_string()),
+            (var::BT_PORT, self.bt_port.to_string()),
+            (var::DHT_ENABLE, self.dht_enable.to_string()),
+            (var::UPNP_ENABLE, self.upnp_enable.to_string()),
+            (var::LSD_ENABLE, self.lsd_enable.to_string()),
+            (var::AUTH_ENABLE, self.auth_enable.to_string()),
+            (var::AUTH_PROVIDER, self.auth_provider.as_str().to_owned()),
+            (var::PROXY_USER_HEADER, self.proxy_user_header.clone()),
+            (var::AUTO_CREATE, self.proxy_auto_create.to_string()),
+            (
+                var::AUTO_CREATE_ROLE,
+                self.proxy_auto_create_role.as_str().to_owned(),
+            ),
+            (
+                var::AUTO_CREATE_PERMISSION,
+                self.proxy_auto_create_permission.as_str().to_owned(),
+            ),
+            (var::TRUSTED_PROXIES, join(&self.trusted_proxies)),
+            (var::BYPASS_HOSTS, join(&self.bypass_hosts)),
+            (var::BYPASS_USER, self.bypass_user.clone()),
+            (var::BYPASS_NETWORKS, join(&self.bypass_networks)),
+            (var::PROXY_FIX_ENABLE, self.proxy_fix_enable.to_string()),
+            (
+                var::SESSION_COOKIE_SECURE,
+                self.session_cookie_secure.to_string(),
+            ),
+            (
+                var::SOCKETIO_ORIGINS,
+                join(&self.socketio_cors_allowed_origins),
+            ),
+            (var::API_ORIGINS, join(&self.api_allowed_origins)),
+            (var::LOGIN_MAX_FAILURES, self.login_max_failures.to_string()),
+            (var::LOGIN_BAN_SECONDS, self.login_ban_seconds.to_string()),
+            (var::METRICS_ENABLE, self.metrics_enable.to_string()),
+            (var::METRICS_PATH, self.metrics_path.clone()),
+            (var::METRICS_ALLOWED_IPS, join(&self.metrics_allowed_ips)),
+            (var::LOG, self.log.clone()),
+            (var::LOG_FORMAT, self.log_format.as_str().to_owned()),
+        ]
+    }
+}
+
+impl AuthProvider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthProvider::Local => "local",
+            AuthProvider::Tinyauth => "tinyauth",
+            AuthProvider::Proxy => "proxy",
+        }
+    }
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::None => "none",
+            Level::Ro => "ro",
+            Level::Full => "full",
+        }
+    }
+}
+
+impl LogFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
+}
+
+impl Origin {
+    /// Normalizes a request `Origin` or `Referer` header to `scheme://host[:port]`: only
+    /// http(s) is accepted, scheme and host are lowercased, default ports are dropped, and
+    /// anything after the authority (path, query, fragment) and any user info is ignored.
+    /// `Err` (e.g. for `null`) should be treated as a foreign origin; its text is a fragment
+    /// such as "has scheme ftp, only http and https are accepted".
+    pub fn parse(s: &str) -> Result<Origin, String> {
+        let url = url::Url::parse(s.trim()).map_err(|e| format!("is not a URL ({e})"))?;
+        Origin::from_url(&url)
+    }
+
+    /// Stricter [`Origin::parse`] for configured allow-lists: the value must be exactly an
+    /// origin, so a path, query, fragment, user info or wildcard is an error rather than
+    /// silently dropped (an operator writing `https://host/app` or `*.example.com` would
+    /// otherwise get an allow-list that does not mean what they think).
+    pub fn parse_config(s: &str) -> Result<Origin, String> {
+        if s.contains('*') {
+            return Err("is a wildcard, which is not accepted: list each allowed origin as scheme://host[:port]".to_owned());
+        }
+        // The URL parser silently strips tabs and newlines; an allow-list entry must not
+        // depend on that.
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err("contains whitespace".to_owned());
+        }
+        if !s.contains("://") {
+            return Err("is not of the form scheme://host[:port]".to_owned());
+        }
+        let url = url::Url::parse(s).map_err(|e| format!("is not a URL ({e})"))?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("must not contain user info".to_owned());
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err("must not contain a query or fragment".to_owned());
+        }
+        if url.path() != "/" {
+            return Err("must not contain a path".to_owned());
+        }
+        Origin::from_url(&url)
+    }
+
+    fn from_url(url: &url::Url) -> Result<Origin, String> {
+        let scheme = url.scheme();
+        if scheme != "http" && scheme != "https" {
+            return Err(format!(
+                "has scheme {scheme}, only http and https are accepted"
+            ));
+        }
+        // The URL crate already lowercases and punycodes hosts and reports default ports as
+        // `None`, which is exactly the normalization browsers apply to `Origin`.
+        let host = match url.host_str() {
+            Some(host) if !host.is_empty() => host.to_ascii_lowercase(),
+            _ => return Err("has no host".to_owned()),
+        };
+        Ok(Origin(match url.port() {
+            Some(port) => format!("{scheme}://{host}:{port}"),
+            None => format!("{scheme}://{host}"),
+        }))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl BypassHost {
+    /// Parses one configured entry: `host`, `host:port`, `[v6]`, `[v6]:port`, or a bare IPv6
+    /// literal (taken as port-less, since its colons cannot be a port separator).
+    pub fn parse(s: &str) -> Result<BypassHost, String> {
+        let (host, port) = split_host_port(s, true)?;
+        Ok(BypassHost { host, port })
+    }
+
+    /// Whether a request's `Host` header value (`10.0.0.5:8090`, `[::1]:8090`, `EXAMPLE`)
+    /// names this entry. Case-insensitive; a port-less entry matches any port, an entry
+    /// with a port requires exactly that port, so a header without a port matches only
+    /// port-less entries. A malformed header matches nothing.
+    pub fn matches(&self, host_header: &str) -> bool {
+        match split_host_port(host_header.trim(), false) {
+            Ok((host, port)) => host == self.host && (self.port.is_none() || self.port == port),
+            Err(_) => false,
+        }
+    }
+
+    /// True for loopback, private, link-local and unique-local IP literals and `localhost`;
+    /// any other entry deserves a startup warning (SPEC §3: bypass is for private networks).
+    pub fn is_private(&self) -> bool {
+        if self.host == "localhost" {
+            return true;
+        }
+        match self.host.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
+            Ok(IpAddr::V4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local(),
+            Ok(IpAddr::V6(ip)) => {
+                ip.is_loopback() || ip.is_unique_local() || ip.is_unicast_link_local()
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+impl fmt::Display for BypassHost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bracketed = self.host.contains(':');
+        match (bracketed, self.port) {
+            (true, Some(port)) => write!(f, "[{}]:{port}", self.host),
+            (true, None) => write!(f, "[{}]", self.host),
+            (false, Some(port)) => write!(f, "{}:{port}", self.host),
+            (false, None) => f.write_str(&self.host),
+        }
+    }
+}
+
+/// Whether `ip` lies in any of `nets`. An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`, what
+/// a dual-stack listener reports for IPv4 peers) is also checked as its IPv4 form.
+pub fn ip_in(nets: &[IpNet], ip: IpAddr) -> bool {
+    let canonical = ip.to_canonical();
+    nets.iter()
+        .any(|net| net.contains(&ip) || net.contains(&canonical))
+}
+
+/// The environment as given, with the lookups every variable shares.
+struct Env {
+    vars: HashMap<String, String>,
+}
+
+impl Env {
+    fn is_blank(&self, name: &str) -> bool {
+        self.vars.get(name).is_none_or(|v| v.trim().is_empty())
+    }
+
+    /// A scalar variable: unset or blank gives `default`, anything else must parse.
+    fn scalar<T>(
+        &self,
+        name: &'static str,
+        default: T,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
+        match self.vars.get(name) {
+            Some(raw) if !raw.trim().is_empty() => {
+                parse(raw.trim()).map_err(|reason| ConfigError::invalid(name, raw, reason))
+            }
+            _ => Ok(default),
+        }
+    }
+
+    /// A comma list: unset gives `default` (parsed like a user value, so defaults cannot
+    /// drift from the syntax), set-but-blank gives an empty list.
+    fn list<T>(
+        &self,
+        name: &'static str,
+        default: &str,
+        accepted: &str,
+        parse_item: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Vec<T>, ConfigError> {
+        let raw = self.vars.get(name).map_or(default, String::as_str);
+        raw.split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(|item| {
+                parse_item(item).map_err(|problem| {
+                    ConfigError::invalid(name, raw, format!("\"{item}\" {problem}; {accepted}"))
+                })
+            })
+            .collect()
+    }
+
+    fn unknown_variable_warnings(&self) -> Vec<String> {
+        let mut unknown: Vec<&str> = self
+            .vars
+            .keys()
+            .map(String::as_str)
+            .filter(|name| name.starts_with("PYTORRENT_") && !KNOWN_VARS.contains(name))
+            .collect();
+        unknown.sort_unstable();
+        unknown
+            .into_iter()
+            .map(|name| format!("unknown variable {} ignored", one_line(name)))
+            .collect()
+    }
+
+    /// A note when a flag silently replaces a value the operator also set in the
+    /// environment, the usual source of "my EnvironmentFile change has no effect".
+    fn overridden(&self, name: &str, flag: &str, value: &str) -> Option<String> {
+        let env_value = self.vars.get(name)?;
+        (!env_value.trim().is_empty()).then(|| {
+            format!(
+                "{name}={} overridden by {flag} {}",
+                one_line(env_value),
+                one_line(value)
+            )
+        })
+    }
+
+    /// `$XDG_DATA_HOME/pytorrentd`, else `$HOME/.local/share/pytorrentd`, else a directory
+    /// next to the working directory. Relative values are ignored, as the XDG spec demands.
+    fn default_data_dir(&self) -> PathBuf {
+        let absolute = |name: &str| {
+            self.vars
+                .get(name)
+                .map(PathBuf::from)
+                .filter(|path| path.is_absolute())
+        };
+        if let Some(xdg) = absolute("XDG_DATA_HOME") {
+            xdg.join("pytorrentd")
+        } else if let Some(home) = absolute("HOME") {
+            home.join(".local/share/pytorrentd")
+        } else {
+            PathBuf::from("./pytorrentd-data")
+        }
+    }
+}
+
+fn parse_bool(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(BOOL_ACCEPTED.to_owned()),
+    }
+}
+
+fn parse_choice<T: Copy>(s: &str, choices: &[(&str, T)]) -> Result<T, String> {
+    let wanted = s.to_ascii_lowercase();
+    choices
+        .iter()
+        .find(|(name, _)| *name == wanted)
+        .map(|&(_, value)| value)
+        .ok_or_else(|| {
+            let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
+            format!("expected one of {}", names.join(", "))
+        })
+}
+
+fn parse_ip(s: &str) -> Result<IpAddr, String> {
+    let unbracketed = s
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .unwrap_or(s);
+    unbracketed
+        .parse()
+        .map_err(|_| "expected an IP address such as 0.0.0.0, 127.0.0.1 or ::".to_owned())
+}
+
+/// Port digits only: `u16::from_str` would also take `+80`.
+fn parse_port(s: &str, allow_zero: bool) -> Result<u16, String> {
+    let reason = if allow_zero {
+        "expected a port number 0-65535 (0 = random)"
+    } else {
+        "expected a port number 1-65535"
+    };
+    match s.parse::<u16>() {
+        Ok(port) if s.bytes().all(|b| b.is_ascii_digit()) && (allow_zero || port != 0) => Ok(port),
+        _ => Err(reason.to_owned()),
+    }
+}
+
+fn parse_number<T: std::str::FromStr + PartialOrd>(
+    s: &str,
+    min: T,
+    max: T,
+    reason: &str,
+) -> Result<T, String> {
+    match s.parse::<T>() {
+        Ok(n) if s.bytes().all(|b| b.is_ascii_digit()) && n >= min && n <= max => Ok(n),
+        _ => Err(reason.to_owned()),
+    }
+}
+
+/// RFC 9110 `token`: anything else could never appear as a header name on the wire.
+fn parse_header_name(s: &str) -> Result<String, String> {
+    let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if s.bytes().all(tchar) {
+        Ok(s.to_owned())
+    } else {
+        Err("expected an HTTP header name such as Remote-User (letters, digits and !#$%&'*+-.^_`|~)".to_owned())
+    }
+}
+
+/// Same limits as a username taken from the proxy header (SPEC §3).
+fn parse_username(s: &str) -> Result<String, String> {
+    if s.len() <= MAX_USERNAME_BYTES && !s.chars().any(char::is_control) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "expected a username of at most {MAX_USERNAME_BYTES} bytes without control characters"
+        ))
+    }
+}
+
+/// The metrics route must not shadow the UI root, the API or the Socket.IO endpoint.
+fn parse_metrics_path(s: &str) -> Result<String, String> {
+    let well_formed = s.starts_with('/')
+        && s.len() > 1
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '?' || c == '#');
+    let reserved = s == "/api" || s.starts_with("/api/") || s.starts_with("/socket.io");
+    if well_formed && !reserved {
+        Ok(s.to_owned())
+    } else {
+        Err("expected a path such as /metrics (starting with /, not /, not under /api/ or /socket.io)".to_owned())
+    }
+}
+
+/// `trunc` so `10.0.0.1/8` is shown as the network it denotes.
+fn parse_net(s: &str) -> Result<IpNet, String> {
+    if let Ok(net) = s.parse::<IpNet>() {
+        return Ok(net.trunc());
+    }
+    s.parse::<IpAddr>()
+        .map(IpNet::from)
+        .map_err(|_| "is not a CIDR or IP address".to_owned())
+}
+
+/// Splits `host[:port]`, `[v6][:port]` (and, when `bare_v6` is set, an unbracketed IPv6
+/// literal) into a lowercase host and optional port. IPv6 hosts are canonicalized so that
+/// `[::0001]` and `[::1]` compare equal.
+fn split_host_port(s: &str, bare_v6: bool) -> Result<(String, Option<u16>), String> {
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (inside, after) = rest.split_once(']').ok_or("has an unclosed [")?;
+        let ip: Ipv6Addr = inside
+            .parse()
+            .map_err(|_| "has an invalid IPv6 address in brackets")?;
+        let port = match after {
+            "" => None,
+            _ => Some(after.strip_prefix(':').ok_or("has text after ]")?),
+        };
+        (ip.to_string(), port)
+    } else if s.matches(':').count() > 1 {
+        match s.parse::<Ipv6Addr>() {
+            Ok(ip) if bare_v6 => (ip.to_string(), None),
+            _ => return Err("needs brackets around an IPv6 address, as in [::1]:8090".to_owned()),
+        }
+    } else {
+        let (host, port) = match s.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (s, None),
+        };
+        let valid = !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
+        if !valid {
+            return Err("has an invalid host name".to_owned());
+        }
+        (host.to_ascii_lowercase(), port)
+    };
+    let port = port
+        .map(|p| parse_port(p, false).map_err(|_| "has an invalid port (expected 1-65535)"))
+        .transpose()?;
+    Ok((host, port))
+}
+
+fn serialize_nets<S: serde::Serializer>(nets: &[IpNet], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(nets.iter().map(ToString::to_string))
+}
+
+fn join<T: fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn is_secret(name: &str) -> bool {
+    ["SECRET", "PASSWORD", "TOKEN"]
+        .iter()
+        .any(|word| name.contains(word))
+}
+
+fn render_lines(values: &[(&str, String)]) -> String {
+    values
+        .iter()
+        .map(|(name, value)| {
+            // An empty secret stays visibly empty: "unset" is useful and reveals nothing.
+            let shown = if is_secret(name) && !value.is_empty() {
+                "********".to_owned()
+            } else {
+                one_line(value)
+            };
+            format!("{name}={shown}\n")
+        })
+        .collect()
+}
+
+/// Environment values may contain newlines or escapes; every message about them must stay
+/// on one line and must not drive the terminal.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<(Config, Vec<String>), ConfigError> {
+        parse_with(pairs, &ServeOverrides::default())
+    }
+
+    fn parse_with(
+        pairs: &[(&str, &str)],
+        overrides: &ServeOverrides,
+    ) -> Result<(Config, Vec<String>), ConfigError> {
+        let vars = pairs
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()));
+        Config::from_vars(vars, overrides)
+    }
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        match parse(pairs) {
+            Ok((config, _)) => config,
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+
+    fn error(pairs: &[(&str, &str)]) -> String {
+        match parse(pairs) {
+            Ok((config, _)) => panic!("expected an error, got {config:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn nets(list: &str) -> Vec<IpNet> {
+        list.split(',')
+            .map(|s| parse_net(s).expect("test CIDR"))
+            .collect()
+    }
+
+    fn origin(s: &str) -> Origin {
+        Origin(s.to_owned())
+    }
+
+    fn host(s: &str) -> BypassHost {
+        BypassHost::parse(s).expect("test bypass host")
+    }
+
+    #[test]
+    fn defaults() {
+        let (c, warnings) = parse(&[]).expect("defaults are valid");
+        assert!(warnings.is_empty());
+        assert_eq!(c.host, "0.0.0.0".parse::<IpAddr>().expect("ip"));
+        assert_eq!(c.port, 8090);
+        assert_eq!(c.data_dir, PathBuf::from("./pytorrentd-data"));
+        assert_eq!(c.download_dir, PathBuf::from("./pytorrentd-data/downloads"));
+        assert_eq!(c.bt_port, 6881);
+        assert!(c.dht_enable);
+        assert!(!c.upnp_enable);
+        assert!(c.lsd_enable);
+        assert!(c.auth_enable);
+        assert_eq!(c.auth_provider, AuthProvider::Local);
+        assert_eq!(c.proxy_user_header, "Remote-User");
+        assert!(!c.proxy_auto_create);
+        assert_eq!(c.proxy_auto_create_role, Role::User);
+        assert_eq!(c.proxy_auto_create_permission, Level::Ro);
+        let private = nets("127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7");
+        assert_eq!(c.trusted_proxies, private);
+        assert_eq!(c.bypass_networks, private);
+        assert!(c.bypass_hosts.is_empty());
+        assert_eq!(c.bypass_user, "admin");
+        assert!(!c.proxy_fix_enable);
+        assert!(!c.session_cookie_secure);
+        assert!(c.socketio_cors_allowed_origins.is_empty());
+        assert!(c.api_allowed_origins.is_empty());
+        assert_eq!(c.login_max_failures, 5);
+        assert_eq!(c.login_ban_seconds, 900);
+        assert!(!c.metrics_enable);
+        assert_eq!(c.metrics_path, "/metrics");
+        assert!(c.metrics_allowed_ips.is_empty());
+        assert_eq!(c.log, "info");
+        assert_eq!(c.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn blank_scalars_mean_default() {
+        let c = config(&[(var::PORT, ""), (var::AUTH_PROVIDER, "  "), (var::LOG, "")]);
+        assert_eq!(c.port, 8090);
+        assert_eq!(c.auth_provider, AuthProvider::Local);
+        assert_eq!(c.log, "info");
+    }
+
+    #[test]
+    fn data_dir_defaults_follow_xdg_then_home() {
+        let c = config(&[("XDG_DATA_HOME", "/xdg"), ("HOME", "/home/u")]);
+        assert_eq!(c.data_dir, PathBuf::from("/xdg/pytorrentd"));
+        assert_eq!(c.download_dir, PathBuf::from("/xdg/pytorrentd/downloads"));
+        let c = config(&[("XDG_DATA_HOME", ""), ("HOME", "/home/u")]);
+        assert_eq!(c.data_dir, PathBuf::from("/home/u/.local/share/pytorrentd"));
+        let c = config(&[("XDG_DATA_HOME", "relative"), ("HOME", "")]);
+        assert_eq!(c.data_dir, PathBuf::from("./pytorrentd-data"));
+        let c = config(&[("HOME", "/home/u"), (var::DATA_DIR, "/srv/pt")]);
+        assert_eq!(c.data_dir, PathBuf::from("/srv/pt"));
+        assert_eq!(c.download_dir, PathBuf::from("/srv/pt/downloads"));
+        let c = config(&[(var::DATA_DIR, "/srv/pt"), (var::DOWNLOAD_DIR, "/media/dl")]);
+        assert_eq!(c.download_dir, PathBuf::from("/media/dl"));
+    }
+
+    #[test]
+    fn explicit_values() {
+        let c = config(&[
+            (var::HOST, "::1"),
+            (var::PORT, "9000"),
+            (var::BT_PORT, "0"),
+            (var::AUTH_PROVIDER, " TinyAuth "),
+            (var::PROXY_USER_HEADER, "X-Forwarded-User"),
+            (var::AUTO_CREATE_ROLE, "ADMIN"),
+            (var::AUTO_CREATE_PERMISSION, "rw"),
+            (var::BYPASS_USER, "root user"),
+            (var::LOGIN_MAX_FAILURES, "3"),
+            (var::LOGIN_BAN_SECONDS, "60"),
+            (var::METRICS_PATH, "/internal/metrics"),
+            (var::LOG, "pytorrentd=debug,info"),
+            (var::LOG_FORMAT, "JSON"),
+        ]);
+        assert_eq!(c.host, "::1".parse::<IpAddr>().expect("ip"));
+        assert_eq!(c.port, 9000);
+        assert_eq!(c.bt_port, 0);
+        assert_eq!(c.auth_provider, AuthProvider::Tinyauth);
+        assert_eq!(c.proxy_user_header, "X-Forwarded-User");
+        assert_eq!(c.proxy_auto_create_role, Role::Admin);
+        assert_eq!(c.proxy_auto_create_permission, Level::Full);
+        assert_eq!(c.bypass_user, "root user");
+        assert_eq!(c.login_max_failures, 3);
+        assert_eq!(c.login_ban_seconds, 60);
+        assert_eq!(c.metrics_path, "/internal/metrics");
+        assert_eq!(c.log, "pytorrentd=debug,info");
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(
+            config(&[(var::HOST, "[::]")]).host,
+            "::".parse::<IpAddr>().expect("ip")
+        );
+        let level = |v| config(&[(var::AUTO_CREATE_PERMISSION, v)]).proxy_auto_create_permission;
+        assert_eq!(level("none"), Level::None);
+        assert_eq!(level("ro"), Level::Ro);
+        assert_eq!(level("full"), Level::Full);
+        assert_eq!(
+            config(&[(var::AUTH_PROVIDER, "proxy")]).auth_provider,
+            AuthProvider::Proxy
+        );
+    }
+
+    #[test]
+    fn bool_spellings() {
+        for (value, expected) in [
+            ("true", true),
+            ("TRUE", true),
+            (" 1 ", true),
+            ("yes", true),
+            ("On", true),
+            ("false", false),
+            ("False", false),
+            ("0", false),
+            ("NO", false),
+            ("off", false),
+        ] {
+            assert_eq!(
+                config(&[(var::UPNP_ENABLE, value)]).upnp_enable,
+                expected,
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_bool_variable_is_wired() {
+        let all_false = config(&[
+            (var::DHT_ENABLE, "off"),
+            (var::LSD_ENABLE, "off"),
+            (var::AUTH_ENABLE, "off"),
+        ]);
+        assert!(!all_false.dht_enable && !all_false.lsd_enable && !all_false.auth_enable);
+        let all_true = config(&[
+            (var::UPNP_ENABLE, "on"),
+            (var::AUTO_CREATE, "on"),
+            (var::PROXY_FIX_ENABLE, "on"),
+            (var::SESSION_COOKIE_SECURE, "on"),
+            (var::METRICS_ENABLE, "on"),
+        ]);
+        assert!(all_true.upnp_enable && all_true.proxy_auto_create && all_true.proxy_fix_enable);
+        assert!(all_true.session_cookie_secure && all_true.metrics_enable);
+    }
+
+    #[test]
+    fn invalid_values_name_variable_value_and_accepted() {
+        let bool_vars = [
+            var::DHT_ENABLE,
+            var::UPNP_ENABLE,
+            var::LSD_ENABLE,
+            var::AUTH_ENABLE,
+            var::AUTO_CREATE,
+            var::PROXY_FIX_ENABLE,
+            var::SESSION_COOKIE_SECURE,
+            var::METRICS_ENABLE,
+        ];
+        for name in bool_vars {
+            assert_eq!(
+                error(&[(name, "maybe")]),
+                format!("{name}=maybe: expected true or false (also 1/0, yes/no, on/off)")
+            );
+        }
+        let ban = format!("expected a whole number of seconds from 1 to {MAX_BAN_SECONDS}");
+        let long_user = "u".repeat(129);
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                var::HOST,
+                "localhost",
+                "expected an IP address such as 0.0.0.0, 127.0.0.1 or ::",
+            ),
+            (var::PORT, "0", "expected a port number 1-65535"),
+            (var::PORT, "65536", "expected a port number 1-65535"),
+            (var::PORT, "+80", "expected a port number 1-65535"),
+            (
+                var::BT_PORT,
+                "-1",
+                "expected a port number 0-65535 (0 = random)",
+            ),
+            (
+                var::AUTH_PROVIDER,
+                "tinyauht",
+                "expected one of local, tinyauth, proxy",
+            ),
+            (
+                var::PROXY_USER_HEADER,
+                "Remote User",
+                "expected an HTTP header name such as Remote-User (letters, digits and !#$%&'*+-.^_`|~)",
+            ),
+            (var::AUTO_CREATE_ROLE, "root", "expected one of user, admin"),
+            (
+                var::AUTO_CREATE_PERMISSION,
+                "write",
+                "expected one of none, ro, rw, full",
+            ),
+            (
+                var::TRUSTED_PROXIES,
+                "10.0.0.0/8,proxy",
+                "\"proxy\" is not a CIDR or IP address; expected a comma-separated list of CIDRs or IP addresses such as 10.0.0.0/8,::1",
+            ),
+            (
+                var::BYPASS_NETWORKS,
+                "10.0.0.0/33",
+                "\"10.0.0.0/33\" is not a CIDR or IP address; expected a comma-separated list of CIDRs or IP addresses such as 10.0.0.0/8,::1",
+            ),
+            (
+                var::METRICS_ALLOWED_IPS,
+                "::1/129",
+                "\"::1/129\" is not a CIDR or IP address; expected a comma-separated list of CIDRs or IP addresses such as 10.0.0.0/8,::1",
+            ),
+            (
+                var::BYPASS_HOSTS,
+                "10.0.0.5:99999",
+                "\"10.0.0.5:99999\" has an invalid port (expected 1-65535); expected a comma-separated list of host, host:port, [ipv6] or [ipv6]:port",
+            ),
+            (
+                var::BYPASS_USER,
+                &long_user,
+                "expected a username of at most 128 bytes without control characters",
+            ),
+            (
+                var::SOCKETIO_ORIGINS,
+                "ftp://example.com",
+                "\"ftp://example.com\" has scheme ftp, only http and https are accepted; expected a comma-separated list of origins such as https://example.com,http://10.0.0.5:8090",
+            ),
+            (
+                var::API_ORIGINS,
+                "*",
+                "\"*\" is a wildcard, which is not accepted: list each allowed origin as scheme://host[:port]; expected a comma-separated list of origins such as https://example.com,http://10.0.0.5:8090",
+            ),
+            (
+                var::API_ORIGINS,
+                "https://example.com/app",
+                "\"https://example.com/app\" must not contain a path; expected a comma-separated list of origins such as https://example.com,http://10.0.0.5:8090",
+            ),
+            (var::LOGIN_MAX_FAILURES, "0", "expected a whole number >= 1"),
+            (
+                var::LOGIN_MAX_FAILURES,
+                "five",
+                "expected a whole number >= 1",
+            ),
+            (var::LOGIN_BAN_SECONDS, "0", &ban),
+            (var::LOGIN_BAN_SECONDS, "31536001", &ban),
+            (
+                var::METRICS_PATH,
+                "/api/metrics",
+                "expected a path such as /metrics (starting with /, not /, not under /api/ or /socket.io)",
+            ),
+            (var::LOG_FORMAT, "xml", "expected one of text, json"),
+        ];
+        for (name, value, reason) in cases {
+            assert_eq!(error(&[(name, value)]), format!("{name}={value}: {reason}"));
+        }
+        assert_eq!(
+            error(&[(var::AUTH_PROVIDER, "tinyauht")]),
+            "PYTORRENT_AUTH_PROVIDER=tinyauht: expected one of local, tinyauth, proxy"
+        );
+    }
+
+    #[test]
+    fn error_messages_stay_on_one_line() {
+        let message = error(&[(var::PORT, "80\n81")]);
+        assert_eq!(
+            message,
+            "PYTORRENT_PORT=80\\n81: expected a port number 1-65535"
+        );
+        let message = error(&[(var::BYPASS_HOSTS, "a b\u{1b}[31m")]);
+        assert!(
+            !message.contains('\n') && !message.contains('\u{1b}'),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn metrics_path_rules() {
+        for bad in [
+            "metrics",
+            "/",
+            "/api",
+            "/api/x",
+            "/socket.io",
+            "/socket.io/m",
+            "/m?x",
+            "/m x",
+        ] {
+            assert!(parse_metrics_path(bad).is_err(), "{bad}");
+        }
+        for good in ["/metrics", "/apimetrics", "/_/metrics"] {
+            assert_eq!(parse_metrics_path(good).as_deref(), Ok(good));
+        }
+    }
+
+    #[test]
+    fn bypass_user_rules() {
+        assert!(parse_username(&"u".repeat(128)).is_ok());
+        assert!(parse_username("a\tb").is_err());
+        // Blank falls back to the default rather than an empty username.
+        assert_eq!(config(&[(var::BYPASS_USER, " ")]).bypass_user, "admin");
+    }
+
+    #[test]
+    fn cidr_lists() {
+        let c = config(&[
+            (
+                var::TRUSTED_PROXIES,
+                " 10.1.2.3 , 192.168.0.0/16,,::1, fd00::/8, 10.9.9.9/8 ",
+            ),
+            (var::BYPASS_NETWORKS, ""),
+            (var::METRICS_ALLOWED_IPS, "2001:db8::5"),
+        ]);
+        assert_eq!(
+            c.trusted_proxies,
+            nets("10.1.2.3/32,192.168.0.0/16,::1/128,fd00::/8,10.0.0.0/8")
+        );
+        assert!(
+            c.bypass_networks.is_empty(),
+            "set-but-empty list means empty"
+        );
+        assert_eq!(c.metrics_allowed_ips, nets("2001:db8::5/128"));
+    }
+
+    #[test]
+    fn ip_in_handles_mapped_addresses() {
+        let list = nets("10.0.0.0/8,::1/128,fc00::/7");
+        let ip = |s: &str| s.parse::<IpAddr>().expect("test ip");
+        assert!(ip_in(&list, ip("10.1.2.3")));
+        assert!(ip_in(&list, ip("::ffff:10.1.2.3")));
+        assert!(ip_in(&list, ip("::1")));
+        assert!(ip_in(&list, ip("fd12::1")));
+        assert!(!ip_in(&list, ip("11.0.0.1")));
+        assert!(!ip_in(&list, ip("::ffff:11.0.0.1")));
+        assert!(!ip_in(&[], ip("127.0.0.1")));
+    }
+
+    #[test]
+    fn bypass_host_parsing() {
+        let c = config(&[(
+            var::BYPASS_HOSTS,
+            "10.11.1.11:8090, 10.11.1.11,NAS.Local,[::1]:8090,[FE80::0001],fd00::5,",
+        )]);
+        assert_eq!(
+            c.bypass_hosts,
+            vec![
+                BypassHost {
+                    host: "10.11.1.11".into(),
+                    port: Some(8090)
+                },
+                BypassHost {
+                    host: "10.11.1.11".into(),
+                    port: None
+                },
+                BypassHost {
+                    host: "nas.local".into(),
+                    port: None
+                },
+                BypassHost {
+                    host: "::1".into(),
+                    port: Some(8090)
+                },
+                BypassHost {
+                    host: "fe80::1".into(),
+                    port: None
+                },
+                BypassHost {
+                    host: "fd00::5".into(),
+                    port: None
+                },
+            ]
+        );
+        for bad in [
+            "host:",
+            "host:0",
+            "host:abc",
+            "[::1",
+            "[::1]x",
+            "[nope]:80",
+            "a/b",
+            "fd00::5:80:x",
+        ] {
+            assert!(BypassHost::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bypass_host_matching() {
+        let with_port = host("10.11.1.11:8090");
+        assert!(with_port.matches("10.11.1.11:8090"));
+        assert!(!with_port.matches("10.11.1.11:8091"));
+        assert!(
+            !with_port.matches("10.11.1.11"),
+            "port-less header only matches port-less entries"
+        );
+
+        let any_port = host("10.11.1.11");
+        assert!(any_port.matches("10.11.1.11"));
+        assert!(any_port.matches("10.11.1.11:8090"));
+        assert!(!any_port.matches("10.11.1.12"));
+        assert!(!any_port.matches("10.11.1.11.evil.com"));
+
+        let name = host("Nas.Local");
+        assert!(name.matches("NAS.LOCAL"));
+        assert!(name.matches(" nas.local:443 "));
+        assert!(!name.matches("nas.local.")); // strict: no trailing-dot folding
+
+        let v6 = host("[::1]:8090");
+        assert!(v6.matches("[::1]:8090"));
+        assert!(v6.matches("[0:0::1]:8090"));
+        assert!(!v6.matches("[::1]"));
+        assert!(!v6.matches("::1"));
+        assert!(host("[::1]").matches("[::1]:1234"));
+        assert!(host("fe80::1").matches("[FE80::1]"));
+
+        assert!(!any_port.matches(""));
+        assert!(!any_port.matches("10.11.1.11:"));
+        assert!(!any_port.matches("10.11.1.11:x"));
+    }
+
+    #[test]
+    fn bypass_host_is_private() {
+        for private in [
+            "localhost",
+            "127.0.0.1",
+            "10.0.0.1:80",
+            "172.16.5.4",
+            "192.168.1.1",
+            "169.254.0.1",
+            "[::1]",
+            "[fd00::1]",
+            "[fe80::1]",
+            "[::ffff:192.168.1.1]",
+        ] {
+            assert!(host(private).is_private(), "{private}");
+        }
+        for public in [
+            "example.com",
+            "8.8.8.8",
+            "[2001:db8::1]",
+            "100.64.0.1",
+            "nas.local",
+        ] {
+            assert!(!host(public).is_private(), "{public}");
+        }
+    }
+
+    #[test]
+    fn bypass_host_display_round_trips() {
+        for s in ["nas", "nas:80", "[::1]", "[::1]:80"] {
+            assert_eq!(host(s).to_string(), s);
+            assert_eq!(host(&host(s).to_string()), host(s));
+        }
+    }
+
+    #[test]
+    fn origin_normalization() {
+        let cases = [
+            ("https://Example.COM", "https://example.com"),
+            ("https://example.com/", "https://example.com"),
+            ("HTTPS://example.com:443", "https://example.com"),
+            ("http://example.com:80/", "http://example.com"),
+            ("http://example.com:443", "http://example.com:443"),
+            ("https://example.com:8443", "https://example.com:8443"),
+            ("http://[::1]:8090", "http://[::1]:8090"),
+            ("http://10.0.0.5:8090", "http://10.0.0.5:8090"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(Origin::parse_config(input), Ok(origin(expected)), "{input}");
+            assert_eq!(Origin::parse(input), Ok(origin(expected)), "{input}");
+        }
+        for bad in [
+            "*",
+            "https://*.example.com",
+            "ftp://example.com",
+            "https://example.com/app",
+            "https://example.com/?q=1",
+            "https://example.com#x",
+            "https://user:pw@example.com",
+            "example.com",
+            "https:example.com",
+            "https://exa mple.com",
+            "null",
+        ] {
+            assert!(Origin::parse_config(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn origin_parse_takes_only_scheme_host_port_of_a_referer() {
+        assert_eq!(
+            Origin::parse("https://Example.com:443/torrents/1?x=y#frag"),
+            Ok(origin("https://example.com"))
+        );
+        assert_eq!(
+            Origin::parse("http://user@host.example:8080/a"),
+            Ok(origin("http://host.example:8080"))
+        );
+        for bad in [
+            "null",
+            "",
+            "ftp://example.com/",
+            "file:///etc/passwd",
+            "chrome-extension://abc",
+        ] {
+            assert!(Origin::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn origin_lists_and_api_fallback() {
+        let socketio = (
+            var::SOCKETIO_ORIGINS,
+            "https://Pt.Example.com/, http://10.0.0.5:8090",
+        );
+        let expected = vec![
+            origin("https://pt.example.com"),
+            origin("http://10.0.0.5:8090"),
+        ];
+
+        let c = config(&[socketio]);
+        assert_eq!(c.socketio_cors_allowed_origins, expected);
+        assert_eq!(c.api_allowed_origins, expected, "unset API list falls back");
+
+        let c = config(&[socketio, (var::API_ORIGINS, " ")]);
+        assert_eq!(c.api_allowed_origins, expected, "blank API list falls back");
+
+        let c = config(&[socketio, (var::API_ORIGINS, "https://api.example.com")]);
+        assert_eq!(
+            c.api_allowed_origins,
+            vec![origin("https://api.example.com")]
+        );
+        assert_eq!(c.socketio_cors_allowed_origins, expected);
+    }
+
+    #[test]
+    fn unknown_variables_warn() {
+        let (_, warnings) = parse(&[
+            ("PYTORRENT_FOO", "1"),
+            ("PYTORRENT_AUTH_PROVDER", "proxy"),
+            ("PATH", "/bin"),
+            (var::PORT, "8091"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            warnings,
+            vec![
+                "unknown variable PYTORRENT_AUTH_PROVDER ignored",
+                "unknown variable PYTORRENT_FOO ignored",
+            ]
+        );
+    }
+
+    #[test]
+    fn overrides_beat_env() {
+        let overrides = ServeOverrides {
+            host: Some("127.0.0.1".parse().expect("ip")),
+            port: Some(9999),
+            data_dir: Some(PathBuf::from("/flag/dir")),
+        };
+        let (c, warnings) = parse_with(
+            &[
+                (var::HOST, "0.0.0.0"),
+                (var::PORT, "8091"),
+                (var::DATA_DIR, "/env/dir"),
+            ],
+            &overrides,
+        )
+        .expect("valid");
+        assert_eq!(c.host, "127.0.0.1".parse::<IpAddr>().expect("ip"));
+        assert_eq!(c.port, 9999);
+        assert_eq!(c.data_dir, PathBuf::from("/flag/dir"));
+        assert_eq!(c.download_dir, PathBuf::from("/flag/dir/downloads"));
+        assert_eq!(
+            warnings,
+            vec![
+                "PYTORRENT_HOST=0.0.0.0 overridden by --host 127.0.0.1",
+                "PYTORRENT_PORT=8091 overridden by --port 9999",
+                "PYTORRENT_DATA_DIR=/env/dir overridden by --data-dir /flag/dir",
+            ]
+        );
+        // An override also rescues an invalid environment value it replaces.
+        let (c, _) = parse_with(&[(var::PORT, "bogus")], &overrides).expect("valid");
+        assert_eq!(c.port, 9999);
+
+        let zero = ServeOverrides {
+            port: Some(0),
+            ..ServeOverrides::default()
+        };
+        let message = parse_with(&[], &zero)
+            .map(|_| ())
+            .expect_err("port 0")
+            .to_string();
+        assert_eq!(message, "--port=0: expected a port number 1-65535");
+    }
+
+    #[test]
+    fn render_masked_lists_every_known_var() {
+        let c = config(&[
+            (var::BYPASS_HOSTS, "nas:8090,[::1]"),
+            (var::SOCKETIO_ORIGINS, "https://a.example,https://b.example"),
+        ]);
+        let names: Vec<&str> = c.effective_values().iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, KNOWN_VARS);
+
+        let rendered = c.render_masked();
+        let lines: Vec<&str> = rendered.lines().collect();
+        assert_eq!(lines.len(), KNOWN_VARS.len());
+        for (line, name) in lines.iter().zip(KNOWN_VARS) {
+            assert!(line.starts_with(&format!("{name}=")), "{line}");
+        }
+        assert!(lines.contains(&"PYTORRENT_PORT=8090"));
+        assert!(lines.contains(&"PYTORRENT_AUTH_BYPASS_HOSTS=nas:8090,[::1]"));
+        assert!(
+            lines.contains(&"PYTORRENT_API_ALLOWED_ORIGINS=https://a.example,https://b.example")
+        );
+        assert!(lines.contains(&"PYTORRENT_AUTH_TRUSTED_PROXIES=127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"));
+        assert!(lines.contains(&"PYTORRENT_AUTH_PROXY_AUTO_CREATE_PERMISSION=ro"));
+    }
+
+    #[test]
+    fn rendered_defaults_parse_back_to_the_same_config() {
+        let c = config(&[
+            (var::BYPASS_HOSTS, "nas:8090,[::1]"),
+            (var::METRICS_ALLOWED_IPS, "10.0.0.0/8"),
+            (var::API_ORIGINS, "https://a.example"),
+        ]);
+        let rendered = c.render_masked();
+        let pairs: Vec<(&str, &str)> = rendered
+            .lines()
+            .filter_map(|line| line.split_once('='))
+            .collect();
+        assert_eq!(config(&pairs), c);
+    }
+
+    #[test]
+    fn serializes_networks_as_strings() {
+        let c = config(&[(var::METRICS_ALLOWED_IPS, "10.0.0.1,::1")]);
+        let json = serde_json::to_value(&c).expect("serializable");
+        assert_eq!(
+            json["metrics_allowed_ips"],
+            serde_json::json!(["10.0.0.1/32", "::1/128"])
+        );
+        assert_eq!(json["auth_provider"], "local");
+    }
+
+    #[test]
+    fn secrets_are_masked() {
+        let rendered = render_lines(&[
+            ("PYTORRENT_SECRET_KEY", "hunter2".to_owned()),
+            ("PYTORRENT_ADMIN_PASSWORD", String::new()),
+            ("PYTORRENT_API_TOKEN", "pt_abc".to_owned()),
+            ("PYTORRENT_LOG", "info".to_owned()),
+        ]);
+        assert_eq!(
+            rendered,
+            "PYTORRENT_SECRET_KEY=********\nPYTORRENT_ADMIN_PASSWORD=\nPYTORRENT_API_TOKEN=********\nPYTORRENT_LOG=info\n"
+        );
+    }
+}

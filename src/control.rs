@@ -1,0 +1,196 @@
+//! The local control channel used by CLI commands: while the daemon runs it owns redb's
+//! exclusive lock, so `pytorrentd profile …` talks to it over `DATA_DIR/control.sock`
+//! (mode 0600, one JSON request and one JSON answer per connection). When the daemon is
+//! stopped the CLI opens the store itself; both paths run the same domain functions.
+
+use std::collections::HashMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tracing::{debug, warn};
+
+use crate::engine::profiles::{self, ProfilePatch};
+use crate::engine::{Engine, EngineError};
+use crate::store::{ProfileRecord, Store};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum Request {
+    ProfileList,
+    ProfileAdd {
+        id: String,
+        name: Option<String>,
+        download_dir: PathBuf,
+        max_active_downloads: Option<u32>,
+    },
+    ProfileSet {
+        id: String,
+        patch: ProfilePatch,
+    },
+    ProfileDelete {
+        id: String,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Response {
+    Ok(serde_json::Value),
+    Error(String),
+}
+
+pub fn socket_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("control.sock")
+}
+
+fn new_profile(
+    id: String,
+    name: Option<String>,
+    download_dir: PathBuf,
+    max: Option<u32>,
+) -> ProfileRecord {
+    ProfileRecord {
+        name: name.unwrap_or_default(),
+        id,
+        download_dir,
+        max_active_downloads: max.unwrap_or(0),
+        created_at: None,
+    }
+}
+
+fn to_value<T: Serialize>(v: T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}
+
+/// Runs a request against the live engine.
+pub fn execute_online(engine: &Engine, req: Request) -> Result<serde_json::Value, EngineError> {
+    Ok(match req {
+        Request::ProfileList => to_value(engine.profiles()),
+        Request::ProfileAdd {
+            id,
+            name,
+            download_dir,
+            max_active_downloads,
+        } => to_value(engine.create_profile(new_profile(
+            id,
+            name,
+            download_dir,
+            max_active_downloads,
+        ))?),
+        Request::ProfileSet { id, patch } => to_value(engine.update_profile(&id, patch)?),
+        Request::ProfileDelete { id } => {
+            engine.delete_profile(&id)?;
+            serde_json::Value::Null
+        }
+    })
+}
+
+/// Runs a request directly against the store (daemon stopped).
+pub fn execute_offline(store: &Store, req: Request) -> Result<serde_json::Value, EngineError> {
+    let mut map: HashMap<String, ProfileRecord> = store
+        .profiles()?
+        .into_iter()
+        .map(|p| (p.id.clone(), p))
+        .collect();
+    Ok(match req {
+        Request::ProfileList => {
+            let mut v: Vec<_> = map.into_values().collect();
+            v.sort_by(|a, b| a.id.cmp(&b.id));
+            to_value(v)
+        }
+        Request::ProfileAdd {
+            id,
+            name,
+            download_dir,
+            max_active_downloads,
+        } => to_value(profiles::create(
+            store,
+            &mut map,
+            new_profile(id, name, download_dir, max_active_downloads),
+        )?),
+        Request::ProfileSet { id, patch } => to_value(profiles::update(store, &mut map, &id, patch)?),
+        Request::ProfileDelete { id } => {
+            let n = store.torrents()?.iter().filter(|t| t.profile == id).count();
+            profiles::delete(store, &mut map, &id, n)?;
+            serde_json::Value::Null
+        }
+    })
+}
+
+/// Serves the control socket until the returned task is aborted.
+pub fn serve(data_dir: &Path, engine: Arc<Engine>) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let path = socket_path(data_dir);
+    // A stale socket from a crashed run would make bind fail; we hold the redb lock, so
+    // no other daemon can be using it.
+    let _ = std::fs::remove_file(&path);
+    let listener = UnixListener::bind(&path)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                if let Err(e) = handle(stream, &engine).await {
+                    debug!("control connection: {e}");
+                }
+            });
+        }
+    }))
+}
+
+async fn handle(stream: UnixStream, engine: &Engine) -> std::io::Result<()> {
+    let (r, mut w) = stream.into_split();
+    let mut line = String::new();
+    // Requests are small; the cap keeps a misbehaving client from growing memory.
+    BufReader::new(tokio::io::AsyncReadExt::take(r, 1 << 20))
+        .read_line(&mut line)
+        .await?;
+    let resp = match serde_json::from_str::<Request>(&line) {
+        Ok(req) => match execute_online(engine, req) {
+            Ok(v) => Response::Ok(v),
+            Err(e) => {
+                if matches!(e, EngineError::Store(_) | EngineError::Internal(_)) {
+                    warn!("control request failed: {e}");
+                }
+                Response::Error(e.to_string())
+            }
+        },
+        Err(e) => Response::Error(format!("bad control request: {e}")),
+    };
+    let mut out = serde_json::to_vec(&resp).unwrap_or_default();
+    out.push(b'\n');
+    w.write_all(&out).await?;
+    w.shutdown().await
+}
+
+/// Sends one request to a running daemon. `Ok(None)` means no daemon answers.
+pub async fn send(data_dir: &Path, req: &Request) -> std::io::Result<Option<Response>> {
+    let path = socket_path(data_dir);
+    let stream = match UnixStream::connect(&path).await {
+        Ok(s) => s,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    let (r, mut w) = stream.into_split();
+    let mut out = serde_json::to_vec(req).unwrap_or_default();
+    out.push(b'\n');
+    w.write_all(&out).await?;
+    let mut line = String::new();
+    BufReader::new(r).read_line(&mut line).await?;
+    serde_json::from_str(&line)
+        .map(Some)
+        .map_err(|e| std::io::Error::other(format!("bad answer from the daemon: {e}")))
+}

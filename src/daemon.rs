@@ -1,0 +1,134 @@
+//! `pytorrentd serve`: opens the store, starts the engine, the control socket and the HTTP
+//! server, and stops all of them in order on SIGTERM/SIGINT.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::engine::profiles::ensure_default;
+use crate::state::AppState;
+use crate::store::Store;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("{0}")]
+    Engine(#[from] crate::engine::EngineError),
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("control socket: {0}")]
+    Control(std::io::Error),
+}
+
+fn prepare_data_dir(config: &Config) -> Result<(), DaemonError> {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = &config.data_dir;
+    if !dir.exists() {
+        // Private by default: it holds the database and the control socket.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|source| DaemonError::DataDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+    }
+    Ok(())
+}
+
+/// Runs the daemon until a stop signal arrives.
+pub async fn serve(config: Config) -> Result<(), DaemonError> {
+    prepare_data_dir(&config)?;
+    let store = Store::open(&config.data_dir)?;
+    ensure_default(&store, &config.download_dir)?;
+    if !config.auth_enable {
+        warn!(
+            "PYTORRENT_AUTH_ENABLE=false: every request acts as administrator '{}'; use this only on a trusted network",
+            config.bypass_user
+        );
+    }
+    let config = Arc::new(config);
+    let engine = Engine::start(&config, store.clone()).await?;
+    let control = crate::control::serve(&config.data_dir, engine.clone()).map_err(DaemonError::Control)?;
+
+    let addr = SocketAddr::new(config.host, config.port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| DaemonError::Listen { addr, source })?;
+    let state = AppState {
+        config: config.clone(),
+        engine: engine.clone(),
+        store,
+    };
+    info!(
+        version = env!("CARGO_PKG_VERSION"),
+        listen = %addr,
+        data_dir = %config.data_dir.display(),
+        provider = config.auth_provider.as_str(),
+        "pytorrentd ready"
+    );
+    let app = crate::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(stop_signal(stop.clone()));
+    let server = axum::serve(listener, app).with_graceful_shutdown({
+        let stop = stop.clone();
+        async move { stop.cancelled().await }
+    });
+    let mut served = tokio::spawn(async move { server.await });
+    // Draining HTTP must not eat the whole 10 s stop budget.
+    tokio::select! {
+        r = &mut served => {
+            if let Ok(Err(e)) = r {
+                warn!("http server: {e}");
+            }
+        }
+        _ = async {
+            stop.cancelled().await;
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        } => {
+            warn!("HTTP connections still open after 3 s; closing them");
+            served.abort();
+        }
+    }
+    control.abort();
+    let _ = std::fs::remove_file(crate::control::socket_path(&config.data_dir));
+    if tokio::time::timeout(Duration::from_secs(5), engine.shutdown())
+        .await
+        .is_err()
+    {
+        warn!("engine did not stop within 5 s");
+    }
+    info!("stopped");
+    Ok(())
+}
+
+async fn stop_signal(stop: tokio_util::sync::CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+    info!("stop signal received, shutting down");
+    stop.cancel();
+}

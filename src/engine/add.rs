@@ -1,0 +1,555 @@
+//! Adding torrents: parsing and validating magnets, URLs and .torrent bytes, committing the
+//! records, then handing them to the engine; plus the background magnet resolver.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use librqbit::{AddTorrent, AddTorrentOptions, AddTorrentResponse};
+use librqbit_core::magnet::Magnet;
+use librqbit_core::torrent_metainfo::torrent_from_bytes;
+use tracing::{info, warn};
+
+use super::{Engine, EngineError, EngineEvent, Entry, MAX_TORRENT_BYTES, Meta, Result, TorrentRow};
+use crate::store::TorrentRecord;
+
+/// What to add.
+#[derive(Debug, Clone)]
+pub enum AddSource {
+    Magnet(String),
+    Url(String),
+    /// Uploaded .torrent bytes with the uploaded file name (for messages).
+    Bytes { name: String, bytes: Vec<u8> },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AddOptions {
+    pub paused: bool,
+    pub label: Option<String>,
+    pub only_files: Option<Vec<usize>>,
+    pub peers: Vec<SocketAddr>,
+    /// Folder under the profile's download dir.
+    pub subdir: Option<String>,
+}
+
+pub(crate) struct ParsedTorrent {
+    pub hash: String,
+    pub meta: Meta,
+}
+
+pub(crate) fn parse_torrent(bytes: &[u8]) -> Result<ParsedTorrent> {
+    if bytes.len() > MAX_TORRENT_BYTES {
+        return Err(EngineError::InvalidTorrent(
+            "the .torrent file is larger than 10 MiB".into(),
+        ));
+    }
+    let t = torrent_from_bytes(bytes)
+        .map_err(|e| EngineError::InvalidTorrent(format!("not a valid .torrent file: {e}")))?;
+    let hash = t.info_hash.as_string();
+    let info = t.info.data.validate().map_err(|e| match e {
+        librqbit_core::Error::BadTorrentPathTraversal => {
+            EngineError::PathEscape("the .torrent contains a file path escaping its folder".into())
+        }
+        e => EngineError::InvalidTorrent(format!("not a valid .torrent file: {e}")),
+    })?;
+    let mut files = Vec::new();
+    for fd in info.iter_file_details() {
+        let path = fd.filename.to_pathbuf();
+        if path
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_)))
+        {
+            return Err(EngineError::PathEscape(
+                "the .torrent contains a file path escaping its folder".into(),
+            ));
+        }
+        files.push((path.to_string_lossy().into_owned(), fd.len));
+    }
+    let multi_file = files.len() > 1;
+    let name = info
+        .name()
+        .map(|n| n.into_owned())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| hash.clone());
+    if multi_file && (name.contains('/') || name == ".." || name == ".") {
+        return Err(EngineError::PathEscape(
+            "the torrent's folder name escapes the download directory".into(),
+        ));
+    }
+    Ok(ParsedTorrent {
+        hash,
+        meta: Meta {
+            name,
+            total: info.lengths().total_length(),
+            piece_length: info.lengths().default_piece_length(),
+            files,
+            multi_file,
+        },
+    })
+}
+
+pub(crate) struct ParsedMagnet {
+    pub hash: String,
+    pub name: Option<String>,
+    pub peers: Vec<SocketAddr>,
+}
+
+pub(crate) fn parse_magnet(s: &str) -> Result<ParsedMagnet> {
+    let s = s.trim();
+    let bad = |why: &str| EngineError::InvalidMagnet(format!("not a valid magnet link: {why}"));
+    if !s.starts_with("magnet:?") && !(s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())) {
+        return Err(bad("it must start with 'magnet:?'"));
+    }
+    let m = Magnet::parse(s).map_err(|e| bad(&format!("{e:#}")))?;
+    let id = m
+        .as_id20()
+        .ok_or_else(|| bad("it has no BitTorrent v1 info hash (xt=urn:btih:…)"))?;
+    let mut peers = Vec::new();
+    if let Ok(url) = url::Url::parse(s) {
+        for (k, v) in url.query_pairs() {
+            if k == "x.pe" {
+                let addr: SocketAddr = v
+                    .parse()
+                    .map_err(|_| bad(&format!("peer address '{v}' is not IP:port")))?;
+                peers.push(addr);
+            }
+        }
+    }
+    Ok(ParsedMagnet {
+        hash: id.as_string(),
+        name: m.name.clone(),
+        peers,
+    })
+}
+
+pub(crate) fn check_file_indices(idx: &[usize], count: usize) -> Result<HashSet<usize>> {
+    let mut set = HashSet::new();
+    for &i in idx {
+        if i >= count {
+            return Err(EngineError::Invalid(format!(
+                "file index {i} is out of range (the torrent has {count} file(s))"
+            )));
+        }
+        set.insert(i);
+    }
+    if set.is_empty() {
+        return Err(EngineError::Invalid(
+            "at least one file must be wanted".into(),
+        ));
+    }
+    Ok(set)
+}
+
+pub(crate) fn check_dir_writable(dir: &Path) -> Result<()> {
+    let md = std::fs::metadata(dir).map_err(|_| {
+        EngineError::DownloadDirInvalid(format!(
+            "download directory {} does not exist",
+            dir.display()
+        ))
+    })?;
+    if !md.is_dir() {
+        return Err(EngineError::DownloadDirInvalid(format!(
+            "download directory {} is not a directory",
+            dir.display()
+        )));
+    }
+    // Permission bits lie for root and ACLs: try to create a file.
+    let probe = dir.join(format!(".pytorrentd-write-test-{}", std::process::id()));
+    match std::fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => Err(EngineError::DownloadDirInvalid(format!(
+            "download directory {} is not writable: {e}",
+            dir.display()
+        ))),
+    }
+}
+
+/// A profile's download dir must be absolute, free of `..`, existing and writable.
+pub(crate) fn check_profile_dir(dir: &Path) -> Result<()> {
+    if !dir.is_absolute() {
+        return Err(EngineError::PathEscape(format!(
+            "download directory {} must be an absolute path",
+            dir.display()
+        )));
+    }
+    if dir.components().any(|c| matches!(c, Component::ParentDir)) {
+        return Err(EngineError::PathEscape(format!(
+            "download directory {} must not contain '..'",
+            dir.display()
+        )));
+    }
+    check_dir_writable(dir)
+}
+
+pub(crate) fn check_profile_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && id != "*";
+    if ok {
+        Ok(())
+    } else {
+        Err(EngineError::Invalid(format!(
+            "profile id '{id}' is invalid: use 1-64 characters among a-z, 0-9, '-' and '_'"
+        )))
+    }
+}
+
+pub(crate) fn check_profile_name(name: &str) -> Result<()> {
+    if name.trim().is_empty() || name.len() > 128 || name.chars().any(|c| c.is_control()) {
+        return Err(EngineError::Invalid(
+            "profile name must be 1-128 printable characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn check_label(label: &Option<String>) -> Result<()> {
+    if let Some(l) = label
+        && (l.len() > 128 || l.chars().any(|c| c.is_control()))
+    {
+        return Err(EngineError::Invalid(
+            "label must be at most 128 printable characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Resolves `subdir` under `base`, refusing anything that could leave it.
+fn save_dir(base: &Path, subdir: &Option<String>) -> Result<PathBuf> {
+    let Some(sub) = subdir.as_deref().filter(|s| !s.is_empty()) else {
+        return Ok(base.to_path_buf());
+    };
+    let p = Path::new(sub);
+    if p.components().any(|c| !matches!(c, Component::Normal(_))) {
+        return Err(EngineError::PathEscape(format!(
+            "subdir '{sub}' must be a relative path inside the profile's download directory"
+        )));
+    }
+    Ok(base.join(p))
+}
+
+struct Prepared {
+    rec: TorrentRecord,
+    bytes: Option<Vec<u8>>,
+    meta: Option<Meta>,
+}
+
+impl Engine {
+    /// Validates every source first, commits all records in one transaction, then starts
+    /// them. Any invalid source rejects the whole request, so nothing changes.
+    pub async fn add(
+        &self,
+        profile: &str,
+        sources: Vec<AddSource>,
+        opts: AddOptions,
+    ) -> Result<Vec<TorrentRow>> {
+        let prof = self.profile(profile)?;
+        check_label(&opts.label)?;
+        if sources.is_empty() {
+            return Err(EngineError::Invalid("nothing to add".into()));
+        }
+        let save = save_dir(&prof.download_dir, &opts.subdir)?;
+        check_dir_writable(&prof.download_dir)?;
+
+        // Fetching URLs happens before taking the ops lock: it can be slow.
+        let mut resolved = Vec::with_capacity(sources.len());
+        for s in sources {
+            resolved.push(match s {
+                AddSource::Url(u) => {
+                    let bytes = self.fetch_torrent(&u).await?;
+                    (Some(u), AddSource::Bytes {
+                        name: "download".into(),
+                        bytes,
+                    })
+                }
+                other => (None, other),
+            });
+        }
+
+        let _g = self.ops.lock().await;
+        let now = Utc::now();
+        let mut prepared: Vec<Prepared> = Vec::new();
+        for (url, src) in resolved {
+            let mut rec = TorrentRecord {
+                hash: String::new(),
+                profile: profile.to_owned(),
+                name: None,
+                magnet: None,
+                source_url: url,
+                has_metadata: false,
+                queue_position: 0,
+                label: opts.label.clone().filter(|l| !l.is_empty()),
+                only_files: None,
+                paused: opts.paused,
+                force_start: false,
+                peers: opts.peers.clone(),
+                save_dir: save.clone(),
+                added_at: now,
+                completed_at: None,
+                uploaded_before: 0,
+                downloaded_before: 0,
+            };
+            let (bytes, meta) = match src {
+                AddSource::Magnet(m) => {
+                    let pm = parse_magnet(&m)?;
+                    rec.hash = pm.hash;
+                    rec.name = pm.name;
+                    rec.magnet = Some(m.trim().to_owned());
+                    for p in pm.peers {
+                        if !rec.peers.contains(&p) {
+                            rec.peers.push(p);
+                        }
+                    }
+                    if let Some(of) = &opts.only_files {
+                        if of.is_empty() {
+                            return Err(EngineError::Invalid(
+                                "at least one file must be wanted".into(),
+                            ));
+                        }
+                        rec.only_files = Some(of.clone());
+                    }
+                    (None, None)
+                }
+                AddSource::Bytes { name, bytes } => {
+                    let pt = parse_torrent(&bytes).map_err(|e| match e {
+                        EngineError::InvalidTorrent(m) => {
+                            EngineError::InvalidTorrent(format!("{name}: {m}"))
+                        }
+                        e => e,
+                    })?;
+                    rec.hash = pt.hash;
+                    rec.name = Some(pt.meta.name.clone());
+                    rec.has_metadata = true;
+                    if let Some(of) = &opts.only_files {
+                        let set = check_file_indices(of, pt.meta.files.len())?;
+                        let mut v: Vec<usize> = set.into_iter().collect();
+                        v.sort_unstable();
+                        if v.len() < pt.meta.files.len() {
+                            rec.only_files = Some(v);
+                        }
+                    }
+                    (Some(bytes), Some(pt.meta))
+                }
+                AddSource::Url(_) => unreachable_url()?,
+            };
+            if prepared.iter().any(|p| p.rec.hash == rec.hash) {
+                return Err(EngineError::Duplicate {
+                    hash: rec.hash.clone(),
+                    profile: profile.to_owned(),
+                });
+            }
+            prepared.push(Prepared { rec, bytes, meta });
+        }
+
+        {
+            let st = self.lock();
+            for p in &prepared {
+                if let Some(e) = st.torrents.get(&p.rec.hash) {
+                    return Err(EngineError::Duplicate {
+                        hash: p.rec.hash.clone(),
+                        profile: e.rec.profile.clone(),
+                    });
+                }
+            }
+            let mut next = st
+                .torrents
+                .values()
+                .filter(|e| e.rec.profile == profile)
+                .map(|e| e.rec.queue_position)
+                .max()
+                .unwrap_or(0);
+            for p in &mut prepared {
+                next += 1;
+                p.rec.queue_position = next;
+            }
+        }
+        let recs: Vec<&TorrentRecord> = prepared.iter().map(|p| &p.rec).collect();
+        let files: Vec<(&str, &[u8])> = prepared
+            .iter()
+            .filter_map(|p| p.bytes.as_deref().map(|b| (p.rec.hash.as_str(), b)))
+            .collect();
+        self.store.put_torrents(&recs, &files)?;
+
+        let hashes: Vec<(String, bool)> = prepared
+            .iter()
+            .map(|p| (p.rec.hash.clone(), p.bytes.is_some()))
+            .collect();
+        {
+            let mut st = self.lock();
+            for p in prepared {
+                st.torrents.insert(
+                    p.rec.hash.clone(),
+                    Entry {
+                        rec: p.rec,
+                        handle: None,
+                        meta: p.meta.map(Arc::new),
+                        error: None,
+                        resolver: None,
+                        uploaded_base: 0,
+                    },
+                );
+            }
+        }
+        for (hash, has_bytes) in &hashes {
+            if *has_bytes {
+                if let Err(e) = self.attach(hash).await {
+                    warn!(%hash, "starting torrent: {e}");
+                }
+            } else {
+                self.spawn_resolver(hash);
+            }
+            self.emit(EngineEvent::Added {
+                profile: profile.to_owned(),
+                hash: hash.clone(),
+            });
+        }
+        drop(_g);
+        self.reconcile_now().await;
+        hashes.iter().map(|(h, _)| self.row(h)).collect()
+    }
+
+    async fn fetch_torrent(&self, url: &str) -> Result<Vec<u8>> {
+        let parsed = url::Url::parse(url)
+            .map_err(|e| EngineError::InvalidUrl(format!("'{url}' is not a valid URL: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(EngineError::InvalidUrl(format!(
+                "'{url}' is not an http(s) URL"
+            )));
+        }
+        let resp = self
+            .http
+            .get(parsed)
+            .send()
+            .await
+            .map_err(|e| EngineError::FetchFailed(format!("could not fetch {url}: {e}")))?;
+        if !resp.status().is_success() {
+            return Err(EngineError::FetchFailed(format!(
+                "fetching {url} answered HTTP {}",
+                resp.status().as_u16()
+            )));
+        }
+        if resp
+            .content_length()
+            .is_some_and(|l| l > MAX_TORRENT_BYTES as u64)
+        {
+            return Err(EngineError::InvalidTorrent(
+                "the .torrent file is larger than 10 MiB".into(),
+            ));
+        }
+        let mut body = Vec::new();
+        let mut resp = resp;
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| EngineError::FetchFailed(format!("could not fetch {url}: {e}")))?
+        {
+            body.extend_from_slice(&chunk);
+            if body.len() > MAX_TORRENT_BYTES {
+                return Err(EngineError::InvalidTorrent(
+                    "the .torrent file is larger than 10 MiB".into(),
+                ));
+            }
+        }
+        Ok(body)
+    }
+
+    /// Fetches a magnet's metadata from peers in the background, then stores it and starts
+    /// the torrent. Retries until it succeeds or the torrent is deleted.
+    pub(crate) fn spawn_resolver(self: &Engine, hash: &str) {
+        let Some(engine) = self.self_arc() else {
+            return;
+        };
+        let hash = hash.to_owned();
+        let task = tokio::spawn({
+            let hash = hash.clone();
+            async move {
+                let mut delay = Duration::from_secs(5);
+                loop {
+                    match engine.resolve_once(&hash).await {
+                        Ok(()) => return,
+                        Err(e) => {
+                            warn!(%hash, "fetching metadata: {e}");
+                            if let Some(en) = engine.lock().torrents.get_mut(&hash) {
+                                en.error = Some(e.to_string());
+                            } else {
+                                return;
+                            }
+                        }
+                    }
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(300));
+                }
+            }
+        });
+        if let Some(e) = self.lock().torrents.get_mut(&hash) {
+            e.resolver = Some(task.abort_handle());
+        }
+    }
+
+    async fn resolve_once(&self, hash: &str) -> Result<()> {
+        let (magnet, peers, only_files) = {
+            let st = self.lock();
+            let Some(e) = st.torrents.get(hash) else {
+                return Ok(());
+            };
+            (
+                e.rec.magnet.clone().unwrap_or_else(|| hash.to_owned()),
+                e.rec.peers.clone(),
+                e.rec.only_files.clone(),
+            )
+        };
+        let opts = AddTorrentOptions {
+            list_only: true,
+            initial_peers: if peers.is_empty() { None } else { Some(peers) },
+            ..Default::default()
+        };
+        let resp = self
+            .session
+            .add_torrent(AddTorrent::from_url(magnet), Some(opts))
+            .await
+            .map_err(|e| EngineError::FetchFailed(format!("{e:#}")))?;
+        let AddTorrentResponse::ListOnly(lo) = resp else {
+            return Err(EngineError::Internal("unexpected engine answer".into()));
+        };
+        let bytes = lo.torrent_bytes.to_vec();
+        let parsed = parse_torrent(&bytes)?;
+        let _g = self.ops.lock().await;
+        let rec = {
+            let mut st = self.lock();
+            let Some(e) = st.torrents.get_mut(hash) else {
+                return Ok(());
+            };
+            let mut rec = e.rec.clone();
+            rec.has_metadata = true;
+            rec.name = Some(parsed.meta.name.clone());
+            if let Some(of) = &only_files
+                && check_file_indices(of, parsed.meta.files.len()).is_err()
+            {
+                rec.only_files = None;
+            }
+            e.meta = Some(Arc::new(parsed.meta));
+            e.error = None;
+            rec
+        };
+        self.store.put_torrents(&[&rec], &[(hash, &bytes)])?;
+        if let Some(e) = self.lock().torrents.get_mut(hash) {
+            e.rec = rec;
+            e.resolver = None;
+        }
+        info!(%hash, "metadata received");
+        self.attach(hash).await
+    }
+}
+
+fn unreachable_url() -> Result<(Option<Vec<u8>>, Option<Meta>)> {
+    Err(EngineError::Internal("URL sources are fetched first".into()))
+}

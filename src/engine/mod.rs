@@ -1,0 +1,886 @@
+//! The engine facade: owns the librqbit `Session`, the in-memory view of every torrent
+//! (record + engine handle), and the per-profile queue scheduler. All mutations go through
+//! here so that redb (the source of truth) is committed first and the engine follows.
+
+mod add;
+pub mod profiles;
+mod row;
+mod scheduler;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use librqbit::{
+    AddTorrent, AddTorrentOptions, AddTorrentResponse, ManagedTorrent, Session, SessionOptions,
+    SessionPersistenceConfig,
+};
+use tokio::sync::{Notify, broadcast};
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::store::{ProfileRecord, Store, StoreError, TorrentRecord};
+
+pub use add::{AddOptions, AddSource};
+pub use row::{FileRow, PeerRow, TorrentDetails, TorrentRow, TorrentState, TrackerRow};
+
+/// Largest accepted .torrent (also the HTTP body limit for uploads).
+pub const MAX_TORRENT_BYTES: usize = 10 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    InvalidMagnet(String),
+    #[error("{0}")]
+    InvalidTorrent(String),
+    #[error("{0}")]
+    InvalidUrl(String),
+    #[error("{0}")]
+    FetchFailed(String),
+    #[error("profile '{0}' does not exist")]
+    ProfileNotFound(String),
+    #[error("torrent {0} does not exist")]
+    TorrentNotFound(String),
+    #[error("torrent {hash} is already in profile '{profile}'")]
+    Duplicate { hash: String, profile: String },
+    #[error("{0}")]
+    DownloadDirInvalid(String),
+    #[error("{0}")]
+    PathEscape(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    MoveFailed(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("engine error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T> = std::result::Result<T, EngineError>;
+
+/// Change notifications for the live feed (and anything else that wants them).
+#[derive(Debug, Clone)]
+pub enum EngineEvent {
+    Added { profile: String, hash: String },
+    Removed { profile: String, hash: String },
+}
+
+/// Static facts about a torrent's content, known once metadata is available.
+#[derive(Debug)]
+pub(crate) struct Meta {
+    pub name: String,
+    pub total: u64,
+    pub piece_length: u32,
+    pub files: Vec<(String, u64)>,
+    /// Whether the content sits in its own folder named after the torrent.
+    pub multi_file: bool,
+}
+
+pub(crate) struct Entry {
+    pub rec: TorrentRecord,
+    pub handle: Option<Arc<ManagedTorrent>>,
+    pub meta: Option<Arc<Meta>>,
+    pub error: Option<String>,
+    pub resolver: Option<tokio::task::AbortHandle>,
+    /// Uploaded bytes of earlier engine handles in this run, so ratio survives rechecks.
+    pub uploaded_base: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct State {
+    pub torrents: HashMap<String, Entry>,
+    pub profiles: HashMap<String, ProfileRecord>,
+}
+
+pub struct Engine {
+    pub(crate) session: Arc<Session>,
+    pub(crate) store: Store,
+    engine_dir: PathBuf,
+    state: Mutex<State>,
+    /// Serializes multi-step mutations (add, delete, recheck, moves) so that the store and
+    /// the engine never see interleaved halves of two operations.
+    ops: tokio::sync::Mutex<()>,
+    wake: Arc<Notify>,
+    events: broadcast::Sender<EngineEvent>,
+    http: reqwest::Client,
+    me: std::sync::Weak<Engine>,
+}
+
+impl Engine {
+    /// Starts the librqbit session with its fast-resume files under `DATA_DIR/engine`, then
+    /// reconciles it with redb: the engine's own torrent list is discarded and every redb
+    /// record is re-added (paused; the scheduler decides what runs), so whatever the engine
+    /// had when the process died, the store wins.
+    pub async fn start(config: &Config, store: Store) -> Result<Arc<Engine>> {
+        let engine_dir = config.data_dir.join("engine");
+        std::fs::create_dir_all(&engine_dir)
+            .map_err(|e| EngineError::Internal(format!("create {}: {e}", engine_dir.display())))?;
+        let records = store.torrents()?;
+        reset_engine_dir(&engine_dir, &records);
+
+        let listen = librqbit::ListenerOptions {
+            mode: librqbit::ListenerMode::TcpAndUtp,
+            listen_addr: std::net::SocketAddr::new(
+                std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+                config.bt_port,
+            ),
+            enable_upnp_port_forwarding: config.upnp_enable,
+            ..Default::default()
+        };
+        let opts = SessionOptions {
+            dht: if config.dht_enable {
+                Some(librqbit::DhtSessionConfig {
+                    persistence: Some(librqbit::dht::DhtPersistenceConfig {
+                        config_filename: Some(engine_dir.join("dht.json")),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                })
+            } else {
+                None
+            },
+            fastresume: true,
+            persistence: Some(SessionPersistenceConfig::Json {
+                folder: Some(engine_dir.clone()),
+            }),
+            listen: Some(listen),
+            disable_local_service_discovery: !config.lsd_enable,
+            ipv4_only: false,
+            client_name_and_version: Some(format!("pytorrentd {}", env!("CARGO_PKG_VERSION"))),
+            ..Default::default()
+        };
+        let session = Session::new_with_opts(config.download_dir.clone(), opts)
+            .await
+            .map_err(|e| EngineError::Internal(format!("starting the torrent session: {e:#}")))?;
+
+        let (events, _) = broadcast::channel(1024);
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .build()
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        let engine = Arc::new_cyclic(|me| Engine {
+            me: me.clone(),
+            session,
+            store,
+            engine_dir,
+            state: Mutex::new(State::default()),
+            ops: tokio::sync::Mutex::new(()),
+            wake: Arc::new(Notify::new()),
+            events,
+            http,
+        });
+
+        {
+            let mut st = engine.lock();
+            for p in engine.store.profiles()? {
+                st.profiles.insert(p.id.clone(), p);
+            }
+            for rec in &records {
+                st.torrents.insert(
+                    rec.hash.clone(),
+                    Entry {
+                        rec: rec.clone(),
+                        handle: None,
+                        meta: None,
+                        error: None,
+                        resolver: None,
+                        uploaded_base: 0,
+                    },
+                );
+            }
+        }
+        for rec in records {
+            if rec.has_metadata {
+                if let Err(e) = engine.attach(&rec.hash).await {
+                    warn!(hash = %rec.hash, "could not restore torrent: {e}");
+                }
+            } else {
+                engine.spawn_resolver(&rec.hash);
+            }
+        }
+        info!(torrents = engine.lock().torrents.len(), "engine ready");
+        scheduler::spawn(engine.clone());
+        Ok(engine)
+    }
+
+    pub(crate) fn self_arc(&self) -> Option<Arc<Engine>> {
+        self.me.upgrade()
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves plain data behind; keep serving.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.events.subscribe()
+    }
+
+    pub(crate) fn emit(&self, ev: EngineEvent) {
+        let _ = self.events.send(ev);
+    }
+
+    pub(crate) fn wake_scheduler(&self) {
+        self.wake.notify_one();
+    }
+
+    fn bitv_path(&self, hash: &str) -> PathBuf {
+        self.engine_dir.join(format!("{hash}.bitv"))
+    }
+
+    /// Adds a torrent whose metadata is in the store to the librqbit session (paused).
+    pub(crate) async fn attach(&self, hash: &str) -> Result<()> {
+        let bytes = self
+            .store
+            .torrent_file(hash)?
+            .ok_or_else(|| EngineError::Internal(format!("no metadata stored for {hash}")))?;
+        let meta = Arc::new(add::parse_torrent(&bytes)?.meta);
+        let (save_dir, only_files, peers) = {
+            let st = self.lock();
+            let e = st
+                .torrents
+                .get(hash)
+                .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))?;
+            (e.rec.save_dir.clone(), e.rec.only_files.clone(), e.rec.peers.clone())
+        };
+        let output_folder = content_root(&save_dir, &meta, true);
+        let opts = AddTorrentOptions {
+            paused: true,
+            overwrite: true,
+            only_files,
+            output_folder: Some(output_folder.to_string_lossy().into_owned()),
+            initial_peers: if peers.is_empty() { None } else { Some(peers) },
+            ..Default::default()
+        };
+        let result = self
+            .session
+            .add_torrent(AddTorrent::from_bytes(bytes), Some(opts))
+            .await;
+        let mut st = self.lock();
+        let Some(entry) = st.torrents.get_mut(hash) else {
+            return Ok(());
+        };
+        entry.meta = Some(meta);
+        match result {
+            Ok(AddTorrentResponse::Added(_, h)) | Ok(AddTorrentResponse::AlreadyManaged(_, h)) => {
+                entry.handle = Some(h);
+                entry.error = None;
+            }
+            Ok(AddTorrentResponse::ListOnly(_)) => {}
+            Err(e) => {
+                let msg = format!("{e:#}");
+                entry.error = Some(msg.clone());
+                return Err(EngineError::Internal(msg));
+            }
+        }
+        drop(st);
+        self.wake_scheduler();
+        Ok(())
+    }
+
+    /// Removes the torrent from the librqbit session, keeping its data and, when asked, its
+    /// fast-resume bitfield (which librqbit deletes along with the torrent).
+    async fn detach(&self, hash: &str, keep_resume: bool) -> Result<Option<Vec<u8>>> {
+        let handle = {
+            let mut st = self.lock();
+            let Some(e) = st.torrents.get_mut(hash) else {
+                return Ok(None);
+            };
+            if let Some(h) = &e.handle {
+                e.uploaded_base += h.stats().uploaded_bytes;
+            }
+            e.handle.take()
+        };
+        let Some(handle) = handle else {
+            return Ok(None);
+        };
+        let saved = if keep_resume {
+            std::fs::read(self.bitv_path(hash)).ok()
+        } else {
+            None
+        };
+        self.session
+            .delete(handle.id().into(), false)
+            .await
+            .map_err(|e| EngineError::Internal(format!("{e:#}")))?;
+        Ok(saved)
+    }
+
+    // ---- queries ----
+
+    pub fn profile(&self, id: &str) -> Result<ProfileRecord> {
+        self.lock()
+            .profiles
+            .get(id)
+            .cloned()
+            .ok_or_else(|| EngineError::ProfileNotFound(id.into()))
+    }
+
+    pub fn profiles(&self) -> Vec<ProfileRecord> {
+        let mut v: Vec<_> = self.lock().profiles.values().cloned().collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    }
+
+    pub fn list(&self, profile: &str) -> Result<Vec<TorrentRow>> {
+        let st = self.lock();
+        if !st.profiles.contains_key(profile) {
+            return Err(EngineError::ProfileNotFound(profile.into()));
+        }
+        let mut rows: Vec<TorrentRow> = st
+            .torrents
+            .values()
+            .filter(|e| e.rec.profile == profile)
+            .map(row::row)
+            .collect();
+        rows.sort_by_key(|r| r.queue_position);
+        Ok(rows)
+    }
+
+    pub fn all_rows(&self) -> Vec<TorrentRow> {
+        self.lock().torrents.values().map(row::row).collect()
+    }
+
+    /// The profile a torrent belongs to (for permission checks before acting on it).
+    pub fn profile_of(&self, hash: &str) -> Result<String> {
+        self.lock()
+            .torrents
+            .get(hash)
+            .map(|e| e.rec.profile.clone())
+            .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))
+    }
+
+    pub fn row(&self, hash: &str) -> Result<TorrentRow> {
+        self.lock()
+            .torrents
+            .get(hash)
+            .map(row::row)
+            .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))
+    }
+
+    pub fn details(&self, hash: &str) -> Result<TorrentDetails> {
+        let st = self.lock();
+        let e = st
+            .torrents
+            .get(hash)
+            .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))?;
+        Ok(row::details(e))
+    }
+
+    pub fn files(&self, hash: &str) -> Result<Vec<FileRow>> {
+        let st = self.lock();
+        let e = st
+            .torrents
+            .get(hash)
+            .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))?;
+        Ok(row::files(e))
+    }
+
+    pub fn peers(&self, hash: &str) -> Result<Vec<PeerRow>> {
+        let st = self.lock();
+        let e = st
+            .torrents
+            .get(hash)
+            .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))?;
+        Ok(row::peers(e))
+    }
+
+    pub fn trackers(&self, hash: &str) -> Result<Vec<TrackerRow>> {
+        let st = self.lock();
+        let e = st
+            .torrents
+            .get(hash)
+            .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))?;
+        Ok(row::trackers(e))
+    }
+
+    // ---- actions ----
+
+    fn update_record(&self, hash: &str, f: impl FnOnce(&mut TorrentRecord)) -> Result<()> {
+        let mut st = self.lock();
+        let e = st
+            .torrents
+            .get_mut(hash)
+            .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))?;
+        let mut rec = e.rec.clone();
+        f(&mut rec);
+        if rec != e.rec {
+            self.store.put_torrents(&[&rec], &[])?;
+            e.rec = rec;
+        }
+        Ok(())
+    }
+
+    fn handle(&self, hash: &str) -> Option<Arc<ManagedTorrent>> {
+        self.lock().torrents.get(hash).and_then(|e| e.handle.clone())
+    }
+
+    pub async fn pause(&self, hash: &str) -> Result<TorrentRow> {
+        let _g = self.ops.lock().await;
+        self.update_record(hash, |r| {
+            r.paused = true;
+            r.force_start = false;
+        })?;
+        if let Some(h) = self.handle(hash)
+            && !h.is_paused()
+        {
+            // "already paused" races with the scheduler are harmless.
+            let _ = self.session.pause(&h).await;
+        }
+        self.wake_scheduler();
+        self.row(hash)
+    }
+
+    pub async fn resume(&self, hash: &str) -> Result<TorrentRow> {
+        let _g = self.ops.lock().await;
+        self.update_record(hash, |r| r.paused = false)?;
+        self.reconcile_now().await;
+        self.row(hash)
+    }
+
+    pub async fn force_start(&self, hash: &str) -> Result<TorrentRow> {
+        let _g = self.ops.lock().await;
+        self.update_record(hash, |r| {
+            r.paused = false;
+            r.force_start = true;
+        })?;
+        self.reconcile_now().await;
+        self.row(hash)
+    }
+
+    /// Re-hashes all data: the torrent is re-added without its fast-resume bitfield.
+    pub async fn recheck(&self, hash: &str) -> Result<TorrentRow> {
+        let _g = self.ops.lock().await;
+        let has_meta = {
+            let st = self.lock();
+            let e = st
+                .torrents
+                .get(hash)
+                .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))?;
+            e.rec.has_metadata
+        };
+        if !has_meta {
+            return Err(EngineError::Conflict(
+                "the torrent's metadata is not known yet; nothing to check".into(),
+            ));
+        }
+        self.detach(hash, false).await?;
+        let _ = std::fs::remove_file(self.bitv_path(hash));
+        self.attach(hash).await?;
+        self.row(hash)
+    }
+
+    pub async fn set_label(&self, hash: &str, label: Option<String>) -> Result<()> {
+        let _g = self.ops.lock().await;
+        self.update_record(hash, |r| r.label = label)
+    }
+
+    pub async fn set_files(&self, hash: &str, wanted: Vec<usize>) -> Result<()> {
+        let _g = self.ops.lock().await;
+        let (count, handle) = {
+            let st = self.lock();
+            let e = st
+                .torrents
+                .get(hash)
+                .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))?;
+            let count = e.meta.as_ref().map(|m| m.files.len()).ok_or_else(|| {
+                EngineError::Conflict("the torrent's file list is not known yet".into())
+            })?;
+            (count, e.handle.clone())
+        };
+        let set = add::check_file_indices(&wanted, count)?;
+        if let Some(h) = &handle {
+            self.session
+                .update_only_files(h, &set)
+                .await
+                .map_err(|e| EngineError::Conflict(format!("cannot change files now: {e:#}")))?;
+        }
+        let mut sorted: Vec<usize> = set.into_iter().collect();
+        sorted.sort_unstable();
+        let only = if sorted.len() == count {
+            None
+        } else {
+            Some(sorted)
+        };
+        self.update_record(hash, |r| r.only_files = only)?;
+        self.wake_scheduler();
+        Ok(())
+    }
+
+    pub async fn delete(&self, hash: &str, delete_files: bool) -> Result<()> {
+        let _g = self.ops.lock().await;
+        let (profile, handle, resolver) = {
+            let st = self.lock();
+            let e = st
+                .torrents
+                .get(hash)
+                .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))?;
+            (e.rec.profile.clone(), e.handle.clone(), e.resolver.clone())
+        };
+        // The store goes first: if we die after this line the torrent is gone for good and
+        // startup cleans the engine's leftovers.
+        self.store.delete_torrent(hash)?;
+        self.lock().torrents.remove(hash);
+        if let Some(r) = resolver {
+            r.abort();
+        }
+        if let Some(h) = handle
+            && let Err(e) = self.session.delete(h.id().into(), delete_files).await
+        {
+            warn!(%hash, "engine delete: {e:#}");
+        }
+        self.emit(EngineEvent::Removed {
+            profile,
+            hash: hash.into(),
+        });
+        self.wake_scheduler();
+        Ok(())
+    }
+
+    /// Moves a torrent within its profile's queue.
+    pub async fn queue_move(&self, hash: &str, to: QueueMove) -> Result<()> {
+        let _g = self.ops.lock().await;
+        let mut st = self.lock();
+        let profile = st
+            .torrents
+            .get(hash)
+            .map(|e| e.rec.profile.clone())
+            .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))?;
+        let mut order: Vec<(u64, String)> = st
+            .torrents
+            .values()
+            .filter(|e| e.rec.profile == profile)
+            .map(|e| (e.rec.queue_position, e.rec.hash.clone()))
+            .collect();
+        order.sort();
+        let mut hashes: Vec<String> = order.into_iter().map(|(_, h)| h).collect();
+        let Some(i) = hashes.iter().position(|h| h == hash) else {
+            return Err(EngineError::TorrentNotFound(hash.into()));
+        };
+        let item = hashes.remove(i);
+        let j = match to {
+            QueueMove::Top => 0,
+            QueueMove::Up => i.saturating_sub(1),
+            QueueMove::Down => (i + 1).min(hashes.len()),
+            QueueMove::Bottom => hashes.len(),
+        };
+        hashes.insert(j, item);
+        let mut changed = Vec::new();
+        for (pos, h) in hashes.iter().enumerate() {
+            if let Some(e) = st.torrents.get(h)
+                && e.rec.queue_position != pos as u64 + 1
+            {
+                let mut r = e.rec.clone();
+                r.queue_position = pos as u64 + 1;
+                changed.push(r);
+            }
+        }
+        self.store
+            .put_torrents(&changed.iter().collect::<Vec<_>>(), &[])?;
+        for r in changed {
+            if let Some(e) = st.torrents.get_mut(&r.hash) {
+                e.rec = r;
+            }
+        }
+        drop(st);
+        self.wake_scheduler();
+        Ok(())
+    }
+
+    /// Moves a torrent (and its data) to another profile. On failure the torrent keeps
+    /// working where it was.
+    pub async fn move_to_profile(&self, hash: &str, target: &str) -> Result<()> {
+        let _g = self.ops.lock().await;
+        let (rec, meta, dest_profile, next_pos) = {
+            let st = self.lock();
+            let e = st
+                .torrents
+                .get(hash)
+                .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))?;
+            let p = st
+                .profiles
+                .get(target)
+                .cloned()
+                .ok_or_else(|| EngineError::ProfileNotFound(target.into()))?;
+            let next = st
+                .torrents
+                .values()
+                .filter(|o| o.rec.profile == target)
+                .map(|o| o.rec.queue_position)
+                .max()
+                .unwrap_or(0)
+                + 1;
+            (e.rec.clone(), e.meta.clone(), p, next)
+        };
+        if rec.profile == target {
+            return Ok(());
+        }
+        add::check_dir_writable(&dest_profile.download_dir)?;
+        let new_save = dest_profile.download_dir.clone();
+        let mut new_rec = rec.clone();
+        new_rec.profile = target.to_owned();
+        new_rec.save_dir = new_save.clone();
+        new_rec.queue_position = next_pos;
+
+        let Some(meta) = meta else {
+            // No data on disk yet (metadata still resolving): only the record moves.
+            self.store.put_torrents(&[&new_rec], &[])?;
+            self.set_rec(new_rec);
+            self.emit_moved(&rec.profile, target, hash);
+            return Ok(());
+        };
+        let saved_bitv = self.detach(hash, true).await?;
+        let moved = move_content(&rec.save_dir, &new_save, &meta);
+        if let Err(e) = moved {
+            warn!(%hash, "moving data failed: {e}");
+            if let Some(b) = &saved_bitv {
+                let _ = std::fs::write(self.bitv_path(hash), b);
+            }
+            self.attach(hash).await?;
+            return Err(EngineError::MoveFailed(format!(
+                "could not move the data to {}: {e}",
+                new_save.display()
+            )));
+        }
+        self.store.put_torrents(&[&new_rec], &[])?;
+        self.set_rec(new_rec);
+        if let Some(b) = &saved_bitv {
+            let _ = std::fs::write(self.bitv_path(hash), b);
+        }
+        self.attach(hash).await?;
+        self.emit_moved(&rec.profile, target, hash);
+        Ok(())
+    }
+
+    fn set_rec(&self, rec: TorrentRecord) {
+        if let Some(e) = self.lock().torrents.get_mut(&rec.hash) {
+            e.rec = rec;
+        }
+    }
+
+    fn emit_moved(&self, from: &str, to: &str, hash: &str) {
+        self.emit(EngineEvent::Removed {
+            profile: from.into(),
+            hash: hash.into(),
+        });
+        self.emit(EngineEvent::Added {
+            profile: to.into(),
+            hash: hash.into(),
+        });
+        self.wake_scheduler();
+    }
+
+    // ---- profiles ----
+
+    pub fn create_profile(&self, p: ProfileRecord) -> Result<ProfileRecord> {
+        let mut st = self.lock();
+        profiles::create(&self.store, &mut st.profiles, p)
+    }
+
+    pub fn update_profile(&self, id: &str, patch: profiles::ProfilePatch) -> Result<ProfileRecord> {
+        let p = profiles::update(&self.store, &mut self.lock().profiles, id, patch)?;
+        self.wake_scheduler();
+        Ok(p)
+    }
+
+    pub fn delete_profile(&self, id: &str) -> Result<()> {
+        let mut st = self.lock();
+        let n = st.torrents.values().filter(|e| e.rec.profile == id).count();
+        profiles::delete(&self.store, &mut st.profiles, id, n)
+    }
+
+    /// Global and per-profile totals.
+    pub fn stats(&self) -> Stats {
+        let st = self.lock();
+        let mut profiles: HashMap<&str, ProfileStats> = st
+            .profiles
+            .values()
+            .map(|p| {
+                (
+                    p.id.as_str(),
+                    ProfileStats {
+                        id: p.id.clone(),
+                        torrents: 0,
+                        dl_speed: 0,
+                        ul_speed: 0,
+                        disk_free: disk_free(&p.download_dir),
+                    },
+                )
+            })
+            .collect();
+        let mut total = Stats::default();
+        for e in st.torrents.values() {
+            let (dl, ul) = row::speeds(e);
+            total.dl_speed += dl;
+            total.ul_speed += ul;
+            total.torrents += 1;
+            if let Some(p) = profiles.get_mut(e.rec.profile.as_str()) {
+                p.torrents += 1;
+                p.dl_speed += dl;
+                p.ul_speed += ul;
+            }
+        }
+        let mut list: Vec<ProfileStats> = profiles.into_values().collect();
+        list.sort_by(|a, b| a.id.cmp(&b.id));
+        total.profiles = list;
+        total
+    }
+
+    /// Stops the engine: counters folded into the store, session stopped.
+    pub async fn shutdown(&self) {
+        let _g = self.ops.lock().await;
+        let recs: Vec<TorrentRecord> = {
+            let st = self.lock();
+            st.torrents
+                .values()
+                .map(|e| {
+                    let mut r = e.rec.clone();
+                    r.uploaded_before += e.uploaded_base
+                        + e.handle.as_ref().map(|h| h.stats().uploaded_bytes).unwrap_or(0);
+                    r
+                })
+                .collect()
+        };
+        if let Err(e) = self.store.put_torrents(&recs.iter().collect::<Vec<_>>(), &[]) {
+            warn!("saving counters at shutdown: {e}");
+        }
+        self.session.stop().await;
+    }
+
+    async fn reconcile_now(&self) {
+        scheduler::reconcile(self).await;
+    }
+}
+
+#[derive(Debug, Clone, Copy, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum QueueMove {
+    Top,
+    Up,
+    Down,
+    Bottom,
+}
+
+#[derive(Debug, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct Stats {
+    pub dl_speed: u64,
+    pub ul_speed: u64,
+    pub torrents: usize,
+    pub profiles: Vec<ProfileStats>,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ProfileStats {
+    pub id: String,
+    pub torrents: usize,
+    pub dl_speed: u64,
+    pub ul_speed: u64,
+    /// Free bytes on the profile's download filesystem (null if unknown).
+    pub disk_free: Option<u64>,
+}
+
+fn disk_free(path: &Path) -> Option<u64> {
+    rustix::fs::statvfs(path)
+        .ok()
+        .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
+}
+
+/// Where a torrent's content lives: the torrent's folder for multi-file torrents (when
+/// `for_engine`, the folder librqbit writes into), else the save dir itself.
+pub(crate) fn content_root(save_dir: &Path, meta: &Meta, for_engine: bool) -> PathBuf {
+    if meta.multi_file && for_engine {
+        save_dir.join(&meta.name)
+    } else {
+        save_dir.to_path_buf()
+    }
+}
+
+/// Moves a torrent's files from one save dir to another (rename, or copy + delete across
+/// filesystems). On error nothing is left at the destination.
+fn move_content(from: &Path, to: &Path, meta: &Meta) -> std::io::Result<()> {
+    let items: Vec<PathBuf> = if meta.multi_file {
+        vec![PathBuf::from(&meta.name)]
+    } else {
+        meta.files.iter().map(|(p, _)| PathBuf::from(p)).collect()
+    };
+    for item in &items {
+        if to.join(item).exists() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!("{} already exists", to.join(item).display()),
+            ));
+        }
+    }
+    let mut done: Vec<&PathBuf> = Vec::new();
+    for item in &items {
+        let src = from.join(item);
+        if !src.exists() {
+            continue;
+        }
+        let dst = to.join(item);
+        let r = std::fs::rename(&src, &dst).or_else(|_| {
+            copy_tree(&src, &dst)
+                .and_then(|_| remove_tree(&src))
+                .inspect_err(|_| {
+                    let _ = remove_tree(&dst);
+                })
+        });
+        if let Err(e) = r {
+            // Put back what already moved so the torrent stays whole at the source.
+            for d in done {
+                let _ = std::fs::rename(to.join(d), from.join(d));
+            }
+            return Err(e);
+        }
+        done.push(item);
+    }
+    Ok(())
+}
+
+fn copy_tree(src: &Path, dst: &Path) -> std::io::Result<()> {
+    if src.is_dir() {
+        std::fs::create_dir_all(dst)?;
+        for entry in std::fs::read_dir(src)? {
+            let entry = entry?;
+            copy_tree(&entry.path(), &dst.join(entry.file_name()))?;
+        }
+        Ok(())
+    } else {
+        if let Some(parent) = dst.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::copy(src, dst).map(|_| ())
+    }
+}
+
+fn remove_tree(p: &Path) -> std::io::Result<()> {
+    if p.is_dir() {
+        std::fs::remove_dir_all(p)
+    } else {
+        std::fs::remove_file(p)
+    }
+}
+
+/// Makes the engine's own persistence agree with redb before the session starts: its torrent
+/// list is emptied (we re-add from redb), and fast-resume files of torrents redb does not
+/// know are deleted.
+fn reset_engine_dir(dir: &Path, records: &[TorrentRecord]) {
+    let known: std::collections::HashSet<&str> = records.iter().map(|r| r.hash.as_str()).collect();
+    let _ = std::fs::write(dir.join("session.json"), br#"{"torrents":{}}"#);
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in rd.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let stem = name.split('.').next().unwrap_or("");
+        let is_engine_file = name.ends_with(".bitv") || name.ends_with(".torrent");
+        if is_engine_file && (name.ends_with(".torrent") || !known.contains(stem)) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Profile rules (ids, directories, deletion) shared by the running engine and the CLI's
+//! offline mode, so both enforce exactly the same checks.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use chrono::Utc;
+
+use super::add::{check_profile_dir, check_profile_id, check_profile_name};
+use super::{EngineError, Result};
+use crate::store::{ProfileRecord, Store};
+
+#[derive(Debug, Default, Clone, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilePatch {
+    pub name: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub download_dir: Option<PathBuf>,
+    pub max_active_downloads: Option<u32>,
+}
+
+pub fn create(
+    store: &Store,
+    existing: &mut HashMap<String, ProfileRecord>,
+    mut p: ProfileRecord,
+) -> Result<ProfileRecord> {
+    check_profile_id(&p.id)?;
+    if p.name.is_empty() {
+        p.name = p.id.clone();
+    }
+    check_profile_name(&p.name)?;
+    check_profile_dir(&p.download_dir)?;
+    if existing.contains_key(&p.id) {
+        return Err(EngineError::Conflict(format!(
+            "a profile with id '{}' already exists",
+            p.id
+        )));
+    }
+    if p.created_at.is_none() {
+        p.created_at = Some(Utc::now());
+    }
+    store.put_profile(&p)?;
+    existing.insert(p.id.clone(), p.clone());
+    Ok(p)
+}
+
+pub fn update(
+    store: &Store,
+    existing: &mut HashMap<String, ProfileRecord>,
+    id: &str,
+    patch: ProfilePatch,
+) -> Result<ProfileRecord> {
+    let mut p = existing
+        .get(id)
+        .cloned()
+        .ok_or_else(|| EngineError::ProfileNotFound(id.into()))?;
+    if let Some(n) = patch.name {
+        check_profile_name(&n)?;
+        p.name = n;
+    }
+    if let Some(d) = patch.download_dir {
+        check_profile_dir(&d)?;
+        // Existing torrents keep their own save dir; new ones go to the new folder.
+        p.download_dir = d;
+    }
+    if let Some(m) = patch.max_active_downloads {
+        p.max_active_downloads = m;
+    }
+    store.put_profile(&p)?;
+    existing.insert(id.to_owned(), p.clone());
+    Ok(p)
+}
+
+pub fn delete(
+    store: &Store,
+    existing: &mut HashMap<String, ProfileRecord>,
+    id: &str,
+    torrents_in_profile: usize,
+) -> Result<()> {
+    if !existing.contains_key(id) {
+        return Err(EngineError::ProfileNotFound(id.into()));
+    }
+    if torrents_in_profile > 0 {
+        return Err(EngineError::Conflict(format!(
+            "profile '{id}' still has {torrents_in_profile} torrent(s); move or remove them first"
+        )));
+    }
+    if existing.len() == 1 {
+        return Err(EngineError::Conflict(
+            "the last profile cannot be deleted".into(),
+        ));
+    }
+    store.delete_profile(id)?;
+    existing.remove(id);
+    Ok(())
+}
+
+/// Creates the `default` profile on first start.
+pub fn ensure_default(store: &Store, download_dir: &std::path::Path) -> Result<()> {
+    if !store.profiles()?.is_empty() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(download_dir).map_err(|e| {
+        EngineError::DownloadDirInvalid(format!(
+            "cannot create download directory {}: {e}",
+            download_dir.display()
+        ))
+    })?;
+    let dir = std::fs::canonicalize(download_dir).unwrap_or_else(|_| download_dir.to_path_buf());
+    store.put_profile(&ProfileRecord {
+        id: "default".into(),
+        name: "Default".into(),
+        download_dir: dir,
+        // Like qBittorrent: a few at a time finish sooner than many sharing bandwidth.
+        max_active_downloads: 3,
+        created_at: Some(Utc::now()),
+    })?;
+    Ok(())
+}

@@ -1,0 +1,253 @@
+//! Read models: the JSON rows the API and the feed serve, derived from an engine entry.
+
+use chrono::{DateTime, Utc};
+use librqbit::TorrentStatsState as S;
+use serde::Serialize;
+
+use super::Entry;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TorrentState {
+    Initializing,
+    Checking,
+    Downloading,
+    Queued,
+    Seeding,
+    Paused,
+    Error,
+}
+
+/// One torrent as listed (SPEC §5 shape; extra fields allowed).
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct TorrentRow {
+    pub hash: String,
+    pub name: String,
+    pub profile: String,
+    pub state: TorrentState,
+    /// Fraction 0.0–1.0 of the wanted bytes (of checked bytes while checking).
+    pub progress: f64,
+    pub size: u64,
+    pub downloaded: u64,
+    pub uploaded: u64,
+    pub dl_speed: u64,
+    pub ul_speed: u64,
+    /// Seconds until done, when downloading and known.
+    pub eta: Option<u64>,
+    pub peers: u32,
+    pub seeds: u32,
+    pub ratio: f64,
+    pub queue_position: u64,
+    pub label: Option<String>,
+    pub added_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    /// Paused by a user (the queue never resumes it).
+    pub paused: bool,
+    pub force_start: bool,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TorrentDetails {
+    #[serde(flatten)]
+    pub row: TorrentRow,
+    pub save_dir: String,
+    pub magnet: Option<String>,
+    pub source_url: Option<String>,
+    pub piece_length: Option<u32>,
+    pub files_count: Option<usize>,
+    pub only_files: Option<Vec<usize>>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FileRow {
+    pub index: usize,
+    pub path: String,
+    pub size: u64,
+    pub downloaded: u64,
+    pub progress: f64,
+    pub wanted: bool,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PeerRow {
+    pub addr: String,
+    pub client: Option<String>,
+    pub state: String,
+    pub downloaded: u64,
+    pub uploaded: u64,
+    pub connection: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TrackerRow {
+    pub url: String,
+}
+
+pub(crate) fn speeds(e: &Entry) -> (u64, u64) {
+    e.handle
+        .as_ref()
+        .and_then(|h| h.live())
+        .map(|l| (l.down_speed_estimator().bps(), l.up_speed_estimator().bps()))
+        .unwrap_or((0, 0))
+}
+
+pub(crate) fn row(e: &Entry) -> TorrentRow {
+    let rec = &e.rec;
+    let name = e
+        .meta
+        .as_ref()
+        .map(|m| m.name.clone())
+        .or_else(|| rec.name.clone())
+        .unwrap_or_else(|| rec.hash.clone());
+    let mut r = TorrentRow {
+        hash: rec.hash.clone(),
+        name,
+        profile: rec.profile.clone(),
+        state: TorrentState::Initializing,
+        progress: 0.0,
+        size: e.meta.as_ref().map(|m| m.total).unwrap_or(0),
+        downloaded: 0,
+        uploaded: rec.uploaded_before + e.uploaded_base,
+        dl_speed: 0,
+        ul_speed: 0,
+        eta: None,
+        peers: 0,
+        seeds: 0,
+        ratio: 0.0,
+        queue_position: rec.queue_position,
+        label: rec.label.clone(),
+        added_at: rec.added_at,
+        completed_at: rec.completed_at,
+        error: None,
+        paused: rec.paused,
+        force_start: rec.force_start,
+    };
+    match &e.handle {
+        None => {
+            if e.error.is_some() && rec.has_metadata {
+                r.state = TorrentState::Error;
+            } else if rec.paused {
+                r.state = TorrentState::Paused;
+            }
+            r.error = e.error.clone();
+        }
+        Some(h) => {
+            let s = h.stats();
+            r.size = s.total_bytes;
+            r.downloaded = s.progress_bytes;
+            r.uploaded += s.uploaded_bytes;
+            r.progress = if s.total_bytes == 0 {
+                0.0
+            } else {
+                (s.progress_bytes as f64 / s.total_bytes as f64).min(1.0)
+            };
+            r.state = match s.state {
+                S::Initializing { .. } => TorrentState::Checking,
+                S::Error => TorrentState::Error,
+                S::Paused if rec.paused => TorrentState::Paused,
+                S::Paused if s.finished => TorrentState::Seeding,
+                S::Paused => TorrentState::Queued,
+                S::Live if s.finished => TorrentState::Seeding,
+                S::Live => TorrentState::Downloading,
+            };
+            r.error = s.error.clone();
+            if let Some(live) = &s.live {
+                r.peers = live.snapshot.peer_stats.live;
+                r.seeds = live.snapshot.peer_stats.live_seeders;
+                if !s.finished {
+                    r.eta = h
+                        .live()
+                        .and_then(|l| l.down_speed_estimator().time_remaining())
+                        .map(|d| d.as_secs());
+                }
+            }
+            let (dl, ul) = speeds(e);
+            r.dl_speed = dl;
+            r.ul_speed = ul;
+        }
+    }
+    if r.size > 0 {
+        r.ratio = r.uploaded as f64 / r.size as f64;
+    }
+    r
+}
+
+pub(crate) fn details(e: &Entry) -> TorrentDetails {
+    TorrentDetails {
+        row: row(e),
+        save_dir: e.rec.save_dir.to_string_lossy().into_owned(),
+        magnet: e.rec.magnet.clone(),
+        source_url: e.rec.source_url.clone(),
+        piece_length: e.meta.as_ref().map(|m| m.piece_length),
+        files_count: e.meta.as_ref().map(|m| m.files.len()),
+        only_files: e.rec.only_files.clone(),
+    }
+}
+
+pub(crate) fn files(e: &Entry) -> Vec<FileRow> {
+    let Some(meta) = &e.meta else {
+        return Vec::new();
+    };
+    let progress = e
+        .handle
+        .as_ref()
+        .map(|h| h.stats().file_progress)
+        .unwrap_or_default();
+    meta.files
+        .iter()
+        .enumerate()
+        .map(|(i, (path, size))| {
+            let downloaded = progress.get(i).copied().unwrap_or(0);
+            FileRow {
+                index: i,
+                path: path.clone(),
+                size: *size,
+                downloaded,
+                progress: if *size == 0 {
+                    1.0
+                } else {
+                    (downloaded as f64 / *size as f64).min(1.0)
+                },
+                wanted: e.rec.only_files.as_ref().is_none_or(|o| o.contains(&i)),
+            }
+        })
+        .collect()
+}
+
+pub(crate) fn peers(e: &Entry) -> Vec<PeerRow> {
+    let Some(live) = e.handle.as_ref().and_then(|h| h.live()) else {
+        return Vec::new();
+    };
+    let snap = live.per_peer_stats_snapshot(Default::default());
+    let mut v: Vec<PeerRow> = snap
+        .peers
+        .into_iter()
+        .map(|(addr, p)| PeerRow {
+            addr,
+            client: p.client_name,
+            state: p.state.to_owned(),
+            downloaded: p.counters.fetched_bytes,
+            uploaded: p.counters.uploaded_bytes,
+            connection: p.conn_kind.map(|k| format!("{k:?}").to_lowercase()),
+        })
+        .collect();
+    v.sort_by(|a, b| a.addr.cmp(&b.addr));
+    v
+}
+
+pub(crate) fn trackers(e: &Entry) -> Vec<TrackerRow> {
+    let mut v: Vec<TrackerRow> = e
+        .handle
+        .as_ref()
+        .map(|h| {
+            h.shared()
+                .trackers
+                .iter()
+                .map(|u| TrackerRow { url: u.to_string() })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort_by(|a, b| a.url.cmp(&b.url));
+    v
+}

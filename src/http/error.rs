@@ -1,0 +1,83 @@
+//! The one mapping from domain errors to HTTP: status + `{"error":{"code","message"}}`.
+//! Causes of 5xx are logged here and replaced by a generic message for the client.
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use serde_json::json;
+
+use crate::engine::EngineError;
+use crate::store::StoreError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, message)
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!("internal error: {cause}");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "an internal error occurred; see the server log",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.code, "message": self.message}});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        use EngineError as E;
+        let msg = e.to_string();
+        match e {
+            E::InvalidMagnet(_) => Self::bad_request("invalid_magnet", msg),
+            E::InvalidTorrent(_) => Self::bad_request("invalid_torrent", msg),
+            E::InvalidUrl(_) => Self::bad_request("invalid_url", msg),
+            E::FetchFailed(_) => Self::new(StatusCode::BAD_GATEWAY, "fetch_failed", msg),
+            E::ProfileNotFound(_) => Self::not_found("profile_not_found", msg),
+            E::TorrentNotFound(_) => Self::not_found("torrent_not_found", msg),
+            E::Duplicate { .. } => Self::new(StatusCode::CONFLICT, "duplicate_torrent", msg),
+            E::DownloadDirInvalid(_) => Self::bad_request("download_dir_invalid", msg),
+            E::PathEscape(_) => Self::bad_request("path_escape", msg),
+            E::Invalid(_) => Self::bad_request("invalid_input", msg),
+            E::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", msg),
+            E::MoveFailed(_) => Self::new(StatusCode::CONFLICT, "move_failed", msg),
+            E::Store(e) => Self::internal(e),
+            E::Internal(e) => Self::internal(e),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self::internal(e)
+    }
+}

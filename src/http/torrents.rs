@@ -1,0 +1,343 @@
+//! Torrent endpoints: list/add per profile, details, actions, edits, removal.
+
+use axum::Json;
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use http::header::CONTENT_TYPE;
+use serde::{Deserialize, Serialize};
+
+use super::extract::{ApiJson, ApiPath, ApiQuery, json_rejection, parse_hash, too_large};
+use super::ApiError;
+use crate::auth::{Identity, Need};
+use crate::engine::{
+    AddOptions, AddSource, FileRow, PeerRow, QueueMove, TorrentDetails, TorrentRow, TrackerRow,
+};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddJson {
+    /// A magnet link (`x.pe` peer hints are honoured).
+    pub magnet: Option<String>,
+    /// An http(s) URL of a .torrent file.
+    pub url: Option<String>,
+    #[serde(default)]
+    pub paused: bool,
+    pub label: Option<String>,
+    pub only_files: Option<Vec<usize>>,
+    /// Extra peers to dial, as `IP:port`.
+    #[serde(default)]
+    pub peers: Vec<String>,
+    /// Folder under the profile's download directory.
+    pub subdir: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AddResponse {
+    pub added: Vec<TorrentRow>,
+}
+
+fn parse_peers<'a>(it: impl Iterator<Item = &'a str>) -> Result<Vec<std::net::SocketAddr>, ApiError> {
+    it.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse().map_err(|_| {
+                ApiError::bad_request("invalid_input", format!("peer '{s}' is not IP:port"))
+            })
+        })
+        .collect()
+}
+
+fn parse_bool(field: &str, v: &str) -> Result<bool, ApiError> {
+    match v.trim() {
+        "true" | "1" | "on" => Ok(true),
+        "false" | "0" | "off" | "" => Ok(false),
+        _ => Err(ApiError::bad_request(
+            "invalid_input",
+            format!("field '{field}' must be true or false"),
+        )),
+    }
+}
+
+fn parse_indices(v: &str) -> Result<Vec<usize>, ApiError> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse().map_err(|_| {
+                ApiError::bad_request(
+                    "invalid_input",
+                    format!("only_files must be comma-separated file indices, got '{s}'"),
+                )
+            })
+        })
+        .collect()
+}
+
+async fn read_multipart(mut mp: Multipart) -> Result<(Vec<AddSource>, AddOptions), ApiError> {
+    let mut sources = Vec::new();
+    let mut opts = AddOptions::default();
+    let mp_err = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            ApiError::bad_request("invalid_multipart", format!("malformed upload: {}", e.body_text()))
+        }
+    };
+    while let Some(field) = mp.next_field().await.map_err(mp_err)? {
+        let name = field.name().unwrap_or("").to_owned();
+        match name.as_str() {
+            "torrent" => {
+                let fname = field.file_name().unwrap_or("upload.torrent").to_owned();
+                let bytes = field.bytes().await.map_err(mp_err)?;
+                sources.push(AddSource::Bytes {
+                    name: fname,
+                    bytes: bytes.to_vec(),
+                });
+            }
+            "paused" | "label" | "only_files" | "peers" | "subdir" | "magnet" | "url" => {
+                let text = field.text().await.map_err(mp_err)?;
+                match name.as_str() {
+                    "paused" => opts.paused = parse_bool("paused", &text)?,
+                    "label" => opts.label = Some(text).filter(|s| !s.is_empty()),
+                    "only_files" => opts.only_files = Some(parse_indices(&text)?),
+                    "peers" => opts.peers = parse_peers(text.split(','))?,
+                    "subdir" => opts.subdir = Some(text),
+                    "magnet" => sources.extend(
+                        text.lines()
+                            .map(str::trim)
+                            .filter(|l| !l.is_empty())
+                            .map(|l| AddSource::Magnet(l.to_owned())),
+                    ),
+                    _ => sources.push(AddSource::Url(text.trim().to_owned())),
+                }
+            }
+            other => {
+                return Err(ApiError::bad_request(
+                    "invalid_multipart",
+                    format!("unexpected form field '{other}'"),
+                ));
+            }
+        }
+    }
+    if sources.is_empty() {
+        return Err(ApiError::bad_request(
+            "invalid_input",
+            "the upload contains no 'torrent' file part",
+        ));
+    }
+    Ok((sources, opts))
+}
+
+#[utoipa::path(post, path = "/api/profiles/{id}/torrents", tag = "torrents",
+    params(("id" = String, Path, description = "profile id")),
+    request_body(content = AddJson, description = "JSON, or multipart/form-data with `torrent` file parts and text fields paused, label, only_files, peers"),
+    responses((status = 201, body = AddResponse), (status = 400), (status = 404), (status = 409), (status = 413)))]
+pub async fn add(
+    State(st): State<AppState>,
+    id: Identity,
+    ApiPath(profile): ApiPath<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    id.require(&profile, Need::Write)?;
+    st.engine.profile(&profile)?;
+    let ct = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let (sources, opts) = if ct.starts_with("multipart/form-data") {
+        let mp = Multipart::from_request(req, &st)
+            .await
+            .map_err(|e| ApiError::bad_request("invalid_multipart", e.body_text()))?;
+        read_multipart(mp).await?
+    } else {
+        let body = axum::Json::<AddJson>::from_request(req, &st)
+            .await
+            .map_err(json_rejection)?
+            .0;
+        let mut sources = Vec::new();
+        match (body.magnet, body.url) {
+            (Some(m), None) => sources.push(AddSource::Magnet(m)),
+            (None, Some(u)) => sources.push(AddSource::Url(u)),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "invalid_input",
+                    "give exactly one of 'magnet' or 'url' (or upload .torrent files as multipart)",
+                ));
+            }
+        }
+        let opts = AddOptions {
+            paused: body.paused,
+            label: body.label,
+            only_files: body.only_files,
+            peers: parse_peers(body.peers.iter().map(String::as_str))?,
+            subdir: body.subdir,
+        };
+        (sources, opts)
+    };
+    let added = st.engine.add(&profile, sources, opts).await?;
+    Ok((StatusCode::CREATED, Json(AddResponse { added })).into_response())
+}
+
+#[utoipa::path(get, path = "/api/profiles/{id}/torrents", tag = "torrents",
+    params(("id" = String, Path, description = "profile id")),
+    responses((status = 200, body = Vec<TorrentRow>), (status = 404)))]
+pub async fn list(
+    State(st): State<AppState>,
+    id: Identity,
+    ApiPath(profile): ApiPath<String>,
+) -> Result<Json<Vec<TorrentRow>>, ApiError> {
+    id.require(&profile, Need::Read)?;
+    Ok(Json(st.engine.list(&profile)?))
+}
+
+/// Resolves the path hash and checks the caller's access to the torrent's profile. Torrents
+/// in invisible profiles are reported as missing.
+fn authorize(st: &AppState, id: &Identity, hash: &str, need: Need) -> Result<String, ApiError> {
+    let hash = parse_hash(hash)?;
+    let profile = st.engine.profile_of(&hash)?;
+    id.require(&profile, need).map_err(|e| {
+        if e.status == StatusCode::NOT_FOUND {
+            ApiError::not_found("torrent_not_found", format!("torrent {hash} does not exist"))
+        } else {
+            e
+        }
+    })?;
+    Ok(hash)
+}
+
+#[utoipa::path(get, path = "/api/torrents/{hash}", tag = "torrents",
+    params(("hash" = String, Path)), responses((status = 200, body = TorrentDetails), (status = 404)))]
+pub async fn details(
+    State(st): State<AppState>,
+    id: Identity,
+    ApiPath(hash): ApiPath<String>,
+) -> Result<Json<TorrentDetails>, ApiError> {
+    let hash = authorize(&st, &id, &hash, Need::Read)?;
+    Ok(Json(st.engine.details(&hash)?))
+}
+
+#[utoipa::path(get, path = "/api/torrents/{hash}/files", tag = "torrents",
+    params(("hash" = String, Path)), responses((status = 200, body = Vec<FileRow>)))]
+pub async fn files(
+    State(st): State<AppState>,
+    id: Identity,
+    ApiPath(hash): ApiPath<String>,
+) -> Result<Json<Vec<FileRow>>, ApiError> {
+    let hash = authorize(&st, &id, &hash, Need::Read)?;
+    Ok(Json(st.engine.files(&hash)?))
+}
+
+#[utoipa::path(get, path = "/api/torrents/{hash}/peers", tag = "torrents",
+    params(("hash" = String, Path)), responses((status = 200, body = Vec<PeerRow>)))]
+pub async fn peers(
+    State(st): State<AppState>,
+    id: Identity,
+    ApiPath(hash): ApiPath<String>,
+) -> Result<Json<Vec<PeerRow>>, ApiError> {
+    let hash = authorize(&st, &id, &hash, Need::Read)?;
+    Ok(Json(st.engine.peers(&hash)?))
+}
+
+#[utoipa::path(get, path = "/api/torrents/{hash}/trackers", tag = "torrents",
+    params(("hash" = String, Path)), responses((status = 200, body = Vec<TrackerRow>)))]
+pub async fn trackers(
+    State(st): State<AppState>,
+    id: Identity,
+    ApiPath(hash): ApiPath<String>,
+) -> Result<Json<Vec<TrackerRow>>, ApiError> {
+    let hash = authorize(&st, &id, &hash, Need::Read)?;
+    Ok(Json(st.engine.trackers(&hash)?))
+}
+
+#[utoipa::path(post, path = "/api/torrents/{hash}/{action}", tag = "torrents",
+    params(("hash" = String, Path), ("action" = String, Path, description = "pause | resume | recheck | force-start")),
+    responses((status = 200, body = TorrentRow), (status = 404)))]
+pub async fn action(
+    State(st): State<AppState>,
+    id: Identity,
+    ApiPath((hash, action)): ApiPath<(String, String)>,
+) -> Result<Json<TorrentRow>, ApiError> {
+    let hash = authorize(&st, &id, &hash, Need::Write)?;
+    let e = &st.engine;
+    let row = match action.as_str() {
+        "pause" => e.pause(&hash).await?,
+        "resume" => e.resume(&hash).await?,
+        "recheck" => e.recheck(&hash).await?,
+        "force-start" => e.force_start(&hash).await?,
+        other => {
+            return Err(ApiError::not_found(
+                "unknown_action",
+                format!("unknown action '{other}': use pause, resume, recheck or force-start"),
+            ));
+        }
+    };
+    Ok(Json(row))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TorrentPatch {
+    /// New label; null or "" clears it.
+    #[serde(default, deserialize_with = "super::extract::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub label: Option<Option<String>>,
+    /// Indices of the wanted files.
+    pub files: Option<Vec<usize>>,
+    pub queue: Option<QueueMove>,
+    /// Move to another profile (data moves along).
+    pub profile: Option<String>,
+}
+
+#[utoipa::path(patch, path = "/api/torrents/{hash}", tag = "torrents",
+    params(("hash" = String, Path)), request_body = TorrentPatch,
+    responses((status = 200, body = TorrentRow), (status = 400), (status = 404), (status = 409)))]
+pub async fn patch(
+    State(st): State<AppState>,
+    id: Identity,
+    ApiPath(hash): ApiPath<String>,
+    ApiJson(p): ApiJson<TorrentPatch>,
+) -> Result<Json<TorrentRow>, ApiError> {
+    let hash = authorize(&st, &id, &hash, Need::Write)?;
+    if let Some(target) = &p.profile {
+        // Moving needs write access on the destination too; invisible ones do not exist.
+        id.require(target, Need::Write)?;
+        st.engine.profile(target)?;
+    }
+    let e = &st.engine;
+    if let Some(files) = p.files {
+        e.set_files(&hash, files).await?;
+    }
+    if let Some(label) = p.label {
+        e.set_label(&hash, label.filter(|l| !l.is_empty())).await?;
+    }
+    if let Some(q) = p.queue {
+        e.queue_move(&hash, q).await?;
+    }
+    if let Some(target) = p.profile {
+        e.move_to_profile(&hash, &target).await?;
+    }
+    Ok(Json(e.row(&hash)?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct DeleteQuery {
+    #[serde(default)]
+    pub delete_files: bool,
+}
+
+#[utoipa::path(delete, path = "/api/torrents/{hash}", tag = "torrents",
+    params(("hash" = String, Path), DeleteQuery), responses((status = 204), (status = 404)))]
+pub async fn delete(
+    State(st): State<AppState>,
+    id: Identity,
+    ApiPath(hash): ApiPath<String>,
+    ApiQuery(q): ApiQuery<DeleteQuery>,
+) -> Result<StatusCode, ApiError> {
+    let hash = authorize(&st, &id, &hash, Need::Write)?;
+    st.engine.delete(&hash, q.delete_files).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,63 @@
+//! Entry point: parse arguments, set up logging, dispatch.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use pytorrentd::cli::{self, Cli, Command};
+use pytorrentd::config::{Config, LogFormat};
+
+fn init_logging(cfg: &Config) -> Result<(), String> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log)
+        .map_err(|e| format!("PYTORRENT_LOG={}: invalid filter ({e})", cfg.log))?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match cfg.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+    Ok(())
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("pytorrentd: {msg}");
+    ExitCode::FAILURE
+}
+
+fn main() -> ExitCode {
+    let args = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(e),
+    };
+    match args.command {
+        Command::Serve(a) => {
+            let (cfg, warnings) = match Config::from_env(&a.overrides()) {
+                Ok(c) => c,
+                Err(e) => return fail(e),
+            };
+            if let Err(e) = init_logging(&cfg) {
+                return fail(e);
+            }
+            for w in warnings {
+                tracing::warn!("{w}");
+            }
+            match rt.block_on(pytorrentd::daemon::serve(cfg)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(e),
+            }
+        }
+        Command::Config(a) => match cli::config_cmd(&a) {
+            Ok(out) => {
+                print!("{out}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+        Command::Profile(p) => match rt.block_on(cli::profile_cmd(p)) {
+            Ok(out) => {
+                print!("{out}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+    }
+}

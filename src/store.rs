@@ -1,0 +1,332 @@
+//! The redb store: the single source of truth for profiles, torrent records and (later)
+//! users, sessions and tokens. Values are JSON so that fields can be added with serde
+//! defaults; the schema version in `meta` gates real migrations. Every mutation commits
+//! (fsync) before returning, so an API answer always describes durable state.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
+const PROFILES: TableDefinition<&str, &[u8]> = TableDefinition::new("profiles");
+const TORRENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("torrents");
+/// .torrent bytes by info hash, kept apart from the record so listing stays cheap.
+const TORRENT_FILES: TableDefinition<&str, &[u8]> = TableDefinition::new("torrent_files");
+pub(crate) const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the database {path} is locked by another process (is the daemon running?)")]
+    Locked { path: PathBuf },
+    #[error("database schema version {found} is newer than this build supports ({supported})")]
+    TooNew { found: u32, supported: u32 },
+    #[error("database error: {0}")]
+    Db(String),
+    #[error("corrupt record in {table}/{key}: {reason}")]
+    Corrupt {
+        table: &'static str,
+        key: String,
+        reason: String,
+    },
+}
+
+macro_rules! db_err {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self { StoreError::Db(e.to_string()) }
+        }
+    )*};
+}
+db_err!(
+    redb::Error,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ProfileRecord {
+    pub id: String,
+    pub name: String,
+    pub download_dir: PathBuf,
+    #[serde(default)]
+    pub max_active_downloads: u32,
+    #[serde(default)]
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TorrentRecord {
+    /// 40 lowercase hex chars.
+    pub hash: String,
+    pub profile: String,
+    /// Display name (from the info dict, or the magnet's `dn` until metadata arrives).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The magnet the torrent was added from, if any (kept to re-resolve metadata).
+    #[serde(default)]
+    pub magnet: Option<String>,
+    #[serde(default)]
+    pub source_url: Option<String>,
+    /// Whether `.torrent` bytes are stored (false only while a magnet is resolving).
+    #[serde(default)]
+    pub has_metadata: bool,
+    pub queue_position: u64,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub only_files: Option<Vec<usize>>,
+    /// Paused by a user; the queue never undoes it.
+    #[serde(default)]
+    pub paused: bool,
+    #[serde(default)]
+    pub force_start: bool,
+    /// Peers to dial besides trackers (from `x.pe` or the add request).
+    #[serde(default)]
+    pub peers: Vec<std::net::SocketAddr>,
+    /// Directory the torrent's files (or its top folder) live in, under the profile dir.
+    pub save_dir: PathBuf,
+    pub added_at: DateTime<Utc>,
+    #[serde(default)]
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Bytes transferred in earlier runs, so ratio survives restarts.
+    #[serde(default)]
+    pub uploaded_before: u64,
+    #[serde(default)]
+    pub downloaded_before: u64,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+}
+
+fn decode<T: DeserializeOwned>(table: &'static str, key: &str, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        table,
+        key: key.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+fn encode<T: Serialize>(v: &T) -> Vec<u8> {
+    // Serializing plain structs of strings and numbers cannot fail.
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+impl Store {
+    pub fn path(data_dir: &Path) -> PathBuf {
+        data_dir.join("pytorrentd.redb")
+    }
+
+    /// Opens (or creates) the database and runs migrations.
+    pub fn open(data_dir: &Path) -> Result<Store> {
+        let path = Self::path(data_dir);
+        let db = match Database::create(&path) {
+            Ok(db) => db,
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                return Err(StoreError::Locked { path });
+            }
+            Err(redb::DatabaseError::Storage(redb::StorageError::Io(e)))
+                if e.kind() == std::io::ErrorKind::WouldBlock =>
+            {
+                return Err(StoreError::Locked { path });
+            }
+            Err(e) => return Err(StoreError::Db(e.to_string())),
+        };
+        let store = Store { db: Arc::new(db) };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&self) -> Result<()> {
+        let tx = self.db.begin_write()?;
+        {
+            let mut meta = tx.open_table(META)?;
+            let found = match meta.get("schema_version")? {
+                Some(v) => v.value().parse::<u32>().unwrap_or(0),
+                None => 0,
+            };
+            if found > SCHEMA_VERSION {
+                return Err(StoreError::TooNew {
+                    found,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            // Version 0 → 1: create the tables. Later versions add steps here.
+            tx.open_table(PROFILES)?;
+            tx.open_table(TORRENTS)?;
+            tx.open_table(TORRENT_FILES)?;
+            tx.open_table(USERS)?;
+            meta.insert("schema_version", SCHEMA_VERSION.to_string().as_str())?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn schema_version(&self) -> Result<u32> {
+        let tx = self.db.begin_read()?;
+        let meta = tx.open_table(META)?;
+        Ok(meta
+            .get("schema_version")?
+            .and_then(|v| v.value().parse().ok())
+            .unwrap_or(0))
+    }
+
+    fn all<T: DeserializeOwned>(
+        &self,
+        def: TableDefinition<&str, &[u8]>,
+        name: &'static str,
+    ) -> Result<Vec<T>> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(def)?;
+        let mut out = Vec::new();
+        for row in table.iter()? {
+            let (k, v) = row?;
+            out.push(decode(name, k.value(), v.value())?);
+        }
+        Ok(out)
+    }
+
+    fn get<T: DeserializeOwned>(
+        &self,
+        def: TableDefinition<&str, &[u8]>,
+        name: &'static str,
+        key: &str,
+    ) -> Result<Option<T>> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(def)?;
+        match table.get(key)? {
+            Some(v) => Ok(Some(decode(name, key, v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    // ---- profiles ----
+
+    pub fn profiles(&self) -> Result<Vec<ProfileRecord>> {
+        self.all(PROFILES, "profiles")
+    }
+
+    pub fn profile(&self, id: &str) -> Result<Option<ProfileRecord>> {
+        self.get(PROFILES, "profiles", id)
+    }
+
+    pub fn put_profile(&self, p: &ProfileRecord) -> Result<()> {
+        let tx = self.db.begin_write()?;
+        tx.open_table(PROFILES)?
+            .insert(p.id.as_str(), encode(p).as_slice())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn delete_profile(&self, id: &str) -> Result<bool> {
+        let tx = self.db.begin_write()?;
+        let existed = tx.open_table(PROFILES)?.remove(id)?.is_some();
+        tx.commit()?;
+        Ok(existed)
+    }
+
+    // ---- torrents ----
+
+    pub fn torrents(&self) -> Result<Vec<TorrentRecord>> {
+        self.all(TORRENTS, "torrents")
+    }
+
+    pub fn torrent_file(&self, hash: &str) -> Result<Option<Vec<u8>>> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(TORRENT_FILES)?;
+        Ok(table.get(hash)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Inserts or replaces records (and optionally .torrent bytes) in one transaction.
+    pub fn put_torrents(&self, records: &[&TorrentRecord], files: &[(&str, &[u8])]) -> Result<()> {
+        let tx = self.db.begin_write()?;
+        {
+            let mut t = tx.open_table(TORRENTS)?;
+            for r in records {
+                t.insert(r.hash.as_str(), encode(r).as_slice())?;
+            }
+            let mut f = tx.open_table(TORRENT_FILES)?;
+            for (hash, bytes) in files {
+                f.insert(*hash, *bytes)?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn delete_torrent(&self, hash: &str) -> Result<()> {
+        let tx = self.db.begin_write()?;
+        tx.open_table(TORRENTS)?.remove(hash)?;
+        tx.open_table(TORRENT_FILES)?.remove(hash)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(hash: &str, profile: &str, pos: u64) -> TorrentRecord {
+        TorrentRecord {
+            hash: hash.into(),
+            profile: profile.into(),
+            name: Some("n".into()),
+            magnet: None,
+            source_url: None,
+            has_metadata: true,
+            queue_position: pos,
+            label: None,
+            only_files: None,
+            paused: false,
+            force_start: false,
+            peers: vec![],
+            save_dir: "/tmp".into(),
+            added_at: Utc::now(),
+            completed_at: None,
+            uploaded_before: 0,
+            downloaded_before: 0,
+        }
+    }
+
+    #[test]
+    fn roundtrip_and_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = Store::open(dir.path()).unwrap();
+            assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+            let p = ProfileRecord {
+                id: "default".into(),
+                name: "Default".into(),
+                download_dir: "/x".into(),
+                max_active_downloads: 3,
+                created_at: None,
+            };
+            s.put_profile(&p).unwrap();
+            let r = record("aa", "default", 1);
+            s.put_torrents(&[&r], &[("aa", b"d4:infoe")]).unwrap();
+            // A second open of the same file while the first is alive must be refused.
+            assert!(matches!(
+                Store::open(dir.path()),
+                Err(StoreError::Locked { .. })
+            ));
+        }
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.profiles().unwrap().len(), 1);
+        assert_eq!(s.torrents().unwrap()[0].hash, "aa");
+        assert_eq!(s.torrent_file("aa").unwrap().unwrap(), b"d4:infoe");
+        s.delete_torrent("aa").unwrap();
+        assert!(s.torrents().unwrap().is_empty());
+        assert!(s.torrent_file("aa").unwrap().is_none());
+    }
+}
