@@ -12,7 +12,11 @@ use crate::engine::profiles::ProfilePatch;
 use crate::store::{ProfileRecord, Store};
 
 #[derive(Debug, Parser)]
-#[command(name = "pytorrentd", version, about = "BitTorrent daemon with an embedded web UI")]
+#[command(
+    name = "pytorrentd",
+    version,
+    about = "BitTorrent daemon with an embedded web UI"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -112,7 +112,9 @@ pub fn execute_offline(store: &Store, req: Request) -> Result<serde_json::Value,
             &mut map,
             new_profile(id, name, download_dir, max_active_downloads),
         )?),
-        Request::ProfileSet { id, patch } => to_value(profiles::update(store, &mut map, &id, patch)?),
+        Request::ProfileSet { id, patch } => {
+            to_value(profiles::update(store, &mut map, &id, patch)?)
+        }
         Request::ProfileDelete { id } => {
             let n = store.torrents()?.iter().filter(|t| t.profile == id).count();
             profiles::delete(store, &mut map, &id, n)?;

@@ -63,7 +63,8 @@ pub async fn serve(config: Config) -> Result<(), DaemonError> {
     }
     let config = Arc::new(config);
     let engine = Engine::start(&config, store.clone()).await?;
-    let control = crate::control::serve(&config.data_dir, engine.clone()).map_err(DaemonError::Control)?;
+    let control =
+        crate::control::serve(&config.data_dir, engine.clone()).map_err(DaemonError::Control)?;
 
     let addr = SocketAddr::new(config.host, config.port);
     let listener = tokio::net::TcpListener::bind(addr)

@@ -73,7 +73,11 @@ impl Identity {
 }
 
 /// The resolver (SPEC §3 order). Providers other than "disabled" arrive with the auth issue.
-pub fn resolve(state: &AppState, _parts: &Parts, _peer: Option<SocketAddr>) -> Result<Identity, ApiError> {
+pub fn resolve(
+    state: &AppState,
+    _parts: &Parts,
+    _peer: Option<SocketAddr>,
+) -> Result<Identity, ApiError> {
     let cfg = &state.config;
     if !cfg.auth_enable {
         return Ok(Identity {
@@ -92,7 +96,10 @@ pub fn resolve(state: &AppState, _parts: &Parts, _peer: Option<SocketAddr>) -> R
 impl axum::extract::FromRequestParts<AppState> for Identity {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let peer = parts
             .extensions
             .get::<axum::extract::ConnectInfo<SocketAddr>>()

@@ -22,7 +22,10 @@ pub enum AddSource {
     Magnet(String),
     Url(String),
     /// Uploaded .torrent bytes with the uploaded file name (for messages).
-    Bytes { name: String, bytes: Vec<u8> },
+    Bytes {
+        name: String,
+        bytes: Vec<u8>,
+    },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -100,7 +103,8 @@ pub(crate) struct ParsedMagnet {
 pub(crate) fn parse_magnet(s: &str) -> Result<ParsedMagnet> {
     let s = s.trim();
     let bad = |why: &str| EngineError::InvalidMagnet(format!("not a valid magnet link: {why}"));
-    if !s.starts_with("magnet:?") && !(s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())) {
+    let bare_hash = s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    if !s.starts_with("magnet:?") && !bare_hash {
         return Err(bad("it must start with 'magnet:?'"));
     }
     let m = Magnet::parse(s).map_err(|e| bad(&format!("{e:#}")))?;
@@ -266,10 +270,13 @@ impl Engine {
             resolved.push(match s {
                 AddSource::Url(u) => {
                     let bytes = self.fetch_torrent(&u).await?;
-                    (Some(u), AddSource::Bytes {
-                        name: "download".into(),
-                        bytes,
-                    })
+                    (
+                        Some(u),
+                        AddSource::Bytes {
+                            name: "download".into(),
+                            bytes,
+                        },
+                    )
                 }
                 other => (None, other),
             });
@@ -551,5 +558,7 @@ impl Engine {
 }
 
 fn unreachable_url() -> Result<(Option<Vec<u8>>, Option<Meta>)> {
-    Err(EngineError::Internal("URL sources are fetched first".into()))
+    Err(EngineError::Internal(
+        "URL sources are fetched first".into(),
+    ))
 }

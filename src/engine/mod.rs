@@ -246,7 +246,11 @@ impl Engine {
                 .torrents
                 .get(hash)
                 .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))?;
-            (e.rec.save_dir.clone(), e.rec.only_files.clone(), e.rec.peers.clone())
+            (
+                e.rec.save_dir.clone(),
+                e.rec.only_files.clone(),
+                e.rec.peers.clone(),
+            )
         };
         let output_folder = content_root(&save_dir, &meta, true);
         let opts = AddTorrentOptions {
@@ -417,7 +421,10 @@ impl Engine {
     }
 
     fn handle(&self, hash: &str) -> Option<Arc<ManagedTorrent>> {
-        self.lock().torrents.get(hash).and_then(|e| e.handle.clone())
+        self.lock()
+            .torrents
+            .get(hash)
+            .and_then(|e| e.handle.clone())
     }
 
     pub async fn pause(&self, hash: &str) -> Result<TorrentRow> {
@@ -741,12 +748,18 @@ impl Engine {
                 .map(|e| {
                     let mut r = e.rec.clone();
                     r.uploaded_before += e.uploaded_base
-                        + e.handle.as_ref().map(|h| h.stats().uploaded_bytes).unwrap_or(0);
+                        + e.handle
+                            .as_ref()
+                            .map(|h| h.stats().uploaded_bytes)
+                            .unwrap_or(0);
                     r
                 })
                 .collect()
         };
-        if let Err(e) = self.store.put_torrents(&recs.iter().collect::<Vec<_>>(), &[]) {
+        if let Err(e) = self
+            .store
+            .put_torrents(&recs.iter().collect::<Vec<_>>(), &[])
+        {
             warn!("saving counters at shutdown: {e}");
         }
         self.session.stop().await;

@@ -28,9 +28,10 @@ pub(crate) fn json_rejection(r: JsonRejection) -> ApiError {
             "unsupported_media_type",
             "expected a JSON body with 'Content-Type: application/json'",
         ),
-        JsonRejection::JsonDataError(e) => {
-            ApiError::bad_request("invalid_json", format!("invalid request body: {}", e.body_text()))
-        }
+        JsonRejection::JsonDataError(e) => ApiError::bad_request(
+            "invalid_json",
+            format!("invalid request body: {}", e.body_text()),
+        ),
         JsonRejection::JsonSyntaxError(e) => {
             ApiError::bad_request("invalid_json", format!("malformed JSON: {}", e.body_text()))
         }

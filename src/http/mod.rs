@@ -40,7 +40,8 @@ async fn stats(State(st): State<AppState>, id: Identity) -> Json<Stats> {
     let mut s = st.engine.stats();
     if !id.is_admin() {
         // Totals only over what the caller may see.
-        s.profiles.retain(|p| id.level(&p.id) != crate::config::Level::None);
+        s.profiles
+            .retain(|p| id.level(&p.id) != crate::config::Level::None);
         s.torrents = s.profiles.iter().map(|p| p.torrents).sum();
         s.dl_speed = s.profiles.iter().map(|p| p.dl_speed).sum();
         s.ul_speed = s.profiles.iter().map(|p| p.ul_speed).sum();
@@ -61,8 +62,9 @@ pub struct Me {
 
 #[utoipa::path(get, path = "/api/auth/me", tag = "auth", responses((status = 200, body = Me), (status = 401)))]
 async fn me(State(st): State<AppState>, id: Identity) -> Json<Me> {
-    let logout_available =
-        st.config.auth_enable && !id.bypass && st.config.auth_provider == crate::config::AuthProvider::Local;
+    let logout_available = st.config.auth_enable
+        && !id.bypass
+        && st.config.auth_provider == crate::config::AuthProvider::Local;
     Json(Me {
         username: id.username,
         role: id.role.as_str(),
@@ -75,12 +77,27 @@ async fn me(State(st): State<AppState>, id: Identity) -> Json<Me> {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "pytorrentd API", description = "BitTorrent daemon API. Errors are {\"error\":{\"code\",\"message\"}}."),
+    info(
+        title = "pytorrentd API",
+        description = "BitTorrent daemon API. Errors are {\"error\":{\"code\",\"message\"}}."
+    ),
     paths(
-        health, stats, me,
-        profiles::list, profiles::create, profiles::update, profiles::delete,
-        torrents::list, torrents::add, torrents::details, torrents::files, torrents::peers,
-        torrents::trackers, torrents::action, torrents::patch, torrents::delete,
+        health,
+        stats,
+        me,
+        profiles::list,
+        profiles::create,
+        profiles::update,
+        profiles::delete,
+        torrents::list,
+        torrents::add,
+        torrents::details,
+        torrents::files,
+        torrents::peers,
+        torrents::trackers,
+        torrents::action,
+        torrents::patch,
+        torrents::delete,
     )
 )]
 pub struct ApiDoc;

@@ -7,8 +7,8 @@ use http::StatusCode;
 use http::header::CONTENT_TYPE;
 use serde::{Deserialize, Serialize};
 
-use super::extract::{ApiJson, ApiPath, ApiQuery, json_rejection, parse_hash, too_large};
 use super::ApiError;
+use super::extract::{ApiJson, ApiPath, ApiQuery, json_rejection, parse_hash, too_large};
 use crate::auth::{Identity, Need};
 use crate::engine::{
     AddOptions, AddSource, FileRow, PeerRow, QueueMove, TorrentDetails, TorrentRow, TrackerRow,
@@ -38,7 +38,9 @@ pub struct AddResponse {
     pub added: Vec<TorrentRow>,
 }
 
-fn parse_peers<'a>(it: impl Iterator<Item = &'a str>) -> Result<Vec<std::net::SocketAddr>, ApiError> {
+fn parse_peers<'a>(
+    it: impl Iterator<Item = &'a str>,
+) -> Result<Vec<std::net::SocketAddr>, ApiError> {
     it.map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
@@ -82,7 +84,10 @@ async fn read_multipart(mut mp: Multipart) -> Result<(Vec<AddSource>, AddOptions
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             too_large()
         } else {
-            ApiError::bad_request("invalid_multipart", format!("malformed upload: {}", e.body_text()))
+            ApiError::bad_request(
+                "invalid_multipart",
+                format!("malformed upload: {}", e.body_text()),
+            )
         }
     };
     while let Some(field) = mp.next_field().await.map_err(mp_err)? {
@@ -201,7 +206,10 @@ fn authorize(st: &AppState, id: &Identity, hash: &str, need: Need) -> Result<Str
     let profile = st.engine.profile_of(&hash)?;
     id.require(&profile, need).map_err(|e| {
         if e.status == StatusCode::NOT_FOUND {
-            ApiError::not_found("torrent_not_found", format!("torrent {hash} does not exist"))
+            ApiError::not_found(
+                "torrent_not_found",
+                format!("torrent {hash} does not exist"),
+            )
         } else {
             e
         }

@@ -21,7 +21,11 @@ pub async fn serve(uri: Uri) -> Response {
         };
         return (
             [
-                (header::CONTENT_TYPE, HeaderValue::from_str(mime.as_ref()).unwrap_or(HeaderValue::from_static("application/octet-stream"))),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_str(mime.as_ref())
+                        .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+                ),
                 (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
             ],
             Body::from(file.data.into_owned()),
@@ -29,13 +33,20 @@ pub async fn serve(uri: Uri) -> Response {
             .into_response();
     }
     // Unknown paths with a file extension are real misses; others are client routes.
-    if path.rsplit('/').next().is_some_and(|last| last.contains('.')) {
+    if path
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains('.'))
+    {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }
     match Assets::get("index.html") {
         Some(f) => (
             [
-                (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                ),
                 (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
             ],
             Body::from(f.data.into_owned()),

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs the whole test suite. Installs the Debian packages the integration tests drive
+# (real BitTorrent clients, a tracker, nginx) when they are missing and we are root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_cmds=(aria2c transmission-cli opentracker mktorrent nginx)
+need_pkgs=(aria2 transmission-cli opentracker mktorrent nginx)
+missing=()
+for i in "${!need_cmds[@]}"; do
+  command -v "${need_cmds[$i]}" >/dev/null 2>&1 || missing+=("${need_pkgs[$i]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "installing test prerequisites: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "missing test prerequisites; install them with:" >&2
+    echo "  sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+cargo test --locked --all-targets -- --test-threads=2
