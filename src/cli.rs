@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Config, ServeOverrides};
+use crate::auth::users::UserView;
+use crate::config::{Config, Level, Role, ServeOverrides};
 use crate::control::{self, Request, Response};
 use crate::engine::profiles::ProfilePatch;
 use crate::store::{ProfileRecord, Store};
@@ -31,6 +32,95 @@ pub enum Command {
     /// Manage profiles (download queues).
     #[command(subcommand)]
     Profile(ProfileCmd),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCmd),
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RoleArg {
+    User,
+    Admin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::User => Role::User,
+            RoleArg::Admin => Role::Admin,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LevelArg {
+    None,
+    Ro,
+    Rw,
+    Full,
+}
+
+impl From<LevelArg> for Level {
+    fn from(l: LevelArg) -> Level {
+        match l {
+            LevelArg::None => Level::None,
+            LevelArg::Ro => Level::Ro,
+            LevelArg::Rw | LevelArg::Full => Level::Full,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// List users.
+    List(DataDirArg),
+    /// Create a user; without --password it is an external (proxy-authenticated) user.
+    Add {
+        name: String,
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long, value_enum, default_value = "user")]
+        role: RoleArg,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Delete a user (and its sessions and API tokens).
+    Delete {
+        name: String,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Set a new password (prompted twice when omitted); ends the user's sessions.
+    ResetPassword {
+        name: String,
+        password: Option<String>,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Make a user an administrator or a regular user.
+    SetRole {
+        name: String,
+        #[arg(value_enum)]
+        role: RoleArg,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Grant a level on a profile (or '*' for all profiles).
+    Grant {
+        name: String,
+        profile: String,
+        #[arg(value_enum)]
+        level: LevelArg,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Remove a grant.
+    Revoke {
+        name: String,
+        profile: String,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -204,6 +294,120 @@ fn absolute(p: PathBuf) -> PathBuf {
     }
 }
 
+/// Asks for a new password twice: on the terminal when there is one, else two lines on
+/// standard input (scripts).
+fn prompt_new_password() -> Result<String, CliError> {
+    use std::io::{BufRead, IsTerminal};
+    let (a, b) = if std::io::stdin().is_terminal() {
+        let a =
+            rpassword::prompt_password("New password: ").map_err(|e| CliError(e.to_string()))?;
+        let b = rpassword::prompt_password("Repeat it: ").map_err(|e| CliError(e.to_string()))?;
+        (a, b)
+    } else {
+        let mut lines = std::io::stdin().lock().lines();
+        let mut next = || -> Result<String, CliError> {
+            lines
+                .next()
+                .ok_or_else(|| {
+                    CliError("expected the new password twice on standard input".into())
+                })?
+                .map_err(|e| CliError(e.to_string()))
+        };
+        (next()?, next()?)
+    };
+    if a != b {
+        return Err(CliError("the two passwords differ; nothing changed".into()));
+    }
+    Ok(a)
+}
+
+/// Runs a user command and returns what to print.
+pub async fn user_cmd(cmd: UserCmd) -> Result<String, CliError> {
+    let (data, req, list) = match cmd {
+        UserCmd::List(d) => (d, Request::UserList, true),
+        UserCmd::Add {
+            name,
+            password,
+            role,
+            data,
+        } => (
+            data,
+            Request::UserAdd {
+                name,
+                password,
+                role: role.into(),
+            },
+            false,
+        ),
+        UserCmd::Delete { name, data } => (data, Request::UserDelete { name }, false),
+        UserCmd::ResetPassword {
+            name,
+            password,
+            data,
+        } => {
+            let password = match password {
+                Some(p) => p,
+                None => prompt_new_password()?,
+            };
+            (data, Request::UserResetPassword { name, password }, false)
+        }
+        UserCmd::SetRole { name, role, data } => (
+            data,
+            Request::UserSetRole {
+                name,
+                role: role.into(),
+            },
+            false,
+        ),
+        UserCmd::Grant {
+            name,
+            profile,
+            level,
+            data,
+        } => (
+            data,
+            Request::UserGrant {
+                name,
+                profile,
+                level: level.into(),
+            },
+            false,
+        ),
+        UserCmd::Revoke {
+            name,
+            profile,
+            data,
+        } => (data, Request::UserRevoke { name, profile }, false),
+    };
+    let cfg = load_config(&data.overrides())?;
+    let value = run(&cfg, req).await?;
+    if !list {
+        return Ok("ok\n".into());
+    }
+    let users: Vec<UserView> =
+        serde_json::from_value(value).map_err(|e| CliError(e.to_string()))?;
+    let mut out = String::new();
+    for u in users {
+        let grants: Vec<String> = u
+            .permissions
+            .iter()
+            .map(|(p, l)| format!("{p}={}", l.as_str()))
+            .collect();
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\n",
+            u.username,
+            u.role,
+            if u.external { "external" } else { "local" },
+            if grants.is_empty() {
+                "-".to_string()
+            } else {
+                grants.join(",")
+            }
+        ));
+    }
+    Ok(out)
+}
+
 async fn run(cfg: &Config, req: Request) -> Result<serde_json::Value, CliError> {
     match control::send(&cfg.data_dir, &req).await {
         Ok(Some(Response::Ok(v))) => return Ok(v),
@@ -223,5 +427,8 @@ async fn run(cfg: &Config, req: Request) -> Result<serde_json::Value, CliError> 
         )));
     }
     let store = Store::open(&cfg.data_dir).map_err(|e| CliError(e.to_string()))?;
-    control::execute_offline(&store, req).map_err(|e| CliError(e.to_string()))
+    tokio::task::spawn_blocking(move || control::execute_offline(&store, req))
+        .await
+        .map_err(|e| CliError(e.to_string()))?
+        .map_err(|e| CliError(e.to_string()))
 }

@@ -26,7 +26,7 @@ pub enum AuthProvider {
     Proxy,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     User,
@@ -34,11 +34,14 @@ pub enum Role {
 }
 
 /// Per-profile access level. `rw` parses as `Full`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     None,
     Ro,
+    #[serde(alias = "rw")]
     Full,
 }
 

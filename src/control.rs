@@ -6,16 +6,30 @@
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tracing::{debug, warn};
 
+use crate::auth::users::{self, UserError, UserView};
+use crate::auth::{AuthEvent, AuthState};
+use crate::config::{Level, Role};
 use crate::engine::profiles::{self, ProfilePatch};
 use crate::engine::{Engine, EngineError};
+use crate::state::AppState;
 use crate::store::{ProfileRecord, Store};
+
+/// Failures of a control request, shown to the CLI user as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    User(#[from] UserError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
@@ -33,6 +47,32 @@ pub enum Request {
     },
     ProfileDelete {
         id: String,
+    },
+    UserList,
+    UserAdd {
+        name: String,
+        password: Option<String>,
+        role: Role,
+    },
+    UserDelete {
+        name: String,
+    },
+    UserResetPassword {
+        name: String,
+        password: String,
+    },
+    UserSetRole {
+        name: String,
+        role: Role,
+    },
+    UserGrant {
+        name: String,
+        profile: String,
+        level: Level,
+    },
+    UserRevoke {
+        name: String,
+        profile: String,
     },
 }
 
@@ -66,8 +106,74 @@ fn to_value<T: Serialize>(v: T) -> serde_json::Value {
     serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
 }
 
-/// Runs a request against the live engine.
-pub fn execute_online(engine: &Engine, req: Request) -> Result<serde_json::Value, EngineError> {
+/// User commands: the same store functions online and offline; online, open sockets are
+/// told about revocations.
+fn execute_user(
+    store: &Store,
+    auth: Option<&AuthState>,
+    profile_exists: &dyn Fn(&str) -> bool,
+    req: Request,
+) -> Result<serde_json::Value, ControlError> {
+    let emit = |ev: AuthEvent| {
+        if let Some(a) = auth {
+            a.emit(ev);
+        }
+    };
+    Ok(match req {
+        Request::UserList => {
+            let mut v: Vec<UserView> = users::list(store)?.iter().map(UserView::from).collect();
+            v.sort_by(|a, b| a.username.cmp(&b.username));
+            to_value(v)
+        }
+        Request::UserAdd {
+            name,
+            password,
+            role,
+        } => to_value(UserView::from(&users::create(
+            store,
+            &name,
+            password.as_deref(),
+            role,
+            Default::default(),
+        )?)),
+        Request::UserDelete { name } => {
+            users::delete(store, &name)?;
+            emit(AuthEvent::UserSessionsRevoked { username: name });
+            serde_json::Value::Null
+        }
+        Request::UserResetPassword { name, password } => {
+            users::set_password(store, &name, &password)?;
+            emit(AuthEvent::UserSessionsRevoked { username: name });
+            serde_json::Value::Null
+        }
+        Request::UserSetRole { name, role } => {
+            users::set_role(store, &name, role)?;
+            emit(AuthEvent::UserChanged { username: name });
+            serde_json::Value::Null
+        }
+        Request::UserGrant {
+            name,
+            profile,
+            level,
+        } => {
+            let changes = [(profile, Some(level))].into_iter().collect();
+            users::set_permissions(store, &name, &changes, profile_exists)?;
+            emit(AuthEvent::UserChanged { username: name });
+            serde_json::Value::Null
+        }
+        Request::UserRevoke { name, profile } => {
+            let changes = [(profile, None)].into_iter().collect();
+            users::set_permissions(store, &name, &changes, |_| true)?;
+            emit(AuthEvent::UserChanged { username: name });
+            serde_json::Value::Null
+        }
+        _ => serde_json::Value::Null,
+    })
+}
+
+/// Runs a request inside the running daemon.
+pub fn execute_online(state: &AppState, req: Request) -> Result<serde_json::Value, ControlError> {
+    let engine: &Engine = &state.engine;
     Ok(match req {
         Request::ProfileList => to_value(engine.profiles()),
         Request::ProfileAdd {
@@ -86,11 +192,17 @@ pub fn execute_online(engine: &Engine, req: Request) -> Result<serde_json::Value
             engine.delete_profile(&id)?;
             serde_json::Value::Null
         }
+        user => execute_user(
+            &state.store,
+            Some(&state.auth),
+            &|p| engine.profile(p).is_ok(),
+            user,
+        )?,
     })
 }
 
 /// Runs a request directly against the store (daemon stopped).
-pub fn execute_offline(store: &Store, req: Request) -> Result<serde_json::Value, EngineError> {
+pub fn execute_offline(store: &Store, req: Request) -> Result<serde_json::Value, ControlError> {
     let mut map: HashMap<String, ProfileRecord> = store
         .profiles()?
         .into_iter()
@@ -120,11 +232,12 @@ pub fn execute_offline(store: &Store, req: Request) -> Result<serde_json::Value,
             profiles::delete(store, &mut map, &id, n)?;
             serde_json::Value::Null
         }
+        user => execute_user(store, None, &|p| map.contains_key(p), user)?,
     })
 }
 
 /// Serves the control socket until the returned task is aborted.
-pub fn serve(data_dir: &Path, engine: Arc<Engine>) -> std::io::Result<tokio::task::JoinHandle<()>> {
+pub fn serve(data_dir: &Path, state: AppState) -> std::io::Result<tokio::task::JoinHandle<()>> {
     let path = socket_path(data_dir);
     // A stale socket from a crashed run would make bind fail; we hold the redb lock, so
     // no other daemon can be using it.
@@ -136,9 +249,9 @@ pub fn serve(data_dir: &Path, engine: Arc<Engine>) -> std::io::Result<tokio::tas
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
-            let engine = engine.clone();
+            let state = state.clone();
             tokio::spawn(async move {
-                if let Err(e) = handle(stream, &engine).await {
+                if let Err(e) = handle(stream, &state).await {
                     debug!("control connection: {e}");
                 }
             });
@@ -146,7 +259,7 @@ pub fn serve(data_dir: &Path, engine: Arc<Engine>) -> std::io::Result<tokio::tas
     }))
 }
 
-async fn handle(stream: UnixStream, engine: &Engine) -> std::io::Result<()> {
+async fn handle(stream: UnixStream, state: &AppState) -> std::io::Result<()> {
     let (r, mut w) = stream.into_split();
     let mut line = String::new();
     // Requests are small; the cap keeps a misbehaving client from growing memory.
@@ -154,15 +267,23 @@ async fn handle(stream: UnixStream, engine: &Engine) -> std::io::Result<()> {
         .read_line(&mut line)
         .await?;
     let resp = match serde_json::from_str::<Request>(&line) {
-        Ok(req) => match execute_online(engine, req) {
-            Ok(v) => Response::Ok(v),
-            Err(e) => {
-                if matches!(e, EngineError::Store(_) | EngineError::Internal(_)) {
-                    warn!("control request failed: {e}");
+        Ok(req) => {
+            // Password hashing and store writes block: keep them off the async workers.
+            let state = state.clone();
+            match tokio::task::spawn_blocking(move || execute_online(&state, req)).await {
+                Ok(Ok(v)) => Response::Ok(v),
+                Ok(Err(e)) => {
+                    if matches!(
+                        e,
+                        ControlError::Store(_) | ControlError::Engine(EngineError::Internal(_))
+                    ) {
+                        warn!("control request failed: {e}");
+                    }
+                    Response::Error(e.to_string())
                 }
-                Response::Error(e.to_string())
+                Err(e) => Response::Error(format!("internal error: {e}")),
             }
-        },
+        }
         Err(e) => Response::Error(format!("bad control request: {e}")),
     };
     let mut out = serde_json::to_vec(&resp).unwrap_or_default();

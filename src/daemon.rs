@@ -2,16 +2,12 @@
 //! server, and stops all of them in order on SIGTERM/SIGINT.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tracing::{info, warn};
 
 use crate::config::Config;
-use crate::engine::Engine;
-use crate::engine::profiles::ensure_default;
 use crate::state::AppState;
-use crate::store::Store;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -19,6 +15,8 @@ pub enum DaemonError {
     Store(#[from] crate::store::StoreError),
     #[error("{0}")]
     Engine(#[from] crate::engine::EngineError),
+    #[error("{0}")]
+    User(#[from] crate::auth::users::UserError),
     #[error("cannot create data directory {path}: {source}")]
     DataDir {
         path: String,
@@ -33,7 +31,7 @@ pub enum DaemonError {
     Control(std::io::Error),
 }
 
-fn prepare_data_dir(config: &Config) -> Result<(), DaemonError> {
+pub(crate) fn prepare_data_dir(config: &Config) -> Result<(), DaemonError> {
     use std::os::unix::fs::DirBuilderExt;
     let dir = &config.data_dir;
     if !dir.exists() {
@@ -52,29 +50,21 @@ fn prepare_data_dir(config: &Config) -> Result<(), DaemonError> {
 
 /// Runs the daemon until a stop signal arrives.
 pub async fn serve(config: Config) -> Result<(), DaemonError> {
-    prepare_data_dir(&config)?;
-    let store = Store::open(&config.data_dir)?;
-    ensure_default(&store, &config.download_dir)?;
     if !config.auth_enable {
         warn!(
             "PYTORRENT_AUTH_ENABLE=false: every request acts as administrator '{}'; use this only on a trusted network",
             config.bypass_user
         );
     }
-    let config = Arc::new(config);
-    let engine = Engine::start(&config, store.clone()).await?;
-    let control =
-        crate::control::serve(&config.data_dir, engine.clone()).map_err(DaemonError::Control)?;
-
+    let state = AppState::open(config).await?;
+    let config = state.config.clone();
+    let engine = state.engine.clone();
     let addr = SocketAddr::new(config.host, config.port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| DaemonError::Listen { addr, source })?;
-    let state = AppState {
-        config: config.clone(),
-        engine: engine.clone(),
-        store,
-    };
+    let control =
+        crate::control::serve(&config.data_dir, state.clone()).map_err(DaemonError::Control)?;
     info!(
         version = env!("CARGO_PKG_VERSION"),
         listen = %addr,

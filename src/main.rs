@@ -59,6 +59,13 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(e),
         },
+        Command::User(u) => match rt.block_on(cli::user_cmd(u)) {
+            Ok(out) => {
+                print!("{out}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
         Command::Profile(p) => match rt.block_on(cli::profile_cmd(p)) {
             Ok(out) => {
                 print!("{out}");

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::auth::AuthState;
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::store::Store;
@@ -11,4 +12,35 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub engine: Arc<Engine>,
     pub store: Store,
+    pub auth: Arc<AuthState>,
+}
+
+impl AppState {
+    /// Opens the store (creating the default profile and first admin on first start) and
+    /// starts the engine: everything `serve` needs except the listeners. Tests use it to
+    /// drive the real application in-process.
+    pub async fn open(config: Config) -> Result<AppState, crate::daemon::DaemonError> {
+        crate::daemon::prepare_data_dir(&config)?;
+        let store = Store::open(&config.data_dir)?;
+        crate::engine::profiles::ensure_default(&store, &config.download_dir)?;
+        if let Some(pw) = crate::auth::users::ensure_initial_admin(&store)? {
+            // The one time a secret is logged, by design: nobody else can tell it to the owner.
+            tracing::warn!(
+                "created the first administrator: username 'admin', password '{pw}' — change it with `pytorrentd user reset-password admin`"
+            );
+        }
+        match crate::auth::sessions::purge_expired(&store) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "expired sessions removed"),
+            Err(e) => tracing::warn!("purging sessions: {e}"),
+        }
+        let config = Arc::new(config);
+        let engine = Engine::start(&config, store.clone()).await?;
+        Ok(AppState {
+            auth: Arc::new(AuthState::new(&config)),
+            config,
+            engine,
+            store,
+        })
+    }
 }

@@ -15,7 +15,83 @@ const PROFILES: TableDefinition<&str, &[u8]> = TableDefinition::new("profiles");
 const TORRENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("torrents");
 /// .torrent bytes by info hash, kept apart from the record so listing stays cheap.
 const TORRENT_FILES: TableDefinition<&str, &[u8]> = TableDefinition::new("torrent_files");
-pub(crate) const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
+const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
+/// Login sessions by SHA-256 of the cookie token.
+const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("sessions");
+/// API tokens by id; `TOKEN_HASHES` maps SHA-256 of the secret to the id.
+const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
+const TOKEN_HASHES: TableDefinition<&str, &str> = TableDefinition::new("token_hashes");
+
+/// The JSON tables owned by other modules (auth), addressed generically.
+#[derive(Debug, Clone, Copy)]
+pub enum Table {
+    Users,
+    Sessions,
+    Tokens,
+}
+
+impl Table {
+    fn def(self) -> TableDefinition<'static, &'static str, &'static [u8]> {
+        match self {
+            Table::Users => USERS,
+            Table::Sessions => SESSIONS,
+            Table::Tokens => TOKENS,
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Table::Users => "users",
+            Table::Sessions => "sessions",
+            Table::Tokens => "tokens",
+        }
+    }
+}
+
+/// A write transaction over the generic tables; committed by `Store::write` when the
+/// closure succeeds, rolled back otherwise.
+pub struct Tx {
+    tx: redb::WriteTransaction,
+}
+
+impl Tx {
+    pub fn get<T: DeserializeOwned>(&self, t: Table, key: &str) -> Result<Option<T>> {
+        let table = self.tx.open_table(t.def())?;
+        let v = table.get(key)?;
+        match v {
+            Some(v) => Ok(Some(decode(t.name(), key, v.value())?)),
+            None => Ok(None),
+        }
+    }
+    pub fn put<T: Serialize>(&mut self, t: Table, key: &str, v: &T) -> Result<()> {
+        self.tx
+            .open_table(t.def())?
+            .insert(key, encode(v).as_slice())?;
+        Ok(())
+    }
+    pub fn delete(&mut self, t: Table, key: &str) -> Result<bool> {
+        Ok(self.tx.open_table(t.def())?.remove(key)?.is_some())
+    }
+    pub fn list<T: DeserializeOwned>(&self, t: Table) -> Result<Vec<(String, T)>> {
+        let table = self.tx.open_table(t.def())?;
+        let mut out = Vec::new();
+        for row in table.iter()? {
+            let (k, v) = row?;
+            out.push((
+                k.value().to_owned(),
+                decode(t.name(), k.value(), v.value())?,
+            ));
+        }
+        Ok(out)
+    }
+    pub fn put_token_hash(&mut self, hash: &str, id: &str) -> Result<()> {
+        self.tx.open_table(TOKEN_HASHES)?.insert(hash, id)?;
+        Ok(())
+    }
+    pub fn delete_token_hash(&mut self, hash: &str) -> Result<()> {
+        self.tx.open_table(TOKEN_HASHES)?.remove(hash)?;
+        Ok(())
+    }
+}
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -166,6 +242,9 @@ impl Store {
             tx.open_table(TORRENTS)?;
             tx.open_table(TORRENT_FILES)?;
             tx.open_table(USERS)?;
+            tx.open_table(SESSIONS)?;
+            tx.open_table(TOKENS)?;
+            tx.open_table(TOKEN_HASHES)?;
             meta.insert("schema_version", SCHEMA_VERSION.to_string().as_str())?;
         }
         tx.commit()?;
@@ -208,6 +287,45 @@ impl Store {
             Some(v) => Ok(Some(decode(name, key, v.value())?)),
             None => Ok(None),
         }
+    }
+
+    // ---- generic JSON tables ----
+
+    pub fn get_json<T: DeserializeOwned>(&self, t: Table, key: &str) -> Result<Option<T>> {
+        self.get(t.def(), t.name(), key)
+    }
+
+    pub fn list_json<T: DeserializeOwned>(&self, t: Table) -> Result<Vec<(String, T)>> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(t.def())?;
+        let mut out = Vec::new();
+        for row in table.iter()? {
+            let (k, v) = row?;
+            out.push((
+                k.value().to_owned(),
+                decode(t.name(), k.value(), v.value())?,
+            ));
+        }
+        Ok(out)
+    }
+
+    pub fn token_id_by_hash(&self, hash: &str) -> Result<Option<String>> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(TOKEN_HASHES)?;
+        Ok(table.get(hash)?.map(|v| v.value().to_owned()))
+    }
+
+    /// Runs `f` in one write transaction, committed only if it returns `Ok`.
+    pub fn write<R, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut Tx) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E> {
+        let mut tx = Tx {
+            tx: self.db.begin_write().map_err(StoreError::from)?,
+        };
+        let r = f(&mut tx)?;
+        tx.tx.commit().map_err(StoreError::from)?;
+        Ok(r)
     }
 
     // ---- profiles ----

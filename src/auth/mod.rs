@@ -1,15 +1,26 @@
-//! Identity and access: one resolver turns a request into an `Identity`, and every handler
-//! checks its permission through `Identity::require`. Today only the auth-disabled mode is
-//! implemented (every request is the bypass user, an admin); providers plug in here.
+//! Identity and access (SPEC §3). One resolver turns a request (REST call, page load,
+//! Socket.IO handshake or event) into an `Identity`; every handler then checks its
+//! permission through `Identity::require` / `require_admin`. Providers, bypass, tokens and
+//! sessions all live here so the rest of the code never looks at credentials.
 
-use std::collections::HashMap;
+pub mod password;
+pub mod ratelimit;
+pub mod request;
+pub mod sessions;
+pub mod users;
+
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 
 use http::request::Parts;
+use http::{HeaderMap, HeaderName, StatusCode, header};
+use tokio::sync::broadcast;
 
-use crate::config::{AuthProvider, Level, Role};
+use crate::config::{AuthProvider, Config, Level, Role, ip_in};
 use crate::http::ApiError;
 use crate::state::AppState;
+use crate::store::Store;
+use users::UserRecord;
 
 /// Who is asking, resolved once per request or socket event.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -19,7 +30,23 @@ pub struct Identity {
     pub provider: AuthProvider,
     pub bypass: bool,
     /// Per-profile grants (`*` = every profile) for role `user`.
-    pub permissions: HashMap<String, Level>,
+    pub permissions: BTreeMap<String, Level>,
+    /// SHA-256 of the session cookie when authenticated by one (for logout and sockets).
+    #[serde(skip)]
+    pub session: Option<String>,
+    /// How the identity was established.
+    #[serde(skip)]
+    pub via: Via,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Via {
+    #[default]
+    Disabled,
+    Bypass,
+    Token,
+    Header,
+    Session,
 }
 
 /// What an operation needs on a profile.
@@ -34,7 +61,8 @@ impl Identity {
         self.role == Role::Admin || self.bypass
     }
 
-    /// The caller's level on a profile (`admin` rights map to `Full`).
+    /// The caller's level on a profile (`admin` rights map to `Full`); a profile-specific
+    /// grant beats the `*` grant.
     pub fn level(&self, profile: &str) -> Level {
         if self.is_admin() {
             return Level::Full;
@@ -65,32 +93,285 @@ impl Identity {
         if self.is_admin() {
             Ok(())
         } else {
-            Err(ApiError::forbidden(
-                "this action requires an administrator".to_string(),
-            ))
+            Err(ApiError::forbidden("this action requires an administrator"))
+        }
+    }
+
+    fn from_user(u: UserRecord, provider: AuthProvider, via: Via) -> Identity {
+        Identity {
+            username: u.username,
+            role: u.role,
+            provider,
+            bypass: false,
+            permissions: u.permissions,
+            session: None,
+            via,
         }
     }
 }
 
-/// The resolver (SPEC §3 order). Providers other than "disabled" arrive with the auth issue.
-pub fn resolve(
-    state: &AppState,
-    _parts: &Parts,
-    _peer: Option<SocketAddr>,
-) -> Result<Identity, ApiError> {
-    let cfg = &state.config;
-    if !cfg.auth_enable {
-        return Ok(Identity {
-            username: cfg.bypass_user.clone(),
-            role: Role::Admin,
-            provider: cfg.auth_provider,
-            bypass: true,
-            permissions: HashMap::new(),
-        });
+/// Changes that open sockets must react to.
+#[derive(Debug, Clone)]
+pub enum AuthEvent {
+    /// One session ended (logout).
+    SessionRevoked { session: String },
+    /// Every session of a user ended (password reset, deletion).
+    UserSessionsRevoked { username: String },
+    /// Role or grants changed: re-check what the user's sockets may read.
+    UserChanged { username: String },
+}
+
+/// Long-lived auth state: the login limiter, a dummy hash for equal-cost failures, and the
+/// revocation channel.
+pub struct AuthState {
+    pub limiter: ratelimit::LoginLimiter,
+    pub dummy_hash: String,
+    pub events: broadcast::Sender<AuthEvent>,
+}
+
+impl AuthState {
+    pub fn new(cfg: &Config) -> AuthState {
+        AuthState {
+            limiter: ratelimit::LoginLimiter::new(cfg.login_max_failures, cfg.login_ban_seconds),
+            dummy_hash: password::hash(&password::generate()).unwrap_or_default(),
+            events: broadcast::channel(256).0,
+        }
     }
-    Err(ApiError::unauthorized(
-        "authentication is required (login is not available in this build yet; set PYTORRENT_AUTH_ENABLE=false on a trusted network)",
-    ))
+
+    pub fn emit(&self, ev: AuthEvent) {
+        let _ = self.events.send(ev);
+    }
+}
+
+/// Why a request has no identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    NotLoggedIn,
+    /// External provider, trusted peer, but no usable header.
+    HeaderMissing(String),
+    /// External provider and the request did not come through a trusted proxy.
+    UntrustedPeer,
+    /// The header is malformed or ambiguous.
+    BadHeader(String),
+    /// A header user that does not exist and may not be created.
+    UnknownUser(String),
+    BadToken,
+    Internal(String),
+}
+
+impl Denied {
+    pub fn message(&self, cfg: &Config) -> String {
+        match self {
+            Denied::NotLoggedIn => "not logged in".into(),
+            Denied::HeaderMissing(h) => format!(
+                "the reverse proxy did not send the {h} header; check that it forwards the authenticated user on every path (PYTORRENT_AUTH_PROXY_USER_HEADER)"
+            ),
+            Denied::UntrustedPeer => format!(
+                "this request did not come through a trusted proxy (PYTORRENT_AUTH_TRUSTED_PROXIES) and provider '{}' has no login form",
+                cfg.auth_provider.as_str()
+            ),
+            Denied::BadHeader(m) => m.clone(),
+            Denied::UnknownUser(u) => format!(
+                "user '{u}' is not known to pytorrentd; create it with `pytorrentd user add {u}` or set PYTORRENT_AUTH_PROXY_AUTO_CREATE=true"
+            ),
+            Denied::BadToken => "the API token is invalid or revoked".into(),
+            Denied::Internal(_) => "an internal error occurred; see the server log".into(),
+        }
+    }
+
+    pub fn to_api(&self, cfg: &Config) -> ApiError {
+        let msg = self.message(cfg);
+        match self {
+            Denied::BadHeader(_) => ApiError::new(StatusCode::FORBIDDEN, "header_rejected", msg),
+            Denied::UnknownUser(_) => ApiError::new(StatusCode::FORBIDDEN, "unknown_user", msg),
+            Denied::Internal(cause) => ApiError::internal(cause),
+            _ => ApiError::unauthorized(msg),
+        }
+    }
+}
+
+fn cookie_value<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+}
+
+/// The session cookie's value, if present.
+pub fn session_cookie(h: &HeaderMap) -> Option<&str> {
+    cookie_value(h, sessions::COOKIE)
+}
+
+fn presented_token(h: &HeaderMap) -> Option<&str> {
+    if let Some(v) = h.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+        && let Some(t) = v.strip_prefix("Bearer ")
+        && t.trim().starts_with(sessions::TOKEN_PREFIX)
+    {
+        return Some(t.trim());
+    }
+    h.get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|t| t.starts_with(sessions::TOKEN_PREFIX))
+}
+
+fn is_bypassed(cfg: &Config, peer: Option<SocketAddr>, h: &HeaderMap) -> bool {
+    if cfg.bypass_hosts.is_empty() {
+        return false;
+    }
+    // Anything relayed by a proxy is not a direct LAN request, whatever its Host says.
+    if h.contains_key("x-forwarded-for") || h.contains_key(header::FORWARDED) {
+        return false;
+    }
+    let Some(peer) = peer else { return false };
+    if !ip_in(&cfg.bypass_networks, peer.ip()) {
+        return false;
+    }
+    let Some(host) = h.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    cfg.bypass_hosts.iter().any(|b| b.matches(host.trim()))
+}
+
+fn bypass_identity(cfg: &Config, via: Via) -> Identity {
+    Identity {
+        username: cfg.bypass_user.clone(),
+        role: Role::Admin,
+        provider: cfg.auth_provider,
+        bypass: true,
+        permissions: BTreeMap::new(),
+        session: None,
+        via,
+    }
+}
+
+/// Reads the proxy's user header under the rules of SPEC §3.
+fn header_user(cfg: &Config, h: &HeaderMap) -> Result<String, Denied> {
+    let name = HeaderName::from_bytes(cfg.proxy_user_header.as_bytes())
+        .map_err(|_| Denied::Internal("invalid PYTORRENT_AUTH_PROXY_USER_HEADER".into()))?;
+    let variant = name.as_str().replace('-', "_");
+    if variant != name.as_str() && h.contains_key(variant.as_str()) {
+        return Err(Denied::BadHeader(format!(
+            "the request carries '{variant}' besides '{}'; refusing an ambiguous identity",
+            cfg.proxy_user_header
+        )));
+    }
+    let mut values = h.get_all(&name).iter();
+    let Some(v) = values.next() else {
+        return Err(Denied::HeaderMissing(cfg.proxy_user_header.clone()));
+    };
+    if values.next().is_some() {
+        return Err(Denied::BadHeader(format!(
+            "the {} header appears more than once",
+            cfg.proxy_user_header
+        )));
+    }
+    let s = std::str::from_utf8(v.as_bytes())
+        .map_err(|_| {
+            Denied::BadHeader(format!(
+                "the {} header is not valid UTF-8",
+                cfg.proxy_user_header
+            ))
+        })?
+        .trim();
+    if s.is_empty() {
+        return Err(Denied::HeaderMissing(cfg.proxy_user_header.clone()));
+    }
+    users::check_username(s)
+        .map_err(|e| Denied::BadHeader(format!("{}: {e}", cfg.proxy_user_header)))?;
+    Ok(s.to_owned())
+}
+
+fn external_identity(cfg: &Config, store: &Store, name: &str) -> Result<Identity, Denied> {
+    let internal = |e: users::UserError| Denied::Internal(e.to_string());
+    let user = match users::get(store, name).map_err(internal)? {
+        Some(u) if u.is_external() && cfg.proxy_auto_create => users::sync_external(
+            store,
+            &u,
+            cfg.proxy_auto_create_role,
+            cfg.proxy_auto_create_permission,
+        )
+        .map_err(internal)?,
+        Some(u) => u,
+        None if cfg.proxy_auto_create => {
+            let perms = users::auto_permissions(
+                cfg.proxy_auto_create_role,
+                cfg.proxy_auto_create_permission,
+            );
+            match users::create(store, name, None, cfg.proxy_auto_create_role, perms) {
+                Ok(u) => {
+                    tracing::info!(
+                        user = name,
+                        role = cfg.proxy_auto_create_role.as_str(),
+                        "created external user"
+                    );
+                    u
+                }
+                // Two first requests racing: the other one created it.
+                Err(users::UserError::Exists(_)) => users::get(store, name)
+                    .map_err(internal)?
+                    .ok_or_else(|| Denied::UnknownUser(name.into()))?,
+                Err(e) => return Err(internal(e)),
+            }
+        }
+        None => return Err(Denied::UnknownUser(name.into())),
+    };
+    Ok(Identity::from_user(user, cfg.auth_provider, Via::Header))
+}
+
+/// The resolver, in SPEC §3 order: disabled → bypass → API token → header → session.
+pub fn resolve(
+    cfg: &Config,
+    store: &Store,
+    h: &HeaderMap,
+    peer: Option<SocketAddr>,
+) -> Result<Identity, Denied> {
+    if !cfg.auth_enable {
+        return Ok(bypass_identity(cfg, Via::Disabled));
+    }
+    if is_bypassed(cfg, peer, h) {
+        return Ok(bypass_identity(cfg, Via::Bypass));
+    }
+    if let Some(secret) = presented_token(h) {
+        let owner = sessions::token_owner(store, secret)
+            .map_err(|e| Denied::Internal(e.to_string()))?
+            .ok_or(Denied::BadToken)?;
+        let user = users::get(store, &owner)
+            .map_err(|e| Denied::Internal(e.to_string()))?
+            .ok_or(Denied::BadToken)?;
+        return Ok(Identity::from_user(user, cfg.auth_provider, Via::Token));
+    }
+    match cfg.auth_provider {
+        AuthProvider::Tinyauth | AuthProvider::Proxy => {
+            if !request::peer_trusted(cfg, peer) {
+                return Err(Denied::UntrustedPeer);
+            }
+            let name = header_user(cfg, h)?;
+            external_identity(cfg, store, &name)
+        }
+        AuthProvider::Local => {
+            let token = session_cookie(h).ok_or(Denied::NotLoggedIn)?;
+            let s = sessions::lookup_session(store, token)
+                .map_err(|e| Denied::Internal(e.to_string()))?
+                .ok_or(Denied::NotLoggedIn)?;
+            let user = users::get(store, &s.username)
+                .map_err(|e| Denied::Internal(e.to_string()))?
+                .ok_or(Denied::NotLoggedIn)?;
+            let mut id = Identity::from_user(user, cfg.auth_provider, Via::Session);
+            id.session = Some(sessions::digest(token));
+            Ok(id)
+        }
+    }
+}
+
+pub fn peer_of(parts: &Parts) -> Option<SocketAddr> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0)
 }
 
 impl axum::extract::FromRequestParts<AppState> for Identity {
@@ -100,10 +381,21 @@ impl axum::extract::FromRequestParts<AppState> for Identity {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<SocketAddr>>()
-            .map(|c| c.0);
-        resolve(state, parts, peer)
+        if let Some(id) = parts.extensions.get::<Identity>() {
+            return Ok(id.clone());
+        }
+        let peer = peer_of(parts);
+        let id = resolve(&state.config, &state.store, &parts.headers, peer)
+            .map_err(|d| d.to_api(&state.config))?;
+        parts.extensions.insert(id.clone());
+        Ok(id)
     }
+}
+
+/// Permissions of a user as the API shows them.
+pub fn permissions_map(id: &Identity) -> HashMap<String, Level> {
+    id.permissions
+        .iter()
+        .map(|(k, v)| (k.clone(), *v))
+        .collect()
 }

@@ -1,6 +1,7 @@
 //! The HTTP surface: router, security headers, JSON fallbacks, OpenAPI and the embedded UI.
 //! Handlers stay thin: extract, check permission, call the engine, serialize.
 
+pub mod auth;
 mod error;
 mod extract;
 pub mod profiles;
@@ -49,32 +50,6 @@ async fn stats(State(st): State<AppState>, id: Identity) -> Json<Stats> {
     Json(s)
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Me {
-    username: String,
-    role: &'static str,
-    provider: &'static str,
-    bypass: bool,
-    logout_available: bool,
-    #[schema(value_type = std::collections::HashMap<String, String>)]
-    permissions: std::collections::HashMap<String, crate::config::Level>,
-}
-
-#[utoipa::path(get, path = "/api/auth/me", tag = "auth", responses((status = 200, body = Me), (status = 401)))]
-async fn me(State(st): State<AppState>, id: Identity) -> Json<Me> {
-    let logout_available = st.config.auth_enable
-        && !id.bypass
-        && st.config.auth_provider == crate::config::AuthProvider::Local;
-    Json(Me {
-        username: id.username,
-        role: id.role.as_str(),
-        provider: id.provider.as_str(),
-        bypass: id.bypass,
-        logout_available,
-        permissions: id.permissions,
-    })
-}
-
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -84,7 +59,15 @@ async fn me(State(st): State<AppState>, id: Identity) -> Json<Me> {
     paths(
         health,
         stats,
-        me,
+        auth::login,
+        auth::me,
+        auth::list_users,
+        auth::create_user,
+        auth::update_user,
+        auth::delete_user,
+        auth::list_tokens,
+        auth::create_token,
+        auth::delete_token,
         profiles::list,
         profiles::create,
         profiles::update,
@@ -106,6 +89,12 @@ async fn openapi() -> impl IntoResponse {
     Json(ApiDoc::openapi())
 }
 
+/// A plain `302 Found` (what SPEC §3 asks of logout and login redirects).
+pub(crate) fn found(location: &str) -> axum::response::Response {
+    let loc = HeaderValue::from_str(location).unwrap_or(HeaderValue::from_static("/"));
+    (StatusCode::FOUND, [(header::LOCATION, loc)]).into_response()
+}
+
 async fn api_not_found() -> ApiError {
     ApiError::not_found("not_found", "no such API endpoint")
 }
@@ -123,7 +112,15 @@ fn api_router() -> Router<AppState> {
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
         .route("/stats", get(stats))
-        .route("/auth/me", get(me))
+        .route("/auth/login", post(auth::login))
+        .route("/auth/me", get(auth::me))
+        .route("/users", get(auth::list_users).post(auth::create_user))
+        .route(
+            "/users/{name}",
+            axum::routing::patch(auth::update_user).delete(auth::delete_user),
+        )
+        .route("/tokens", get(auth::list_tokens).post(auth::create_token))
+        .route("/tokens/{id}", axum::routing::delete(auth::delete_token))
         .route("/profiles", get(profiles::list).post(profiles::create))
         .route(
             "/profiles/{id}",
@@ -147,10 +144,35 @@ fn api_router() -> Router<AppState> {
         .method_not_allowed_fallback(method_not_allowed)
 }
 
+/// CSRF guard (SPEC §3) for unsafe methods on the API and `/logout`.
+async fn origin_guard(
+    State(st): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if crate::auth::request::is_unsafe(req.method()) {
+        let peer = req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0);
+        if let Err(e) = crate::auth::request::check_origin(&st.config, peer, req.headers()) {
+            return e.into_response();
+        }
+    }
+    next.run(req).await
+}
+
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let guarded = Router::new()
         .nest("/api", api_router())
+        .route("/logout", get(auth::logout).post(auth::logout))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            origin_guard,
+        ));
+    Router::new()
+        .merge(guarded)
         .fallback(ui::serve)
         // Multipart framing needs a little room above the 10 MiB .torrent limit.
         .layer(DefaultBodyLimit::max(MAX_TORRENT_BYTES + 64 * 1024))

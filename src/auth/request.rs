@@ -1,0 +1,147 @@
+//! Facts about a request that depend on who sent it: the client IP, the application origin
+//! (with proxy-fix, only from trusted proxies), and the CSRF origin check of SPEC §3.
+
+use std::net::{IpAddr, SocketAddr};
+
+use http::{HeaderMap, Method, StatusCode, header};
+
+use crate::config::{Config, Origin, ip_in};
+use crate::http::ApiError;
+
+fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+}
+
+/// Whether the direct peer may speak for the client (user header, forwarded headers).
+pub fn peer_trusted(cfg: &Config, peer: Option<SocketAddr>) -> bool {
+    peer.is_some_and(|p| ip_in(&cfg.trusted_proxies, p.ip()))
+}
+
+/// The client IP: the peer, or with proxy-fix behind a trusted peer the rightmost
+/// `X-Forwarded-For` entry that is not itself a trusted proxy.
+pub fn client_ip(cfg: &Config, peer: Option<SocketAddr>, h: &HeaderMap) -> Option<IpAddr> {
+    let peer_ip = peer.map(|p| p.ip())?;
+    if !(cfg.proxy_fix_enable && peer_trusted(cfg, peer)) {
+        return Some(peer_ip);
+    }
+    let mut hops: Vec<IpAddr> = Vec::new();
+    for v in h.get_all("x-forwarded-for") {
+        let Ok(s) = v.to_str() else { continue };
+        for part in s.split(',') {
+            if let Ok(ip) = part.trim().parse::<IpAddr>() {
+                hops.push(ip);
+            } else if let Ok(sa) = part.trim().parse::<SocketAddr>() {
+                hops.push(sa.ip());
+            }
+        }
+    }
+    Some(
+        hops.into_iter()
+            .rev()
+            .find(|ip| !ip_in(&cfg.trusted_proxies, *ip))
+            .unwrap_or(peer_ip),
+    )
+}
+
+/// How the client reached us: scheme, host[:port] and path prefix.
+pub struct AppOrigin {
+    pub origin: Option<Origin>,
+    pub prefix: String,
+}
+
+pub fn app_origin(cfg: &Config, peer: Option<SocketAddr>, h: &HeaderMap) -> AppOrigin {
+    let fwd = cfg.proxy_fix_enable && peer_trusted(cfg, peer);
+    let first = |name: &str| {
+        header_str(h, name)
+            .and_then(|v| v.split(',').next())
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+    };
+    let scheme = fwd
+        .then(|| first("x-forwarded-proto"))
+        .flatten()
+        .unwrap_or_else(|| "http".into());
+    let mut host = fwd
+        .then(|| first("x-forwarded-host"))
+        .flatten()
+        .or_else(|| header_str(h, header::HOST.as_str()).map(str::to_owned))
+        .unwrap_or_default();
+    let has_port = host
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok());
+    if fwd
+        && !has_port
+        && !host.ends_with(']')
+        && let Some(port) = first("x-forwarded-port")
+    {
+        host = format!("{host}:{port}");
+    }
+    let prefix = if fwd {
+        first("x-forwarded-prefix")
+            .map(|p| p.trim_end_matches('/').to_owned())
+            .filter(|p| p.starts_with('/') && !p.contains("//"))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    AppOrigin {
+        origin: Origin::parse(&format!("{scheme}://{host}")).ok(),
+        prefix,
+    }
+}
+
+pub fn is_unsafe(m: &Method) -> bool {
+    matches!(
+        *m,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    )
+}
+
+/// SPEC §3 CSRF check for unsafe requests. `None` Origin and Referer: allowed (not a browser).
+pub fn check_origin(cfg: &Config, peer: Option<SocketAddr>, h: &HeaderMap) -> Result<(), ApiError> {
+    let presented =
+        header_str(h, header::ORIGIN.as_str()).or_else(|| header_str(h, header::REFERER.as_str()));
+    let Some(presented) = presented else {
+        return Ok(());
+    };
+    let app = app_origin(cfg, peer, h);
+    if let Ok(o) = Origin::parse(presented)
+        && (app.origin.as_ref() == Some(&o) || cfg.api_allowed_origins.contains(&o))
+    {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "origin_rejected",
+        format!(
+            "request origin '{presented}' does not match this server's origin{}; if this is how you reach pytorrentd (e.g. through an HTTPS reverse proxy), add it to PYTORRENT_API_ALLOWED_ORIGINS or enable PYTORRENT_PROXY_FIX_ENABLE",
+            app.origin
+                .as_ref()
+                .map(|o| format!(" '{}'", o.as_str()))
+                .unwrap_or_default()
+        ),
+    ))
+}
+
+/// The same check for the Socket.IO handshake, against its own allow-list.
+pub fn check_socket_origin(
+    cfg: &Config,
+    peer: Option<SocketAddr>,
+    h: &HeaderMap,
+) -> Result<(), String> {
+    let Some(presented) = header_str(h, header::ORIGIN.as_str()) else {
+        return Ok(());
+    };
+    let app = app_origin(cfg, peer, h);
+    match Origin::parse(presented) {
+        Ok(o)
+            if app.origin.as_ref() == Some(&o)
+                || cfg.socketio_cors_allowed_origins.contains(&o) =>
+        {
+            Ok(())
+        }
+        _ => Err(format!(
+            "origin '{presented}' is not allowed; add it to PYTORRENT_SOCKETIO_CORS_ALLOWED_ORIGINS"
+        )),
+    }
+}

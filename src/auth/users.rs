@@ -1,0 +1,264 @@
+//! User accounts: records in redb and the rules around them (names, roles, grants, the
+//! last administrator). Used by the API, the CLI (online and offline) and header auto-create.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{password, sessions};
+use crate::config::{Level, Role};
+use crate::store::{Store, StoreError, Table, Tx};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UserRecord {
+    pub username: String,
+    /// Argon2id PHC string; `None` for external (header-authenticated) users.
+    #[serde(default)]
+    pub password_hash: Option<String>,
+    pub role: Role,
+    /// Grants by profile id or `*`.
+    #[serde(default)]
+    pub permissions: BTreeMap<String, Level>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl UserRecord {
+    pub fn is_external(&self) -> bool {
+        self.password_hash.is_none()
+    }
+}
+
+/// What the API and CLI show of a user (never the hash).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UserView {
+    pub username: String,
+    pub role: String,
+    /// No local password: authenticated by the reverse proxy.
+    pub external: bool,
+    #[schema(value_type = std::collections::HashMap<String, String>)]
+    pub permissions: BTreeMap<String, Level>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&UserRecord> for UserView {
+    fn from(u: &UserRecord) -> Self {
+        UserView {
+            username: u.username.clone(),
+            role: u.role.as_str().into(),
+            external: u.is_external(),
+            permissions: u.permissions.clone(),
+            created_at: u.created_at,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("user '{0}' does not exist")]
+    NotFound(String),
+    #[error("token {0} does not exist")]
+    TokenNotFound(String),
+    #[error("user '{0}' already exists")]
+    Exists(String),
+    #[error("{0}")]
+    LastAdmin(String),
+    #[error("profile '{0}' does not exist")]
+    UnknownProfile(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub type Result<T> = std::result::Result<T, UserError>;
+
+/// Usernames: 1–128 bytes, printable, no surrounding spaces, no commas (a comma would look
+/// like several header values joined).
+pub fn check_username(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name.trim() == name
+        && !name.contains(',')
+        && !name.chars().any(|c| c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(UserError::Invalid(format!(
+            "username '{}' is invalid: use 1-128 printable characters without commas or surrounding spaces",
+            name.escape_default()
+        )))
+    }
+}
+
+pub fn get(store: &Store, name: &str) -> Result<Option<UserRecord>> {
+    Ok(store.get_json(Table::Users, name)?)
+}
+
+pub fn list(store: &Store) -> Result<Vec<UserRecord>> {
+    Ok(store
+        .list_json::<UserRecord>(Table::Users)?
+        .into_iter()
+        .map(|(_, u)| u)
+        .collect())
+}
+
+fn load(tx: &Tx, name: &str) -> Result<UserRecord> {
+    tx.get(Table::Users, name)?
+        .ok_or_else(|| UserError::NotFound(name.into()))
+}
+
+fn admins(tx: &Tx) -> Result<usize> {
+    Ok(tx
+        .list::<UserRecord>(Table::Users)?
+        .iter()
+        .filter(|(_, u)| u.role == Role::Admin)
+        .count())
+}
+
+pub fn create(
+    store: &Store,
+    name: &str,
+    password: Option<&str>,
+    role: Role,
+    permissions: BTreeMap<String, Level>,
+) -> Result<UserRecord> {
+    check_username(name)?;
+    let password_hash = match password {
+        Some(p) => {
+            password::check_new(p).map_err(UserError::Invalid)?;
+            Some(password::hash(p).map_err(UserError::Invalid)?)
+        }
+        None => None,
+    };
+    store.write(|tx| {
+        if tx.get::<UserRecord>(Table::Users, name)?.is_some() {
+            return Err(UserError::Exists(name.into()));
+        }
+        let u = UserRecord {
+            username: name.into(),
+            password_hash,
+            role,
+            permissions,
+            created_at: Utc::now(),
+        };
+        tx.put(Table::Users, name, &u)?;
+        Ok(u)
+    })
+}
+
+/// Deletes a user with its sessions and tokens; the last admin is kept.
+pub fn delete(store: &Store, name: &str) -> Result<()> {
+    store.write(|tx| {
+        let u = load(tx, name)?;
+        if u.role == Role::Admin && admins(tx)? <= 1 {
+            return Err(UserError::LastAdmin(
+                "the last administrator cannot be deleted".into(),
+            ));
+        }
+        tx.delete(Table::Users, name)?;
+        sessions::revoke_all_in(tx, name)?;
+        sessions::delete_tokens_in(tx, name)?;
+        Ok(())
+    })
+}
+
+pub fn set_role(store: &Store, name: &str, role: Role) -> Result<UserRecord> {
+    store.write(|tx| {
+        let mut u = load(tx, name)?;
+        if u.role == Role::Admin && role != Role::Admin && admins(tx)? <= 1 {
+            return Err(UserError::LastAdmin(
+                "the last administrator cannot be demoted".into(),
+            ));
+        }
+        u.role = role;
+        tx.put(Table::Users, name, &u)?;
+        Ok(u)
+    })
+}
+
+/// Sets a new password and revokes the user's sessions.
+pub fn set_password(store: &Store, name: &str, new: &str) -> Result<UserRecord> {
+    password::check_new(new).map_err(UserError::Invalid)?;
+    let hash = password::hash(new).map_err(UserError::Invalid)?;
+    store.write(|tx| {
+        let mut u = load(tx, name)?;
+        u.password_hash = Some(hash);
+        tx.put(Table::Users, name, &u)?;
+        sessions::revoke_all_in(tx, name)?;
+        Ok(u)
+    })
+}
+
+/// Applies grant changes: `Some(level)` sets, `None` removes. `profile_exists` validates
+/// targets other than `*`.
+pub fn set_permissions(
+    store: &Store,
+    name: &str,
+    changes: &BTreeMap<String, Option<Level>>,
+    profile_exists: impl Fn(&str) -> bool,
+) -> Result<UserRecord> {
+    for p in changes.keys() {
+        if p != "*" && !profile_exists(p) {
+            return Err(UserError::UnknownProfile(p.clone()));
+        }
+    }
+    store.write(|tx| {
+        let mut u = load(tx, name)?;
+        for (p, l) in changes {
+            match l {
+                Some(l) => u.permissions.insert(p.clone(), *l),
+                None => u.permissions.remove(p),
+            };
+        }
+        tx.put(Table::Users, name, &u)?;
+        Ok(u)
+    })
+}
+
+/// Grants that auto-created (and re-synchronized) external users get.
+pub fn auto_permissions(role: Role, level: Level) -> BTreeMap<String, Level> {
+    let mut m = BTreeMap::new();
+    if role == Role::User && level != Level::None {
+        m.insert("*".to_string(), level);
+    }
+    m
+}
+
+/// Brings a passwordless external user in line with the auto-create variables. Writes only
+/// when something changed.
+pub fn sync_external(
+    store: &Store,
+    u: &UserRecord,
+    role: Role,
+    level: Level,
+) -> Result<UserRecord> {
+    let perms = auto_permissions(role, level);
+    if u.role == role && u.permissions == perms {
+        return Ok(u.clone());
+    }
+    store.write(|tx| {
+        let mut cur = load(tx, &u.username)?;
+        if !cur.is_external() {
+            return Ok(cur);
+        }
+        if cur.role == Role::Admin && role != Role::Admin && admins(tx)? <= 1 {
+            // Never lock the box out by demoting its only admin through a header.
+            return Ok(cur);
+        }
+        cur.role = role;
+        cur.permissions = perms;
+        tx.put(Table::Users, &cur.username, &cur)?;
+        Ok(cur)
+    })
+}
+
+/// First start: an `admin` with a random password, returned so it can be printed once.
+pub fn ensure_initial_admin(store: &Store) -> Result<Option<String>> {
+    if !list(store)?.is_empty() {
+        return Ok(None);
+    }
+    let pw = password::generate();
+    create(store, "admin", Some(&pw), Role::Admin, BTreeMap::new())?;
+    Ok(Some(pw))
+}

@@ -1,0 +1,394 @@
+//! Login, logout, the caller's identity, user administration and API tokens.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde::{Deserialize, Serialize};
+
+use super::ApiError;
+use super::extract::{ApiJson, ApiPath};
+use crate::auth::request::{app_origin, client_ip};
+use crate::auth::sessions::{self, TokenView};
+use crate::auth::users::{self, UserError, UserView};
+use crate::auth::{AuthEvent, Identity, password, session_cookie};
+use crate::config::{AuthProvider, Level, Role};
+use crate::state::AppState;
+
+impl From<UserError> for ApiError {
+    fn from(e: UserError) -> Self {
+        let msg = e.to_string();
+        match e {
+            UserError::Invalid(_) => ApiError::bad_request("invalid_input", msg),
+            UserError::NotFound(_) => ApiError::not_found("user_not_found", msg),
+            UserError::TokenNotFound(_) => ApiError::not_found("token_not_found", msg),
+            UserError::Exists(_) => ApiError::new(StatusCode::CONFLICT, "user_exists", msg),
+            UserError::LastAdmin(_) => ApiError::new(StatusCode::CONFLICT, "last_admin", msg),
+            UserError::UnknownProfile(_) => ApiError::not_found("profile_not_found", msg),
+            UserError::Store(e) => ApiError::internal(e),
+        }
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LoginResponse {
+    pub username: String,
+    pub role: String,
+}
+
+fn session_cookie_header(cfg: &crate::config::Config, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if cfg.session_cookie_secure {
+        "; Secure"
+    } else {
+        ""
+    };
+    let s = format!(
+        "{}={value}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age}{secure}",
+        sessions::COOKIE
+    );
+    HeaderValue::from_str(&s).unwrap_or(HeaderValue::from_static("pytorrent_session=; Max-Age=0"))
+}
+
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401), (status = 409), (status = 429)))]
+pub async fn login(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Response, ApiError> {
+    let cfg = &st.config;
+    if cfg.auth_provider != AuthProvider::Local {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "external_provider",
+            format!(
+                "logins are handled by the external provider '{}'; sign in through your reverse proxy",
+                cfg.auth_provider.as_str()
+            ),
+        ));
+    }
+    let ip = client_ip(cfg, Some(peer), &headers).unwrap_or(peer.ip());
+    if let Some(left) = st.auth.limiter.banned(ip) {
+        return Err(banned(left.as_secs().max(1)));
+    }
+    let user = users::get(&st.store, &req.username)?;
+    let hash = user
+        .as_ref()
+        .and_then(|u| u.password_hash.clone())
+        .unwrap_or_else(|| st.auth.dummy_hash.clone());
+    let pw = req.password;
+    // Argon2 costs tens of milliseconds of CPU: keep it off the async workers. Unknown
+    // and passwordless users verify against the dummy hash, so timing reveals nothing.
+    let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash))
+        .await
+        .unwrap_or(false);
+    let user = match user {
+        Some(u) if ok && u.password_hash.is_some() => u,
+        _ => {
+            if let Some(ban) = st.auth.limiter.failure(ip) {
+                tracing::warn!(%ip, seconds = ban.as_secs(), "login: too many failures, banning");
+            } else {
+                tracing::info!(%ip, "login failed");
+            }
+            return Err(ApiError::unauthorized("wrong username or password"));
+        }
+    };
+    st.auth.limiter.success(ip);
+    let token = sessions::create_session(&st.store, &user.username)?;
+    tracing::info!(user = %user.username, %ip, "login");
+    let mut resp = Json(LoginResponse {
+        username: user.username.clone(),
+        role: user.role.as_str().into(),
+    })
+    .into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie_header(cfg, &token, sessions::SESSION_DAYS * 86400),
+    );
+    Ok(resp)
+}
+
+fn banned(secs: u64) -> ApiError {
+    let mut e = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+        format!("too many failed logins from your address; try again in {secs} seconds"),
+    );
+    e.retry_after = Some(secs);
+    e
+}
+
+/// `POST /logout` (and `GET` for links): local sessions are revoked; with an external
+/// provider this is a harmless redirect home.
+pub async fn logout(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let prefix = app_origin(&st.config, Some(peer), &headers).prefix;
+    if st.config.auth_provider != AuthProvider::Local || !st.config.auth_enable {
+        return super::found(&format!("{prefix}/"));
+    }
+    if let Some(token) = session_cookie(&headers) {
+        match sessions::revoke_session(&st.store, token) {
+            Ok(Some(user)) => {
+                tracing::info!(%user, "logout");
+                st.auth.emit(AuthEvent::SessionRevoked {
+                    session: sessions::digest(token),
+                });
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!("logout: {e}"),
+        }
+    }
+    let mut resp = super::found(&format!("{prefix}/login"));
+    resp.headers_mut()
+        .insert(header::SET_COOKIE, session_cookie_header(&st.config, "", 0));
+    resp
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub username: String,
+    pub role: &'static str,
+    pub provider: &'static str,
+    pub bypass: bool,
+    pub logout_available: bool,
+    #[schema(value_type = HashMap<String, String>)]
+    pub permissions: HashMap<String, Level>,
+}
+
+#[utoipa::path(get, path = "/api/auth/me", tag = "auth", responses((status = 200, body = Me), (status = 401)))]
+pub async fn me(id: Identity) -> Json<Me> {
+    Json(Me {
+        logout_available: id.via == crate::auth::Via::Session,
+        permissions: crate::auth::permissions_map(&id),
+        username: id.username,
+        role: id.role.as_str(),
+        provider: id.provider.as_str(),
+        bypass: id.bypass,
+    })
+}
+
+// ---- users (admin) ----
+
+#[utoipa::path(get, path = "/api/users", tag = "users", responses((status = 200, body = Vec<UserView>), (status = 403)))]
+pub async fn list_users(
+    State(st): State<AppState>,
+    id: Identity,
+) -> Result<Json<Vec<UserView>>, ApiError> {
+    id.require_admin()?;
+    let mut v: Vec<UserView> = users::list(&st.store)?.iter().map(UserView::from).collect();
+    v.sort_by(|a, b| a.username.cmp(&b.username));
+    Ok(Json(v))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub username: String,
+    /// Omit for an external (header-authenticated) user.
+    pub password: Option<String>,
+    #[serde(default = "default_role")]
+    #[schema(value_type = String)]
+    pub role: Role,
+    #[serde(default)]
+    #[schema(value_type = HashMap<String, String>)]
+    pub permissions: BTreeMap<String, Level>,
+}
+
+fn default_role() -> Role {
+    Role::User
+}
+
+fn check_grants(st: &AppState, perms: &BTreeMap<String, Option<Level>>) -> Result<(), ApiError> {
+    for p in perms.keys() {
+        if p != "*" && st.engine.profile(p).is_err() {
+            return Err(ApiError::not_found(
+                "profile_not_found",
+                format!("profile '{p}' does not exist"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[utoipa::path(post, path = "/api/users", tag = "users", request_body = NewUser,
+    responses((status = 201, body = UserView), (status = 400), (status = 403), (status = 409)))]
+pub async fn create_user(
+    State(st): State<AppState>,
+    id: Identity,
+    ApiJson(n): ApiJson<NewUser>,
+) -> Result<(StatusCode, Json<UserView>), ApiError> {
+    id.require_admin()?;
+    let grants: BTreeMap<String, Option<Level>> = n
+        .permissions
+        .iter()
+        .map(|(k, v)| (k.clone(), Some(*v)))
+        .collect();
+    check_grants(&st, &grants)?;
+    let store = st.store.clone();
+    let u = tokio::task::spawn_blocking(move || {
+        users::create(
+            &store,
+            &n.username,
+            n.password.as_deref(),
+            n.role,
+            n.permissions,
+        )
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    tracing::info!(admin = %id.username, user = %u.username, "user created");
+    Ok((StatusCode::CREATED, Json(UserView::from(&u))))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    #[schema(value_type = Option<String>)]
+    pub role: Option<Role>,
+    pub password: Option<String>,
+    /// Grants to set; `null` removes one.
+    #[schema(value_type = Option<HashMap<String, Option<String>>>)]
+    pub permissions: Option<BTreeMap<String, Option<Level>>>,
+}
+
+#[utoipa::path(patch, path = "/api/users/{name}", tag = "users", request_body = UserPatch,
+    params(("name" = String, Path)),
+    responses((status = 200, body = UserView), (status = 400), (status = 403), (status = 404), (status = 409)))]
+pub async fn update_user(
+    State(st): State<AppState>,
+    id: Identity,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(p): ApiJson<UserPatch>,
+) -> Result<Json<UserView>, ApiError> {
+    id.require_admin()?;
+    if users::get(&st.store, &name)?.is_none() {
+        return Err(UserError::NotFound(name).into());
+    }
+    if let Some(perms) = &p.permissions {
+        check_grants(&st, perms)?;
+    }
+    if let Some(pw) = &p.password {
+        password::check_new(pw).map_err(|m| ApiError::bad_request("invalid_input", m))?;
+    }
+    if let Some(role) = p.role {
+        users::set_role(&st.store, &name, role)?;
+    }
+    if let Some(perms) = &p.permissions {
+        users::set_permissions(&st.store, &name, perms, |_| true)?;
+    }
+    if p.role.is_some() || p.permissions.is_some() {
+        st.auth.emit(AuthEvent::UserChanged {
+            username: name.clone(),
+        });
+    }
+    if let Some(pw) = p.password {
+        let store = st.store.clone();
+        let n = name.clone();
+        tokio::task::spawn_blocking(move || users::set_password(&store, &n, &pw))
+            .await
+            .map_err(ApiError::internal)??;
+        st.auth.emit(AuthEvent::UserSessionsRevoked {
+            username: name.clone(),
+        });
+    }
+    let u = users::get(&st.store, &name)?.ok_or_else(|| UserError::NotFound(name.clone()))?;
+    Ok(Json(UserView::from(&u)))
+}
+
+#[utoipa::path(delete, path = "/api/users/{name}", tag = "users", params(("name" = String, Path)),
+    responses((status = 204), (status = 403), (status = 404), (status = 409)))]
+pub async fn delete_user(
+    State(st): State<AppState>,
+    id: Identity,
+    ApiPath(name): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    id.require_admin()?;
+    users::delete(&st.store, &name)?;
+    st.auth.emit(AuthEvent::UserSessionsRevoked {
+        username: name.clone(),
+    });
+    tracing::info!(admin = %id.username, user = %name, "user deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- API tokens (the caller's own) ----
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    pub name: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedToken {
+    pub id: String,
+    pub name: String,
+    /// The secret; shown only in this answer.
+    pub token: String,
+}
+
+fn require_account(id: &Identity) -> Result<(), ApiError> {
+    if id.bypass {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "no_account",
+            "bypassed and auth-disabled requests have no account to own API tokens",
+        ));
+    }
+    Ok(())
+}
+
+#[utoipa::path(get, path = "/api/tokens", tag = "tokens", responses((status = 200, body = Vec<TokenView>)))]
+pub async fn list_tokens(
+    State(st): State<AppState>,
+    id: Identity,
+) -> Result<Json<Vec<TokenView>>, ApiError> {
+    if id.bypass {
+        return Ok(Json(Vec::new()));
+    }
+    Ok(Json(sessions::tokens_of(&st.store, &id.username)?))
+}
+
+#[utoipa::path(post, path = "/api/tokens", tag = "tokens", request_body = NewToken,
+    responses((status = 201, body = CreatedToken), (status = 400)))]
+pub async fn create_token(
+    State(st): State<AppState>,
+    id: Identity,
+    ApiJson(n): ApiJson<NewToken>,
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+    require_account(&id)?;
+    let (rec, token) = sessions::create_token(&st.store, &id.username, &n.name)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken {
+            id: rec.id,
+            name: rec.name,
+            token,
+        }),
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/tokens/{id}", tag = "tokens", params(("id" = String, Path)),
+    responses((status = 204), (status = 404)))]
+pub async fn delete_token(
+    State(st): State<AppState>,
+    id: Identity,
+    ApiPath(tid): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    require_account(&id)?;
+    sessions::revoke_token(&st.store, &id.username, &tid)?;
+    Ok(StatusCode::NO_CONTENT)
+}
