@@ -1597,3 +1597,40 @@ mod tests {
         );
     }
 }
+
+impl Config {
+    /// Settings that work but deserve a loud line at startup (SPEC §3, issue "NAS-ready").
+    pub fn risk_warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if !self.auth_enable {
+            w.push(format!(
+                "PYTORRENT_AUTH_ENABLE=false: every request acts as administrator '{}'; use this only on a trusted network",
+                self.bypass_user
+            ));
+        }
+        let private: Vec<IpNet> = DEFAULT_PRIVATE_NETWORKS
+            .split(',')
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        let header_auth = self.auth_enable && self.auth_provider != AuthProvider::Local;
+        if header_auth {
+            for net in &self.trusted_proxies {
+                let inside = private.iter().any(|p| p.contains(net));
+                if !inside {
+                    w.push(format!(
+                        "PYTORRENT_AUTH_TRUSTED_PROXIES contains {net}, which is not a private range: anyone there can claim any user with the {} header",
+                        self.proxy_user_header
+                    ));
+                }
+            }
+        }
+        for b in &self.bypass_hosts {
+            if !b.is_private() {
+                w.push(format!(
+                    "PYTORRENT_AUTH_BYPASS_HOSTS entry {b} is not a private address: requests naming it skip login"
+                ));
+            }
+        }
+        w
+    }
+}

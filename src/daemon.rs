@@ -50,11 +50,8 @@ pub(crate) fn prepare_data_dir(config: &Config) -> Result<(), DaemonError> {
 
 /// Runs the daemon until a stop signal arrives.
 pub async fn serve(config: Config) -> Result<(), DaemonError> {
-    if !config.auth_enable {
-        warn!(
-            "PYTORRENT_AUTH_ENABLE=false: every request acts as administrator '{}'; use this only on a trusted network",
-            config.bypass_user
-        );
+    for w in config.risk_warnings() {
+        warn!("{w}");
     }
     let state = AppState::open(config).await?;
     let config = state.config.clone();
@@ -70,6 +67,8 @@ pub async fn serve(config: Config) -> Result<(), DaemonError> {
         listen = %addr,
         data_dir = %config.data_dir.display(),
         provider = config.auth_provider.as_str(),
+        bypass_hosts = %join(&config.bypass_hosts),
+        trusted_proxies = %join(&config.trusted_proxies),
         "pytorrentd ready"
     );
     let app = crate::app(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -122,4 +121,15 @@ async fn stop_signal(stop: tokio_util::sync::CancellationToken) {
     }
     info!("stop signal received, shutting down");
     stop.cancel();
+}
+
+fn join<T: std::fmt::Display>(items: &[T]) -> String {
+    if items.is_empty() {
+        return "-".into();
+    }
+    items
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }

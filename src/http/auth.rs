@@ -104,6 +104,7 @@ pub async fn login(
         }
     };
     st.auth.limiter.success(ip);
+    warn_insecure_cookie(cfg, peer, &headers);
     let token = sessions::create_session(&st.store, &user.username)?;
     tracing::info!(user = %user.username, %ip, "login");
     let mut resp = Json(LoginResponse {
@@ -116,6 +117,23 @@ pub async fn login(
         session_cookie_header(cfg, &token, sessions::SESSION_DAYS * 86400),
     );
     Ok(resp)
+}
+
+/// Behind an HTTPS proxy a cookie without `Secure` can leak over plain HTTP; say so once.
+fn warn_insecure_cookie(cfg: &crate::config::Config, peer: SocketAddr, headers: &HeaderMap) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if cfg.session_cookie_secure || !cfg.proxy_fix_enable {
+        return;
+    }
+    let https = app_origin(cfg, Some(peer), headers)
+        .origin
+        .is_some_and(|o| o.as_str().starts_with("https://"));
+    if https && !WARNED.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            "logins arrive over HTTPS (X-Forwarded-Proto) but PYTORRENT_SESSION_COOKIE_SECURE=false: set it to true so the session cookie is never sent over plain HTTP"
+        );
+    }
 }
 
 fn banned(secs: u64) -> ApiError {
