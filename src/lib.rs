@@ -8,6 +8,7 @@ pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod engine;
+pub mod feed;
 pub mod http;
 pub mod state;
 pub mod store;
