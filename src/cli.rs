@@ -142,6 +142,7 @@ impl ServeArgs {
             host: self.host,
             port: self.port,
             data_dir: self.data_dir.clone(),
+            prefer_system_install: false,
         }
     }
 }
@@ -157,6 +158,7 @@ impl DataDirArg {
     pub fn overrides(&self) -> ServeOverrides {
         ServeOverrides {
             data_dir: self.data_dir.clone(),
+            prefer_system_install: true,
             ..Default::default()
         }
     }

@@ -112,7 +112,14 @@ pub struct ServeOverrides {
     pub host: Option<IpAddr>,
     pub port: Option<u16>,
     pub data_dir: Option<PathBuf>,
+    /// Administration commands (`user`, `profile`, `config`) run over SSH should find the
+    /// packaged service's data without being told: when no data dir is given anywhere and
+    /// `/var/lib/pytorrentd` holds a database, use it.
+    pub prefer_system_install: bool,
 }
+
+/// Where the packaged systemd service keeps its data.
+pub const SYSTEM_DATA_DIR: &str = "/var/lib/pytorrentd";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -271,9 +278,16 @@ impl Config {
                 ));
                 dir.clone()
             }
-            None => env.scalar(var::DATA_DIR, env.default_data_dir(), |s| {
-                Ok(PathBuf::from(s))
-            })?,
+            None => {
+                let system = PathBuf::from(SYSTEM_DATA_DIR);
+                let default =
+                    if overrides.prefer_system_install && system.join("pytorrentd.redb").exists() {
+                        system
+                    } else {
+                        env.default_data_dir()
+                    };
+                env.scalar(var::DATA_DIR, default, |s| Ok(PathBuf::from(s)))?
+            }
         };
         let download_dir = env.scalar(var::DOWNLOAD_DIR, data_dir.join("downloads"), |s| {
             Ok(PathBuf::from(s))
@@ -894,6 +908,43 @@ fn one_line(s: &str) -> String {
         .collect()
 }
 
+impl Config {
+    /// Settings that work but deserve a loud line at startup (SPEC §3, issue "NAS-ready").
+    pub fn risk_warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if !self.auth_enable {
+            w.push(format!(
+                "PYTORRENT_AUTH_ENABLE=false: every request acts as administrator '{}'; use this only on a trusted network",
+                self.bypass_user
+            ));
+        }
+        let private: Vec<IpNet> = DEFAULT_PRIVATE_NETWORKS
+            .split(',')
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        let header_auth = self.auth_enable && self.auth_provider != AuthProvider::Local;
+        if header_auth {
+            for net in &self.trusted_proxies {
+                let inside = private.iter().any(|p| p.contains(net));
+                if !inside {
+                    w.push(format!(
+                        "PYTORRENT_AUTH_TRUSTED_PROXIES contains {net}, which is not a private range: anyone there can claim any user with the {} header",
+                        self.proxy_user_header
+                    ));
+                }
+            }
+        }
+        for b in &self.bypass_hosts {
+            if !b.is_private() {
+                w.push(format!(
+                    "PYTORRENT_AUTH_BYPASS_HOSTS entry {b} is not a private address: requests naming it skip login"
+                ));
+            }
+        }
+        w
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1496,6 +1547,7 @@ mod tests {
             host: Some("127.0.0.1".parse().expect("ip")),
             port: Some(9999),
             data_dir: Some(PathBuf::from("/flag/dir")),
+            prefer_system_install: false,
         };
         let (c, warnings) = parse_with(
             &[
@@ -1595,42 +1647,5 @@ mod tests {
             rendered,
             "PYTORRENT_SECRET_KEY=********\nPYTORRENT_ADMIN_PASSWORD=\nPYTORRENT_API_TOKEN=********\nPYTORRENT_LOG=info\n"
         );
-    }
-}
-
-impl Config {
-    /// Settings that work but deserve a loud line at startup (SPEC §3, issue "NAS-ready").
-    pub fn risk_warnings(&self) -> Vec<String> {
-        let mut w = Vec::new();
-        if !self.auth_enable {
-            w.push(format!(
-                "PYTORRENT_AUTH_ENABLE=false: every request acts as administrator '{}'; use this only on a trusted network",
-                self.bypass_user
-            ));
-        }
-        let private: Vec<IpNet> = DEFAULT_PRIVATE_NETWORKS
-            .split(',')
-            .filter_map(|n| n.parse().ok())
-            .collect();
-        let header_auth = self.auth_enable && self.auth_provider != AuthProvider::Local;
-        if header_auth {
-            for net in &self.trusted_proxies {
-                let inside = private.iter().any(|p| p.contains(net));
-                if !inside {
-                    w.push(format!(
-                        "PYTORRENT_AUTH_TRUSTED_PROXIES contains {net}, which is not a private range: anyone there can claim any user with the {} header",
-                        self.proxy_user_header
-                    ));
-                }
-            }
-        }
-        for b in &self.bypass_hosts {
-            if !b.is_private() {
-                w.push(format!(
-                    "PYTORRENT_AUTH_BYPASS_HOSTS entry {b} is not a private address: requests naming it skip login"
-                ));
-            }
-        }
-        w
     }
 }

@@ -242,7 +242,11 @@ pub fn serve(data_dir: &Path, state: AppState) -> std::io::Result<tokio::task::J
     // A stale socket from a crashed run would make bind fail; we hold the redb lock, so
     // no other daemon can be using it.
     let _ = std::fs::remove_file(&path);
-    let listener = UnixListener::bind(&path)?;
+    // Created with mode 0600 from the start (umask), not chmod'ed after a window.
+    let old = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o177));
+    let bound = UnixListener::bind(&path);
+    rustix::process::umask(old);
+    let listener = bound?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     Ok(tokio::spawn(async move {
         loop {

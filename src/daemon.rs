@@ -79,6 +79,11 @@ pub async fn serve(config: Config) -> Result<(), DaemonError> {
         async move { stop.cancelled().await }
     });
     let mut served = tokio::spawn(async move { server.await });
+    // The port is bound and the engine is up: tell systemd (Type=notify) we are ready.
+    notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status(&format!("serving on {addr}")),
+    ]);
     // Draining HTTP must not eat the whole 10 s stop budget.
     tokio::select! {
         r = &mut served => {
@@ -120,6 +125,7 @@ async fn stop_signal(stop: tokio_util::sync::CancellationToken) {
         }
     }
     info!("stop signal received, shutting down");
+    notify(&[sd_notify::NotifyState::Stopping]);
     stop.cancel();
 }
 
@@ -132,4 +138,10 @@ fn join<T: std::fmt::Display>(items: &[T]) -> String {
         .map(|i| i.to_string())
         .collect::<Vec<_>>()
         .join(",")
+}
+
+fn notify(states: &[sd_notify::NotifyState]) {
+    if let Err(e) = sd_notify::notify(states) {
+        warn!("systemd notification failed: {e}");
+    }
 }

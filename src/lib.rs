@@ -10,6 +10,7 @@ pub mod daemon;
 pub mod engine;
 pub mod feed;
 pub mod http;
+pub mod metrics;
 pub mod state;
 pub mod store;
 

@@ -26,8 +26,51 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// Usage errors as one line with exit status 1 (scripts and the CLI contract);
+/// `--help` and `--version` print normally.
+fn parse_args() -> Result<Cli, ExitCode> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    match Cli::try_parse() {
+        Ok(c) => Ok(c),
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) =>
+        {
+            let _ = e.print();
+            Err(
+                if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                    ExitCode::FAILURE
+                } else {
+                    ExitCode::SUCCESS
+                },
+            )
+        }
+        Err(e) => {
+            let rendered = e.to_string();
+            let first = rendered
+                .lines()
+                .next()
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ")
+                .to_owned();
+            let accepted = match e.get(ContextKind::ValidValue) {
+                Some(ContextValue::Strings(v)) => format!(" (accepted: {})", v.join(", ")),
+                _ => String::new(),
+            };
+            Err(fail(format!("{first}{accepted}; see --help")))
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    let args = Cli::parse();
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -13,6 +13,7 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     pub store: Store,
     pub auth: Arc<AuthState>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -38,6 +39,7 @@ impl AppState {
         let engine = Engine::start(&config, store.clone()).await?;
         Ok(AppState {
             auth: Arc::new(AuthState::new(&config)),
+            metrics: Arc::default(),
             config,
             engine,
             store,

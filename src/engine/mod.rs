@@ -54,6 +54,8 @@ pub enum EngineError {
     Conflict(String),
     #[error("{0}")]
     MoveFailed(String),
+    #[error("{0}")]
+    ProfileNotEmpty(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("engine error: {0}")]

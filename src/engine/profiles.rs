@@ -81,7 +81,7 @@ pub fn delete(
         return Err(EngineError::ProfileNotFound(id.into()));
     }
     if torrents_in_profile > 0 {
-        return Err(EngineError::Conflict(format!(
+        return Err(EngineError::ProfileNotEmpty(format!(
             "profile '{id}' still has {torrents_in_profile} torrent(s); move or remove them first"
         )));
     }

@@ -18,6 +18,30 @@ pub enum TorrentState {
     Error,
 }
 
+impl TorrentState {
+    pub const ALL: [TorrentState; 7] = [
+        TorrentState::Initializing,
+        TorrentState::Checking,
+        TorrentState::Downloading,
+        TorrentState::Queued,
+        TorrentState::Seeding,
+        TorrentState::Paused,
+        TorrentState::Error,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TorrentState::Initializing => "initializing",
+            TorrentState::Checking => "checking",
+            TorrentState::Downloading => "downloading",
+            TorrentState::Queued => "queued",
+            TorrentState::Seeding => "seeding",
+            TorrentState::Paused => "paused",
+            TorrentState::Error => "error",
+        }
+    }
+}
+
 /// One torrent as listed (SPEC §5 shape; extra fields allowed).
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct TorrentRow {

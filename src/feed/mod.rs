@@ -106,6 +106,14 @@ async fn on_connect(s: SocketRef, State(st): State<AppState>) {
         return;
     };
     s.join(room_for_user(&id.username));
+    st.metrics
+        .sockets
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    s.on_disconnect(async |State(st): State<AppState>| {
+        st.metrics
+            .sockets
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    });
     let hello = json!({
         "user": {"username": id.username, "role": id.role.as_str(), "bypass": id.bypass},
         "profiles": visible_profiles(&st, &id),

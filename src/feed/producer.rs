@@ -27,6 +27,7 @@ pub(super) fn spawn(io: SocketIo, st: AppState) {
         store,
         auth,
         engine,
+        metrics,
     } = st;
     drop(engine);
     tokio::spawn(async move {
@@ -39,6 +40,7 @@ pub(super) fn spawn(io: SocketIo, st: AppState) {
                 config: config.clone(),
                 store: store.clone(),
                 auth: auth.clone(),
+                metrics: metrics.clone(),
                 engine,
             };
             tokio::select! {

@@ -95,6 +95,9 @@ pub async fn login(
     let user = match user {
         Some(u) if ok && u.password_hash.is_some() => u,
         _ => {
+            st.metrics
+                .logins_failed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             if let Some(ban) = st.auth.limiter.failure(ip) {
                 tracing::warn!(%ip, seconds = ban.as_secs(), "login: too many failures, banning");
             } else {
@@ -104,6 +107,9 @@ pub async fn login(
         }
     };
     st.auth.limiter.success(ip);
+    st.metrics
+        .logins_ok
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     warn_insecure_cookie(cfg, peer, &headers);
     let token = sessions::create_session(&st.store, &user.username)?;
     tracing::info!(user = %user.username, %ip, "login");

@@ -78,6 +78,7 @@ impl From<EngineError> for ApiError {
             E::Invalid(_) => Self::bad_request("invalid_input", msg),
             E::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", msg),
             E::MoveFailed(_) => Self::new(StatusCode::CONFLICT, "move_failed", msg),
+            E::ProfileNotEmpty(_) => Self::new(StatusCode::CONFLICT, "profile_not_empty", msg),
             E::Store(e) => Self::internal(e),
             E::Internal(e) => Self::internal(e),
         }

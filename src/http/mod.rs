@@ -189,6 +189,40 @@ async fn socket_guard(
     next.run(req).await
 }
 
+async fn count_responses(
+    State(st): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let resp = next.run(req).await;
+    st.metrics.http_response(resp.status().as_u16());
+    resp
+}
+
+/// `GET PYTORRENT_METRICS_PATH`: Prometheus text, limited to PYTORRENT_METRICS_ALLOWED_IPS
+/// (direct peers) when that is set.
+async fn metrics(
+    State(st): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+) -> axum::response::Response {
+    let allowed = &st.config.metrics_allowed_ips;
+    if !allowed.is_empty() && !crate::config::ip_in(allowed, peer.ip()) {
+        return ApiError::forbidden(format!(
+            "{} is not in PYTORRENT_METRICS_ALLOWED_IPS",
+            peer.ip()
+        ))
+        .into_response();
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        crate::metrics::render(&st),
+    )
+        .into_response()
+}
+
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     let guarded = Router::new()
@@ -198,13 +232,19 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             origin_guard,
         ));
-    Router::new()
-        .merge(guarded)
-        .fallback(ui::serve)
+    let mut app = Router::new().merge(guarded);
+    if state.config.metrics_enable {
+        app = app.route(&state.config.metrics_path, get(metrics));
+    }
+    app.fallback(ui::serve)
         .layer(crate::feed::layer(state.clone()))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             socket_guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            count_responses,
         ))
         // Multipart framing needs a little room above the 10 MiB .torrent limit.
         .layer(DefaultBodyLimit::max(MAX_TORRENT_BYTES + 64 * 1024))

@@ -1,0 +1,13 @@
+//! Auth-stack tests (SPEC §3): in-process tables over the real app, plus the real binary
+//! behind a real nginx and the user CLI.
+
+#[path = "../it/util.rs"]
+mod util;
+
+mod cli;
+mod common;
+mod nginx;
+mod origin;
+mod permissions;
+mod resolver;
+mod sessions;

@@ -1,0 +1,14 @@
+//! Integration tests for pytorrentd: the real daemon binary, real peers (librqbit sessions in
+//! this process, aria2c), a real tracker (opentracker), all on loopback.
+//!
+//! Run with `cargo test --test it -- --test-threads=2`.
+//! Needs the Debian packages `aria2`, `opentracker`, `mktorrent` (a missing tool fails the
+//! test with an install hint).
+
+mod util;
+
+mod bad_input;
+mod cli;
+mod queue;
+mod restart;
+mod swarm;
