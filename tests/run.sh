@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_cmds=(aria2c transmission-cli opentracker mktorrent nginx)
-need_pkgs=(aria2 transmission-cli opentracker mktorrent nginx)
+need_cmds=(aria2c transmission-cli opentracker mktorrent nginx systemd-analyze)
+need_pkgs=(aria2 transmission-cli opentracker mktorrent nginx systemd)
 missing=()
 for i in "${!need_cmds[@]}"; do
   command -v "${need_cmds[$i]}" >/dev/null 2>&1 || missing+=("${need_pkgs[$i]}")
@@ -23,3 +23,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 cargo test --locked --all-targets -- --test-threads=2
+
+# Packaging: unit verification and score, .deb contents, install.
+bash tests/packaging.sh

@@ -16,9 +16,11 @@ enum Expect {
     Reject(&'static str),
 }
 
+type Vars = Vec<(&'static str, &'static str)>;
+
 struct Row {
     name: &'static str,
-    vars: Vec<(&'static str, &'static str)>,
+    vars: Vars,
     peer: &'static str,
     host: &'static str,
     method: Method,
@@ -124,6 +126,24 @@ fn rows() -> Vec<Row> {
             Pass(201),
         ),
         tok("no Origin, no Referer", none, &[], Pass(201)),
+        tok(
+            "Referer with the host as user info",
+            none,
+            &[("referer", "http://pt.lan:8090@evil.example/x")],
+            Reject("evil.example"),
+        ),
+        tok(
+            "Referer with the host in the query",
+            none,
+            &[("referer", "http://evil.example/?u=http://pt.lan:8090/")],
+            Reject(EVIL),
+        ),
+        tok(
+            "Origin with the host as a subdomain",
+            none,
+            &[("origin", "http://pt.lan:8090.evil.example")],
+            Reject("evil.example"),
+        ),
         tok(
             "Origin wins over a matching Referer",
             none,
@@ -443,7 +463,7 @@ fn rows() -> Vec<Row> {
 #[test]
 fn origin_table() {
     let rows = rows();
-    let mut groups: Vec<(Vec<(&str, &str)>, Vec<&Row>)> = Vec::new();
+    let mut groups: Vec<(Vars, Vec<&Row>)> = Vec::new();
     for r in &rows {
         match groups.iter_mut().find(|(v, _)| *v == r.vars) {
             Some((_, g)) => g.push(r),

@@ -472,6 +472,32 @@ async fn page_loads() {
     assert_eq!(r.header("location"), Some("/"));
     drop(inst);
 
+    // bypass and auth disabled: the same resolver lets page loads through
+    let inst = Inst::start(&[("PYTORRENT_AUTH_BYPASS_HOSTS", "10.11.1.11:8090")]).await;
+    inst.send(
+        Call::get("/")
+            .peer("192.168.1.5")
+            .host(Some("10.11.1.11:8090")),
+    )
+    .await
+    .assert_status("bypassed page load", 200);
+    let r = inst
+        .send(
+            Call::get("/")
+                .peer("192.168.1.5")
+                .host(Some("10.11.1.11:8090"))
+                .header("x-forwarded-for", "192.168.1.9"),
+        )
+        .await;
+    r.assert_status("proxied request to the bypass host", 302);
+    assert_eq!(r.header("location"), Some("/login"));
+    drop(inst);
+    let inst = Inst::start(&[("PYTORRENT_AUTH_ENABLE", "false")]).await;
+    inst.send(Call::get("/").peer("8.8.8.8"))
+        .await
+        .assert_status("auth disabled page load", 200);
+    drop(inst);
+
     // external providers: a page that names the missing header
     for (vars, header) in [
         (vec![("PYTORRENT_AUTH_PROVIDER", "tinyauth")], "Remote-User"),
