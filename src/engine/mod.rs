@@ -196,16 +196,30 @@ impl Engine {
                 );
             }
         }
-        for rec in records {
-            if rec.has_metadata {
-                if let Err(e) = engine.attach(&rec.hash).await {
-                    warn!(hash = %rec.hash, "could not restore torrent: {e}");
+        // Restoring runs behind the API: with many torrents the UI is up at once and rows
+        // move from `initializing` to their state as the engine takes them back, first in
+        // queue order.
+        let mut records = records;
+        records.sort_by(|a, b| (&a.profile, a.queue_position).cmp(&(&b.profile, b.queue_position)));
+        let restore = engine.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            for rec in records {
+                if rec.has_metadata {
+                    let _g = restore.ops.lock().await;
+                    if let Err(e) = restore.attach(&rec.hash).await {
+                        warn!(hash = %rec.hash, "could not restore torrent: {e}");
+                    }
+                } else {
+                    restore.spawn_resolver(&rec.hash);
                 }
-            } else {
-                engine.spawn_resolver(&rec.hash);
             }
-        }
-        info!(torrents = engine.lock().torrents.len(), "engine ready");
+            info!(
+                torrents = restore.lock().torrents.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "all torrents restored"
+            );
+        });
         scheduler::spawn(engine.clone());
         Ok(engine)
     }
@@ -267,6 +281,14 @@ impl Engine {
             .session
             .add_torrent(AddTorrent::from_bytes(bytes), Some(opts))
             .await;
+        let gone = !self.lock().torrents.contains_key(hash);
+        if gone {
+            // Deleted while the engine was adding it: do not leave an orphan behind.
+            if let Ok(AddTorrentResponse::Added(id, _)) = result {
+                let _ = self.session.delete(id.into(), false).await;
+            }
+            return Ok(());
+        }
         let mut st = self.lock();
         let Some(entry) = st.torrents.get_mut(hash) else {
             return Ok(());
