@@ -81,12 +81,18 @@ pub async fn login(
     if let Some(left) = st.auth.limiter.banned(ip) {
         return Err(banned(left.as_secs().max(1)));
     }
-    let user = users::get(&st.store, &req.username)?;
+    // Absurd inputs cannot match anything; refuse them before paying for a hash.
+    let plausible = req.username.len() <= 128 && req.password.len() <= 1024;
+    let user = if plausible {
+        users::get(&st.store, &req.username)?
+    } else {
+        None
+    };
     let hash = user
         .as_ref()
         .and_then(|u| u.password_hash.clone())
         .unwrap_or_else(|| st.auth.dummy_hash.clone());
-    let pw = req.password;
+    let pw = if plausible { req.password } else { String::new() };
     // Argon2 costs tens of milliseconds of CPU: keep it off the async workers. Unknown
     // and passwordless users verify against the dummy hash, so timing reveals nothing.
     let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash))
