@@ -207,7 +207,8 @@ pub fn session_cookie(h: &HeaderMap) -> Option<&str> {
 
 fn presented_token(h: &HeaderMap) -> Option<&str> {
     if let Some(v) = h.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
-        && let Some(t) = v.strip_prefix("Bearer ")
+        && let Some((scheme, t)) = v.trim().split_once(' ')
+        && scheme.eq_ignore_ascii_case("bearer")
         && t.trim().starts_with(sessions::TOKEN_PREFIX)
     {
         return Some(t.trim());
@@ -252,10 +253,13 @@ fn bypass_identity(cfg: &Config, via: Via) -> Identity {
 fn header_user(cfg: &Config, h: &HeaderMap) -> Result<String, Denied> {
     let name = HeaderName::from_bytes(cfg.proxy_user_header.as_bytes())
         .map_err(|_| Denied::Internal("invalid PYTORRENT_AUTH_PROXY_USER_HEADER".into()))?;
-    let variant = name.as_str().replace('-', "_");
-    if variant != name.as_str() && h.contains_key(variant.as_str()) {
+    // Some proxies and frameworks fold `_` into `-`: any spelling that folds into the
+    // configured name is a second, ambiguous source of identity.
+    if let Some(other) = h.keys().find(|k| {
+        *k != name && k.as_str().contains('_') && k.as_str().replace('_', "-") == name.as_str()
+    }) {
         return Err(Denied::BadHeader(format!(
-            "the request carries '{variant}' besides '{}'; refusing an ambiguous identity",
+            "the request carries '{other}' besides '{}'; refusing an ambiguous identity",
             cfg.proxy_user_header
         )));
     }

@@ -73,14 +73,24 @@ pub enum UserError {
 
 pub type Result<T> = std::result::Result<T, UserError>;
 
-/// Usernames: 1–128 bytes, printable, no surrounding spaces, no commas (a comma would look
-/// like several header values joined).
+/// Characters that render as nothing or reorder text: they would let `ad\u{200B}min` pass
+/// for `admin` (Unicode general category Cf, plus unusual spaces).
+fn invisible(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F
+        | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F
+        | 0xFEFF | 0xFFA0 | 0xFFF0..=0xFFFB | 0x1D173..=0x1D17A | 0xE0000..=0xE0FFF)
+        || (c.is_whitespace() && c != ' ')
+}
+
+/// Usernames: 1–128 bytes, printable (no control or invisible characters), no surrounding
+/// spaces, no commas (a comma would look like several header values joined).
 pub fn check_username(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 128
         && name.trim() == name
         && !name.contains(',')
-        && !name.chars().any(|c| c.is_control());
+        && !name.chars().any(|c| c.is_control() || invisible(c));
     if ok {
         Ok(())
     } else {

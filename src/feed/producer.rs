@@ -20,6 +20,9 @@ type Rows = HashMap<String, Map<String, Value>>;
 
 pub(super) fn spawn(io: SocketIo, st: AppState) {
     let weak = Arc::downgrade(&st.engine);
+    // The Socket.IO handle (which holds the app state) lives in this task: end it with the
+    // engine so a stopped app releases everything, in tests as in the daemon.
+    let stopped = st.engine.session.cancellation_token().clone();
     let mut engine_events = st.engine.subscribe();
     let mut auth_events = st.auth.events.subscribe();
     let AppState {
@@ -44,6 +47,7 @@ pub(super) fn spawn(io: SocketIo, st: AppState) {
                 engine,
             };
             tokio::select! {
+                _ = stopped.cancelled() => return,
                 _ = tick.tick() => {
                     if !io.sockets().is_empty() {
                         broadcast_patches(&io, &st, &mut last).await;

@@ -92,7 +92,11 @@ pub async fn login(
         .as_ref()
         .and_then(|u| u.password_hash.clone())
         .unwrap_or_else(|| st.auth.dummy_hash.clone());
-    let pw = if plausible { req.password } else { String::new() };
+    let pw = if plausible {
+        req.password
+    } else {
+        String::new()
+    };
     // Argon2 costs tens of milliseconds of CPU: keep it off the async workers. Unknown
     // and passwordless users verify against the dummy hash, so timing reveals nothing.
     let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash))

@@ -103,7 +103,7 @@ impl Inst {
         pytorrentd::auth::sessions::create_session(&self.state.store, user).expect("session")
     }
 
-    /// Logs in over HTTP (from `peer`), asserts 200 and returns the cookie value.
+    /// Logs in over HTTP from 127.0.0.1, asserts 200 and returns the cookie value.
     pub async fn login(&self, user: &str, password: &str) -> String {
         let r = self
             .send(Call::post("/api/auth/login").json(&serde_json::json!({

@@ -738,3 +738,58 @@ async fn api_tokens_lifecycle() {
     let list = inst.send(Call::get("/api/tokens").cookie(&admin)).await;
     assert_eq!(list.json, json!([]), "revoked token still listed");
 }
+
+/// Sessions are stored with an expiry that matches the cookie's lifetime; an expired session
+/// is refused even though its cookie is still presented.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_session_is_refused() {
+    use pytorrentd::auth::sessions::SessionRecord;
+    use pytorrentd::store::Table;
+
+    let inst = Inst::start(&[]).await;
+    inst.set_admin_password();
+    let r = inst.send(login_call("admin", PW)).await;
+    r.assert_status("login", 200);
+    let cookie = r.session_cookie().expect("cookie");
+    let attrs = cookie_attrs(r.set_cookie().expect("Set-Cookie"));
+    let max_age: i64 = attrs
+        .iter()
+        .find_map(|a| {
+            a.split_once('=')
+                .filter(|(k, _)| k.eq_ignore_ascii_case("max-age"))
+                .map(|(_, v)| v.parse().expect("Max-Age seconds"))
+        })
+        .expect("the session cookie has a Max-Age");
+    let store = &inst.state.store;
+    let records: Vec<(String, SessionRecord)> = store
+        .write(|tx| tx.list::<SessionRecord>(Table::Sessions))
+        .expect("list sessions");
+    assert_eq!(records.len(), 1, "one stored session");
+    let (key, rec) = &records[0];
+    assert_eq!(rec.username, "admin");
+    assert_ne!(key, &cookie, "the session key is the cookie value in clear");
+    let left = (rec.expires_at - chrono::Utc::now()).num_seconds();
+    assert!(
+        (left - max_age).abs() <= 60,
+        "stored expiry ({left} s left) does not match the cookie's Max-Age ({max_age} s)"
+    );
+
+    inst.send(Call::get("/api/auth/me").cookie(&cookie))
+        .await
+        .assert_status("fresh session", 200);
+    store
+        .write(|tx| {
+            for (k, mut s) in tx.list::<SessionRecord>(Table::Sessions)? {
+                s.expires_at = chrono::Utc::now() - chrono::Duration::seconds(1);
+                tx.put(Table::Sessions, &k, &s)?;
+            }
+            Ok::<_, pytorrentd::store::StoreError>(())
+        })
+        .expect("age the session");
+    inst.send(Call::get("/api/auth/me").cookie(&cookie))
+        .await
+        .assert_error("expired session", 401, "unauthorized");
+    let page = inst.send(Call::get("/").cookie(&cookie)).await;
+    page.assert_status("page load with an expired session", 302);
+    assert_eq!(page.header("location"), Some("/login"));
+}

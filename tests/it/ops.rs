@@ -50,12 +50,14 @@ fn env_file_lists_exactly_the_variables_the_daemon_reads() {
         in_code.extend(var_names(code));
     }
     // Prefix constants and test fixtures for unknown variables are not real variables.
-    in_code.retain(|v| v != "PYTORRENT_" && known.iter().all(|k| !k.starts_with(v.as_str()) || k == v));
-    let unknown: Vec<_> = in_code
-        .iter()
-        .filter(|v| !known.contains(*v))
-        .collect();
-    assert!(unknown.is_empty(), "variables used in src/ but not in KNOWN_VARS: {unknown:?}");
+    in_code.retain(|v| {
+        v != "PYTORRENT_" && known.iter().all(|k| !k.starts_with(v.as_str()) || k == v)
+    });
+    let unknown: Vec<_> = in_code.iter().filter(|v| !known.contains(*v)).collect();
+    assert!(
+        unknown.is_empty(),
+        "variables used in src/ but not in KNOWN_VARS: {unknown:?}"
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -104,9 +106,16 @@ async fn notify_ready_only_when_serving_and_stopping_on_sigterm() {
             Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
         }
     };
-    assert!(ready_msg.contains("READY=1"), "first notification: {ready_msg}");
+    assert!(
+        ready_msg.contains("READY=1"),
+        "first notification: {ready_msg}"
+    );
     // READY means serving: the API must answer right away.
-    let r = client.get(&url).send().await.expect("API answers once READY=1 was sent");
+    let r = client
+        .get(&url)
+        .send()
+        .await
+        .expect("API answers once READY=1 was sent");
     assert_eq!(r.status(), 200);
 
     let pid = child.0.id();
@@ -129,7 +138,9 @@ async fn notify_ready_only_when_serving_and_stopping_on_sigterm() {
         }
     };
     assert!(stopping.contains("STOPPING=1"));
-    let status = wait_exit(&mut child.0, 10.0).await.expect("exit within 10 s");
+    let status = wait_exit(&mut child.0, 10.0)
+        .await
+        .expect("exit within 10 s");
     assert!(status.success(), "exit status {status}");
 }
 
@@ -152,9 +163,10 @@ fn sample<'a>(
     metric: &str,
     labels: &[(&str, &str)],
 ) -> Option<&'a prometheus_parse::Sample> {
-    scrape.samples.iter().find(|s| {
-        s.metric == metric && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v))
-    })
+    scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == metric && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
 }
 
 fn value(s: &prometheus_parse::Sample) -> f64 {
@@ -177,14 +189,29 @@ async fn metrics_reflect_torrents_and_are_limited_to_allowed_ips() {
         ],
     )
     .await;
-    let before = parse_metrics(&d.client().get(d.url("/metrics")).send().await.unwrap().text().await.unwrap());
-    let paused = sample(&before, "pytorrentd_torrents", &[("profile", "default"), ("state", "paused")])
-        .map(value)
-        .unwrap_or(-1.0);
+    let before = parse_metrics(
+        &d.client()
+            .get(d.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    let paused = sample(
+        &before,
+        "pytorrentd_torrents",
+        &[("profile", "default"), ("state", "paused")],
+    )
+    .map(value)
+    .unwrap_or(-1.0);
     assert_eq!(paused, 0.0, "no paused torrent yet");
 
     let p = Payload::single(&tmp.path().join("payload"), "m.bin", 64 * 1024, &[], 16384).await;
-    let (st, body) = d.add_torrent_bytes("default", &p.torrent, &[("paused", "true")]).await;
+    let (st, body) = d
+        .add_torrent_bytes("default", &p.torrent, &[("paused", "true")])
+        .await;
     assert_eq!(st, 201, "{body}");
     d.wait_state(&p.hash, "paused", 20).await;
     let resp = d.client().get(d.url("/metrics")).send().await.unwrap();
@@ -193,8 +220,12 @@ async fn metrics_reflect_torrents_and_are_limited_to_allowed_ips() {
     assert!(ct.starts_with("text/plain"), "{ct}");
     let text = resp.text().await.unwrap();
     let after = parse_metrics(&text);
-    let paused = sample(&after, "pytorrentd_torrents", &[("profile", "default"), ("state", "paused")])
-        .map(value);
+    let paused = sample(
+        &after,
+        "pytorrentd_torrents",
+        &[("profile", "default"), ("state", "paused")],
+    )
+    .map(value);
     assert_eq!(paused, Some(1.0), "{text}");
     for m in [
         "pytorrentd_download_speed_bytes",
@@ -203,9 +234,17 @@ async fn metrics_reflect_torrents_and_are_limited_to_allowed_ips() {
         "pytorrentd_logins_total",
         "pytorrentd_http_requests_total",
     ] {
-        assert!(after.samples.iter().any(|s| s.metric == m), "{m} missing in\n{text}");
+        assert!(
+            after.samples.iter().any(|s| s.metric == m),
+            "{m} missing in\n{text}"
+        );
     }
-    let ok_2xx = sample(&after, "pytorrentd_http_requests_total", &[("status", "201")]).map(value);
+    let ok_2xx = sample(
+        &after,
+        "pytorrentd_http_requests_total",
+        &[("status", "201")],
+    )
+    .map(value);
     assert!(ok_2xx >= Some(1.0), "the 201 of the add is counted: {text}");
 
     // From another loopback address: refused.
@@ -216,4 +255,25 @@ async fn metrics_reflect_torrents_and_are_limited_to_allowed_ips() {
         .unwrap();
     let r = other.get(d.url("/metrics")).send().await.unwrap();
     assert_eq!(r.status(), 403);
+}
+
+/// The committed `docs/openapi.json` is what the code generates (regenerate with
+/// `UPDATE_OPENAPI=1 cargo test --test it openapi`).
+#[test]
+fn committed_openapi_document_is_current() {
+    use utoipa::OpenApi;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/openapi.json");
+    let generated = pytorrentd::http::ApiDoc::openapi()
+        .to_pretty_json()
+        .expect("serialize OpenAPI")
+        + "\n";
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "docs/openapi.json is stale: run `UPDATE_OPENAPI=1 cargo test --test it openapi` and commit it"
+    );
 }
