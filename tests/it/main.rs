@@ -9,6 +9,7 @@ mod util;
 
 mod bad_input;
 mod cli;
+mod moves;
 mod ops;
 mod queue;
 mod restart;

@@ -596,3 +596,38 @@ async fn magnet_without_peers_is_accepted_at_once_and_waits() {
     assert_eq!(st, 204, "{body}");
     assert!(d.torrents("default").await.is_empty());
 }
+
+/// Add by http URL of a .torrent: the daemon fetches it, records its source, and downloads
+/// the data from an aria2c seeder.
+#[tokio::test(flavor = "multi_thread")]
+async fn url_of_torrent_downloads_from_aria2c() {
+    let tmp = tempdir("url-add");
+    let root = tmp.path();
+    let p = Payload::single(
+        &root.join("src"),
+        "by-url.bin",
+        700_000,
+        &[],
+        32 * KIB as u32,
+    )
+    .await;
+    let aria = Aria2::seed(root, "seeder", &p.torrent_path, &p.parent, None).await;
+    let srv = StaticServer::start(p.torrent.clone(), "application/x-bittorrent").await;
+
+    let d = Daemon::start(root).await;
+    let row = d
+        .add_json_ok(
+            "default",
+            &json!({"url": srv.url("/by-url.torrent"), "peers": [aria.addr().to_string()]}),
+        )
+        .await;
+    assert_eq!(row["hash"], p.hash, "row: {row}");
+    d.wait_complete(&p.hash, 45).await;
+    p.assert_in(&d.download_dir, None);
+    let details = d.torrent(&p.hash).await;
+    assert_eq!(
+        details["source_url"],
+        srv.url("/by-url.torrent"),
+        "{details}"
+    );
+}
