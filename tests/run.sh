@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_cmds=(aria2c transmission-cli opentracker mktorrent nginx systemd-analyze)
-need_pkgs=(aria2 transmission-cli opentracker mktorrent nginx systemd)
+need_cmds=(aria2c transmission-cli opentracker mktorrent nginx systemd-analyze chromium)
+need_pkgs=(aria2 transmission-cli opentracker mktorrent nginx systemd chromium)
 missing=()
 for i in "${!need_cmds[@]}"; do
   command -v "${need_cmds[$i]}" >/dev/null 2>&1 || missing+=("${need_pkgs[$i]}")
@@ -23,6 +23,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 cargo test --locked --all-targets -- --test-threads=2
+
+# Live feed (official socket.io-client) and browser tests (Playwright + Debian chromium),
+# against the daemon binary built above.
+if [ ! -d ui/node_modules ]; then
+  (cd ui && npm ci --no-audit --no-fund)
+fi
+(cd ui && npm run --silent test:feed)
+(cd ui && npm run --silent test:e2e)
 
 # Packaging: unit verification and score, .deb contents, install.
 bash tests/packaging.sh

@@ -402,6 +402,7 @@ impl Engine {
                         error: None,
                         resolver: None,
                         uploaded_base: 0,
+                        rate: Default::default(),
                     },
                 );
             }

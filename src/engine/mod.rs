@@ -4,6 +4,7 @@
 
 mod add;
 pub mod profiles;
+mod rate;
 mod row;
 mod scheduler;
 
@@ -67,8 +68,16 @@ pub type Result<T> = std::result::Result<T, EngineError>;
 /// Change notifications for the live feed (and anything else that wants them).
 #[derive(Debug, Clone)]
 pub enum EngineEvent {
-    Added { profile: String, hash: String },
-    Removed { profile: String, hash: String },
+    Added {
+        profile: String,
+        hash: String,
+    },
+    Removed {
+        profile: String,
+        hash: String,
+    },
+    /// A profile was created, changed or deleted.
+    ProfilesChanged,
 }
 
 /// Static facts about a torrent's content, known once metadata is available.
@@ -90,6 +99,9 @@ pub(crate) struct Entry {
     pub resolver: Option<tokio::task::AbortHandle>,
     /// Uploaded bytes of earlier engine handles in this run, so ratio survives rechecks.
     pub uploaded_base: u64,
+    /// Transfer samples for speeds over a few seconds (librqbit's own window is half a
+    /// second, which flickers to zero with bursty peers).
+    pub rate: rate::RateWindow,
 }
 
 #[derive(Default)]
@@ -192,6 +204,7 @@ impl Engine {
                         error: None,
                         resolver: None,
                         uploaded_base: 0,
+                        rate: Default::default(),
                     },
                 );
             }
@@ -709,20 +722,26 @@ impl Engine {
     // ---- profiles ----
 
     pub fn create_profile(&self, p: ProfileRecord) -> Result<ProfileRecord> {
-        let mut st = self.lock();
-        profiles::create(&self.store, &mut st.profiles, p)
+        let p = profiles::create(&self.store, &mut self.lock().profiles, p)?;
+        self.emit(EngineEvent::ProfilesChanged);
+        Ok(p)
     }
 
     pub fn update_profile(&self, id: &str, patch: profiles::ProfilePatch) -> Result<ProfileRecord> {
         let p = profiles::update(&self.store, &mut self.lock().profiles, id, patch)?;
         self.wake_scheduler();
+        self.emit(EngineEvent::ProfilesChanged);
         Ok(p)
     }
 
     pub fn delete_profile(&self, id: &str) -> Result<()> {
-        let mut st = self.lock();
-        let n = st.torrents.values().filter(|e| e.rec.profile == id).count();
-        profiles::delete(&self.store, &mut st.profiles, id, n)
+        {
+            let mut st = self.lock();
+            let n = st.torrents.values().filter(|e| e.rec.profile == id).count();
+            profiles::delete(&self.store, &mut st.profiles, id, n)?;
+        }
+        self.emit(EngineEvent::ProfilesChanged);
+        Ok(())
     }
 
     /// Global and per-profile totals.

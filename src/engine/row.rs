@@ -69,6 +69,10 @@ pub struct TorrentRow {
     /// Paused by a user (the queue never resumes it).
     pub paused: bool,
     pub force_start: bool,
+    /// While `checking`: the fraction of data verified so far.
+    pub check_progress: Option<f64>,
+    /// Host names of the torrent's trackers.
+    pub trackers: Vec<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -109,11 +113,27 @@ pub struct TrackerRow {
 }
 
 pub(crate) fn speeds(e: &Entry) -> (u64, u64) {
-    e.handle
-        .as_ref()
-        .and_then(|h| h.live())
-        .map(|l| (l.down_speed_estimator().bps(), l.up_speed_estimator().bps()))
-        .unwrap_or((0, 0))
+    if e.handle.as_ref().is_some_and(|h| h.live().is_some()) {
+        e.rate.speeds()
+    } else {
+        (0, 0)
+    }
+}
+
+/// Tracker hosts, for grouping in the UI.
+fn tracker_hosts(e: &Entry) -> Vec<String> {
+    let mut hosts: Vec<String> = match &e.handle {
+        Some(h) => h
+            .shared()
+            .trackers
+            .iter()
+            .filter_map(|u| u.host_str().map(str::to_owned))
+            .collect(),
+        None => Vec::new(),
+    };
+    hosts.sort();
+    hosts.dedup();
+    hosts
 }
 
 pub(crate) fn row(e: &Entry) -> TorrentRow {
@@ -146,6 +166,8 @@ pub(crate) fn row(e: &Entry) -> TorrentRow {
         error: None,
         paused: rec.paused,
         force_start: rec.force_start,
+        check_progress: None,
+        trackers: tracker_hosts(e),
     };
     match &e.handle {
         None => {
@@ -166,6 +188,13 @@ pub(crate) fn row(e: &Entry) -> TorrentRow {
             } else {
                 (s.progress_bytes as f64 / s.total_bytes as f64).min(1.0)
             };
+            if matches!(s.state, S::Initializing { .. }) {
+                // Checked bytes are not downloaded bytes: report them apart so a fresh torrent
+                // does not flash 100 %.
+                r.check_progress = Some(r.progress);
+                r.progress = 0.0;
+                r.downloaded = 0;
+            }
             r.state = match s.state {
                 S::Initializing { .. } => TorrentState::Checking,
                 S::Error => TorrentState::Error,
@@ -179,16 +208,13 @@ pub(crate) fn row(e: &Entry) -> TorrentRow {
             if let Some(live) = &s.live {
                 r.peers = live.snapshot.peer_stats.live;
                 r.seeds = live.snapshot.peer_stats.live_seeders;
-                if !s.finished {
-                    r.eta = h
-                        .live()
-                        .and_then(|l| l.down_speed_estimator().time_remaining())
-                        .map(|d| d.as_secs());
-                }
             }
             let (dl, ul) = speeds(e);
             r.dl_speed = dl;
             r.ul_speed = ul;
+            if !s.finished && dl > 0 {
+                r.eta = Some(s.total_bytes.saturating_sub(s.progress_bytes) / dl);
+            }
         }
     }
     if r.size > 0 {

@@ -35,7 +35,15 @@ pub(super) async fn reconcile(engine: &Engine) {
     let mut actions = Vec::new();
     let mut completed = Vec::new();
     {
-        let st = engine.lock();
+        let mut st = engine.lock();
+        let now = std::time::Instant::now();
+        for e in st.torrents.values_mut() {
+            match e.handle.as_ref().map(|h| (h.live().is_some(), h.stats())) {
+                Some((true, s)) => e.rate.sample(now, s.progress_bytes, s.uploaded_bytes),
+                _ => e.rate.clear(),
+            }
+        }
+        let st = st;
         let mut by_profile: Vec<(&str, u64, &super::Entry)> = st
             .torrents
             .values()

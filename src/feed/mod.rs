@@ -91,7 +91,7 @@ fn current_identity(st: &AppState, s: &SocketRef) -> Option<Identity> {
     })
 }
 
-fn visible_profiles(st: &AppState, id: &Identity) -> Vec<Value> {
+pub(crate) fn visible_profiles(st: &AppState, id: &Identity) -> Vec<Value> {
     st.engine
         .profiles()
         .iter()

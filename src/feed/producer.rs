@@ -62,7 +62,7 @@ pub(super) fn spawn(io: SocketIo, st: AppState) {
                     Err(RecvError::Closed) => return,
                 },
                 ev = auth_events.recv() => match ev {
-                    Ok(ev) => on_auth_event(&io, &st, ev),
+                    Ok(ev) => on_auth_event(&io, &st, ev).await,
                     Err(RecvError::Lagged(_)) => {
                         // Missed revocations: re-check everyone.
                         for s in io.sockets() {
@@ -203,6 +203,17 @@ async fn on_engine_event(
                 .await
                 .ok();
         }
+        EngineEvent::ProfilesChanged => {
+            let mut done = HashSet::new();
+            for s in io.sockets() {
+                recheck_rooms(st, &s);
+                if let Some(id) = s.extensions.get::<Identity>()
+                    && done.insert(id.username.clone())
+                {
+                    send_profiles(io, st, &id).await;
+                }
+            }
+        }
         EngineEvent::Removed { profile, hash } => {
             if let Some(rows) = last.get_mut(&profile) {
                 rows.remove(&hash);
@@ -218,7 +229,19 @@ async fn on_engine_event(
     }
 }
 
-fn on_auth_event(io: &SocketIo, st: &AppState, ev: AuthEvent) {
+/// Tells a user's sockets which profiles they see now.
+async fn send_profiles(io: &SocketIo, st: &AppState, id: &Identity) {
+    io.to(room_for_user(&id.username))
+        .emit(
+            "profiles",
+            &json!({"profiles": super::visible_profiles(st, id)}),
+        )
+        .await
+        .ok();
+}
+
+async fn on_auth_event(io: &SocketIo, st: &AppState, ev: AuthEvent) {
+    let mut notify = None;
     for s in io.sockets() {
         let Some(id) = s.extensions.get::<Identity>() else {
             continue;
@@ -232,9 +255,13 @@ fn on_auth_event(io: &SocketIo, st: &AppState, ev: AuthEvent) {
             }
             AuthEvent::UserChanged { username } if &id.username == username => {
                 recheck_rooms(st, &s);
+                notify = s.extensions.get::<Identity>();
             }
             _ => {}
         }
+    }
+    if let Some(id) = notify {
+        send_profiles(io, st, &id).await;
     }
 }
 

@@ -1,0 +1,517 @@
+// Administration: users, profiles (admin only) and the caller's API tokens.
+import { useEffect, useState } from 'preact/hooks';
+import { api, errText } from '../api';
+import * as fmt from '../format';
+import { Icon } from '../icons';
+import { app, navigate, toggleTheme, useStore } from '../store';
+import type { Profile, Token, User } from '../types';
+import { ConnBadge } from './TopBar';
+import { Modal } from './Dialogs';
+
+const LEVELS = ['none', 'ro', 'full'];
+
+function useList<T>(url: string): [T[] | null, string, () => void] {
+  const [data, setData] = useState<T[] | null>(null);
+  const [err, setErr] = useState('');
+  const load = () => {
+    api<T[]>('GET', url).then(
+      (d) => {
+        setData(d);
+        setErr('');
+      },
+      (e) => setErr(errText(e)),
+    );
+  };
+  useEffect(load, [url]);
+  return [data, err, load];
+}
+
+async function refreshProfiles() {
+  try {
+    const profiles = await api<Profile[]>('GET', '/api/profiles');
+    app.set({ profiles });
+  } catch {
+    /* the list stays as it was */
+  }
+}
+
+function ErrorLine({ e }: { e: string }) {
+  return e ? <p class="form-error" role="alert">{e}</p> : null;
+}
+
+// ---------------------------------------------------------------- users
+
+function UserEditor({ u, profiles, onDone }: { u: User; profiles: Profile[]; onDone: () => void }) {
+  const [role, setRole] = useState(u.role);
+  const [perms, setPerms] = useState<Record<string, string>>({ ...u.permissions });
+  const [pw, setPw] = useState('');
+  const [err, setErr] = useState('');
+  const [msg, setMsg] = useState('');
+  const save = async () => {
+    setErr('');
+    setMsg('');
+    const permissions: Record<string, string | null> = {};
+    for (const k of new Set([...Object.keys(u.permissions), ...Object.keys(perms)])) {
+      const v = perms[k] || null;
+      if ((u.permissions[k] || null) !== v) permissions[k] = v;
+    }
+    const body: Record<string, unknown> = {};
+    if (role !== u.role) body.role = role;
+    if (Object.keys(permissions).length) body.permissions = permissions;
+    if (!Object.keys(body).length) return onDone();
+    try {
+      await api('PATCH', `/api/users/${encodeURIComponent(u.username)}`, body);
+      onDone();
+    } catch (e) {
+      setErr(errText(e));
+    }
+  };
+  const reset = async () => {
+    setErr('');
+    setMsg('');
+    try {
+      await api('PATCH', `/api/users/${encodeURIComponent(u.username)}`, { password: pw });
+      setPw('');
+      setMsg(`Password changed; ${u.username}'s sessions were signed out.`);
+    } catch (e) {
+      setErr(errText(e));
+    }
+  };
+  const targets = ['*', ...profiles.map((p) => p.id)];
+  return (
+    <Modal title={`User ${u.username}`} onClose={onDone} testid="user-editor">
+      <div class="modal-body">
+        <label class="field">
+          Role
+          <select value={role} onChange={(e) => setRole(e.currentTarget.value as User['role'])} data-testid="edit-role">
+            <option value="user">user</option>
+            <option value="admin">admin (sees and changes everything)</option>
+          </select>
+        </label>
+        <div class="field">
+          <span>Profile access {role === 'admin' && <span class="muted">(ignored for admins)</span>}</span>
+          <table class="plain perms">
+            <tbody>
+              {targets.map((p) => (
+                <tr key={p}>
+                  <td>{p === '*' ? <span>All profiles <code>*</code></span> : profiles.find((x) => x.id === p)?.name || p}</td>
+                  <td>
+                    <select
+                      value={perms[p] || ''}
+                      data-testid={'perm-' + p}
+                      aria-label={'Access to ' + p}
+                      onChange={(e) => setPerms({ ...perms, [p]: e.currentTarget.value })}
+                    >
+                      <option value="">{p === '*' ? 'not set' : 'inherit from *'}</option>
+                      {LEVELS.map((l) => (
+                        <option key={l} value={l}>{l === 'ro' ? 'ro (read-only)' : l === 'full' ? 'full (read-write)' : 'none (invisible)'}</option>
+                      ))}
+                    </select>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        {u.external ? (
+          <p class="muted small">External user: signs in through the reverse proxy; no password here.</p>
+        ) : (
+          <div class="field">
+            <span>Reset password</span>
+            <div class="inline-form">
+              <input type="password" autoComplete="new-password" value={pw} onInput={(e) => setPw(e.currentTarget.value)} placeholder="new password" data-testid="reset-password" />
+              <button class="btn" type="button" disabled={!pw} onClick={reset}>Set password</button>
+            </div>
+          </div>
+        )}
+        <ErrorLine e={err} />
+        {msg && <p class="ok">{msg}</p>}
+      </div>
+      <div class="modal-foot">
+        <button class="btn" onClick={onDone}>Cancel</button>
+        <button class="btn primary" onClick={save} data-testid="save-user">Save</button>
+      </div>
+    </Modal>
+  );
+}
+
+function Users() {
+  const [users, err, reload] = useList<User>('/api/users');
+  const profiles = useStore(app, (s) => s.profiles);
+  const me = useStore(app, (s) => s.me);
+  const [editing, setEditing] = useState<User | null>(null);
+  const [name, setName] = useState('');
+  const [pw, setPw] = useState('');
+  const [kind, setKind] = useState<'local' | 'external'>('local');
+  const [role, setRole] = useState('user');
+  const [formErr, setFormErr] = useState('');
+  const [actErr, setActErr] = useState('');
+  const create = async (e: Event) => {
+    e.preventDefault();
+    setFormErr('');
+    try {
+      const body: Record<string, unknown> = { username: name.trim(), role };
+      if (kind === 'local') body.password = pw;
+      await api('POST', '/api/users', body);
+      setName('');
+      setPw('');
+      reload();
+    } catch (e) {
+      setFormErr(errText(e));
+    }
+  };
+  const remove = async (u: User) => {
+    if (!window.confirm(`Delete user ${u.username}? Their sessions and API tokens stop working.`)) return;
+    setActErr('');
+    try {
+      await api('DELETE', `/api/users/${encodeURIComponent(u.username)}`);
+      reload();
+    } catch (e) {
+      setActErr(errText(e));
+    }
+  };
+  return (
+    <section>
+      <h2>Users</h2>
+      <form class="card-form" onSubmit={create} data-testid="create-user">
+        <h3>New user</h3>
+        <div class="field-row">
+          <label class="field">
+            Username
+            <input name="username" required value={name} onInput={(e) => setName(e.currentTarget.value)} autoComplete="off" />
+          </label>
+          <label class="field">
+            Sign-in
+            <select value={kind} onChange={(e) => setKind(e.currentTarget.value as 'local')} name="kind">
+              <option value="local">local password</option>
+              <option value="external">external (proxy header)</option>
+            </select>
+          </label>
+          {kind === 'local' && (
+            <label class="field">
+              Password
+              <input name="password" type="password" required autoComplete="new-password" value={pw} onInput={(e) => setPw(e.currentTarget.value)} />
+            </label>
+          )}
+          <label class="field">
+            Role
+            <select value={role} onChange={(e) => setRole(e.currentTarget.value)} name="role">
+              <option value="user">user</option>
+              <option value="admin">admin</option>
+            </select>
+          </label>
+          <button class="btn primary" type="submit">Create</button>
+        </div>
+        <ErrorLine e={formErr} />
+        <p class="muted small">A new user sees no profile until you grant one (Edit).</p>
+      </form>
+      <ErrorLine e={err || actErr} />
+      {users && (
+        <table class="plain list" data-testid="users-table">
+          <thead>
+            <tr><th>User</th><th>Role</th><th>Sign-in</th><th>Profiles</th><th>Created</th><th /></tr>
+          </thead>
+          <tbody>
+            {users.map((u) => (
+              <tr key={u.username} data-user={u.username}>
+                <td><b>{u.username}</b>{me?.username === u.username && <span class="muted"> (you)</span>}</td>
+                <td>{u.role}</td>
+                <td>{u.external ? <span class="tag ext">external</span> : 'password'}</td>
+                <td>
+                  {u.role === 'admin' ? (
+                    <span class="muted">all</span>
+                  ) : Object.keys(u.permissions).length ? (
+                    Object.entries(u.permissions).map(([p, l]) => (
+                      <span key={p} class={'tag lvl-' + l}>{p}: {l}</span>
+                    ))
+                  ) : (
+                    <span class="muted">none</span>
+                  )}
+                </td>
+                <td>{fmt.date(u.created_at)}</td>
+                <td class="r nowrap">
+                  <button class="btn small" onClick={() => setEditing(u)} data-testid={'edit-' + u.username}>Edit</button>{' '}
+                  <button class="btn small danger" onClick={() => remove(u)} aria-label={'Delete ' + u.username}>Delete</button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {editing && (
+        <UserEditor
+          u={editing}
+          profiles={profiles}
+          onDone={() => {
+            setEditing(null);
+            reload();
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+// ---------------------------------------------------------------- profiles
+
+function ProfileRow({ p, reload }: { p: Profile; reload: () => void }) {
+  const [edit, setEdit] = useState(false);
+  const [name, setName] = useState(p.name);
+  const [dir, setDir] = useState(p.download_dir);
+  const [max, setMax] = useState(String(p.max_active_downloads));
+  const [err, setErr] = useState('');
+  const save = async () => {
+    setErr('');
+    try {
+      await api('PATCH', `/api/profiles/${encodeURIComponent(p.id)}`, {
+        name,
+        download_dir: dir,
+        max_active_downloads: parseInt(max, 10) || 0,
+      });
+      setEdit(false);
+      reload();
+    } catch (e) {
+      setErr(errText(e));
+    }
+  };
+  const remove = async () => {
+    if (!window.confirm(`Delete profile ${p.id}? Only an empty profile can be deleted.`)) return;
+    setErr('');
+    try {
+      await api('DELETE', `/api/profiles/${encodeURIComponent(p.id)}`);
+      reload();
+    } catch (e) {
+      setErr(errText(e));
+    }
+  };
+  if (!edit) {
+    return (
+      <>
+        <tr data-profile={p.id}>
+          <td><code>{p.id}</code></td>
+          <td>{p.name}</td>
+          <td class="mono">{p.download_dir}</td>
+          <td class="r">{p.max_active_downloads || 'unlimited'}</td>
+          <td class="r nowrap">
+            <button class="btn small" onClick={() => setEdit(true)}>Edit</button>{' '}
+            <button class="btn small danger" onClick={remove}>Delete</button>
+          </td>
+        </tr>
+        {err && <tr><td colSpan={5}><ErrorLine e={err} /></td></tr>}
+      </>
+    );
+  }
+  return (
+    <>
+      <tr class="editing">
+        <td><code>{p.id}</code></td>
+        <td><input value={name} onInput={(e) => setName(e.currentTarget.value)} aria-label="Name" /></td>
+        <td><input class="mono" value={dir} onInput={(e) => setDir(e.currentTarget.value)} aria-label="Download directory" /></td>
+        <td class="r"><input class="num" type="number" min={0} value={max} onInput={(e) => setMax(e.currentTarget.value)} aria-label="Max active downloads" /></td>
+        <td class="r nowrap">
+          <button class="btn small primary" onClick={save}>Save</button>{' '}
+          <button class="btn small" onClick={() => setEdit(false)}>Cancel</button>
+        </td>
+      </tr>
+      {err && <tr><td colSpan={5}><ErrorLine e={err} /></td></tr>}
+    </>
+  );
+}
+
+function Profiles() {
+  const [list, err, reloadList] = useList<Profile>('/api/profiles');
+  const reload = () => {
+    reloadList();
+    refreshProfiles();
+  };
+  const [id, setId] = useState('');
+  const [name, setName] = useState('');
+  const [dir, setDir] = useState('');
+  const [max, setMax] = useState('0');
+  const [formErr, setFormErr] = useState('');
+  const create = async (e: Event) => {
+    e.preventDefault();
+    setFormErr('');
+    try {
+      await api('POST', '/api/profiles', { id: id.trim(), name: name.trim() || id.trim(), download_dir: dir.trim(), max_active_downloads: parseInt(max, 10) || 0 });
+      setId('');
+      setName('');
+      setDir('');
+      setMax('0');
+      reload();
+    } catch (e) {
+      setFormErr(errText(e));
+    }
+  };
+  return (
+    <section>
+      <h2>Profiles</h2>
+      <form class="card-form" onSubmit={create} data-testid="create-profile">
+        <h3>New profile</h3>
+        <div class="field-row">
+          <label class="field">
+            <span class="flabel">Id <span class="muted">(slug)</span></span>
+            <input name="id" required value={id} onInput={(e) => setId(e.currentTarget.value)} maxLength={64} title="lowercase letters, digits, - and _" autoComplete="off" />
+          </label>
+          <label class="field">
+            Name
+            <input name="name" value={name} onInput={(e) => setName(e.currentTarget.value)} />
+          </label>
+          <label class="field grow">
+            Download directory
+            <input name="download_dir" required value={dir} onInput={(e) => setDir(e.currentTarget.value)} placeholder="/srv/torrents/movies" />
+          </label>
+          <label class="field">
+            Max active downloads
+            <input name="max_active" type="number" min={0} value={max} onInput={(e) => setMax(e.currentTarget.value)} class="num" />
+          </label>
+          <button class="btn primary" type="submit">Create</button>
+        </div>
+        <ErrorLine e={formErr} />
+        <p class="muted small">Max active downloads 0 = unlimited. The directory must exist and be writable by the daemon.</p>
+      </form>
+      <ErrorLine e={err} />
+      {list && (
+        <table class="plain list">
+          <thead>
+            <tr><th>Id</th><th>Name</th><th>Download directory</th><th class="r">Max active</th><th /></tr>
+          </thead>
+          <tbody>
+            {list.map((p) => <ProfileRow key={p.id} p={p} reload={reload} />)}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+// ---------------------------------------------------------------- tokens
+
+function Tokens() {
+  const [list, err, reload] = useList<Token>('/api/tokens');
+  const me = useStore(app, (s) => s.me);
+  const [name, setName] = useState('');
+  const [secret, setSecret] = useState<{ name: string; token: string } | null>(null);
+  const [formErr, setFormErr] = useState('');
+  const create = async (e: Event) => {
+    e.preventDefault();
+    setFormErr('');
+    try {
+      const t = await api<{ id: string; name: string; token: string }>('POST', '/api/tokens', { name: name.trim() });
+      setSecret({ name: t.name, token: t.token });
+      setName('');
+      reload();
+    } catch (e) {
+      setFormErr(errText(e));
+    }
+  };
+  const revoke = async (t: Token) => {
+    if (!window.confirm(`Revoke token ${t.name}? Scripts using it stop working.`)) return;
+    try {
+      await api('DELETE', `/api/tokens/${encodeURIComponent(t.id)}`);
+      reload();
+    } catch (e) {
+      setFormErr(errText(e));
+    }
+  };
+  if (me?.bypass) {
+    return (
+      <section>
+        <h2>API tokens</h2>
+        <p class="muted">Bypassed and auth-disabled requests have no account to own API tokens.</p>
+      </section>
+    );
+  }
+  return (
+    <section>
+      <h2>API tokens</h2>
+      <p class="muted small">
+        Tokens act as you ({me?.username}). Send one as <code>Authorization: Bearer pt_…</code> or <code>X-API-Key: pt_…</code>.
+      </p>
+      <form class="card-form" onSubmit={create}>
+        <div class="field-row">
+          <label class="field grow">
+            Name
+            <input required value={name} onInput={(e) => setName(e.currentTarget.value)} placeholder="e.g. sonarr" />
+          </label>
+          <button class="btn primary" type="submit">Create token</button>
+        </div>
+        <ErrorLine e={formErr} />
+      </form>
+      {secret && (
+        <div class="secret" role="status" data-testid="token-secret">
+          <p>
+            Token <b>{secret.name}</b> — copy it now, it is shown only once:
+          </p>
+          <div class="inline-form">
+            <input readOnly class="mono grow" value={secret.token} onFocus={(e) => e.currentTarget.select()} />
+            <button class="btn" type="button" onClick={() => navigator.clipboard?.writeText(secret.token)}>Copy</button>
+            <button class="btn ghost" type="button" onClick={() => setSecret(null)}>Done</button>
+          </div>
+        </div>
+      )}
+      <ErrorLine e={err} />
+      {list && (
+        list.length ? (
+          <table class="plain list">
+            <thead><tr><th>Name</th><th>Id</th><th>Created</th><th /></tr></thead>
+            <tbody>
+              {list.map((t) => (
+                <tr key={t.id}>
+                  <td>{t.name}</td>
+                  <td><code>{t.id}</code></td>
+                  <td>{fmt.date(t.created_at)}</td>
+                  <td class="r"><button class="btn small danger" onClick={() => revoke(t)}>Revoke</button></td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : (
+          <p class="muted">No tokens.</p>
+        )
+      )}
+    </section>
+  );
+}
+
+export function Admin() {
+  const path = useStore(app, (s) => s.path);
+  const me = useStore(app, (s) => s.me)!;
+  const theme = useStore(app, (s) => s.theme);
+  const admin = me.role === 'admin';
+  const tabs: [string, string][] = admin
+    ? [['/admin/users', 'Users'], ['/admin/profiles', 'Profiles'], ['/settings/tokens', 'API tokens']]
+    : [['/settings/tokens', 'API tokens']];
+  const page = path === '/admin/profiles' && admin ? 'profiles' : path.startsWith('/admin') && admin ? 'users' : 'tokens';
+  return (
+    <div class="admin">
+      <header class="topbar">
+        <button class="btn ghost" onClick={() => navigate('/')} data-testid="back">
+          <Icon n="back" /> Torrents
+        </button>
+        <span class="brand">pytorrentd · settings</span>
+        <div class="spacer" />
+        <ConnBadge />
+        <button class="btn icon ghost" onClick={toggleTheme} aria-label="Toggle theme"><Icon n={theme === 'dark' ? 'sun' : 'moon'} /></button>
+        <span class="muted small">{me.username}</span>
+        {me.logout_available && (
+          <form method="post" action="/logout">
+            <button class="btn ghost" type="submit" data-testid="logout"><Icon n="logout" /> Log out</button>
+          </form>
+        )}
+      </header>
+      <div class="admin-body">
+        <nav class="admin-nav">
+          {tabs.map(([p, l]) => (
+            <button key={p} class={'side-item' + ((page === 'users' && p === '/admin/users') || (page === 'profiles' && p === '/admin/profiles') || (page === 'tokens' && p === '/settings/tokens') ? ' on' : '')} onClick={() => navigate(p)}>
+              {l}
+            </button>
+          ))}
+        </nav>
+        <main class="admin-main">
+          {page === 'users' ? <Users /> : page === 'profiles' ? <Profiles /> : <Tokens />}
+        </main>
+      </div>
+    </div>
+  );
+}

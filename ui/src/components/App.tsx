@@ -1,0 +1,53 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, setUnauthorizedHandler } from '../api';
+import { startFeed } from '../feed';
+import { app, useStore } from '../store';
+import type { Me, Profile } from '../types';
+import { Login } from './Login';
+import { Main } from './Main';
+import { Admin } from './Admin';
+
+setUnauthorizedHandler(() => {
+  if (location.pathname !== '/login') location.href = '/login';
+});
+
+let started = false;
+
+function Shell() {
+  const me = useStore(app, (s) => s.me);
+  const path = useStore(app, (s) => s.path);
+  const [err, setErr] = useState('');
+  useEffect(() => {
+    (async () => {
+      try {
+        const [me, profiles] = await Promise.all([
+          api<Me>('GET', '/api/auth/me'),
+          api<Profile[]>('GET', '/api/profiles'),
+        ]);
+        const cur = app.get().profile;
+        app.set({
+          me,
+          profiles,
+          profile: profiles.some((p) => p.id === cur) ? cur : profiles[0]?.id || '',
+        });
+        if (!started) {
+          started = true;
+          startFeed();
+        }
+      } catch (e) {
+        setErr((e as Error).message);
+      }
+    })();
+  }, []);
+  if (!me) {
+    return <div class="boot">{err ? <p class="err">Cannot load: {err}</p> : <p class="muted">Loading…</p>}</div>;
+  }
+  if (path.startsWith('/admin') || path.startsWith('/settings')) return <Admin />;
+  return <Main />;
+}
+
+export function App() {
+  const path = useStore(app, (s) => s.path);
+  if (path === '/login') return <Login />;
+  return <Shell />;
+}

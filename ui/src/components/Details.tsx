@@ -1,0 +1,337 @@
+// The details pane under the table (a full-screen sheet on phones): General, Files, Peers,
+// Trackers. Row fields are live from the feed; the tab data is fetched when a torrent is
+// chosen and refreshed when the feed reports that torrent changed (at most every 2 s).
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { writable } from '../actions';
+import { errText, get, patch } from '../api';
+import { mergeRow } from '../feed';
+import * as fmt from '../format';
+import { Icon } from '../icons';
+import { app, rows, rowsStore, toast, useStore } from '../store';
+import type { Details, FileRow, PeerRow, Row } from '../types';
+import { ProgressBar, Status } from './Table';
+
+type Tab = 'general' | 'files' | 'peers' | 'trackers';
+const TABS: { id: Tab; label: string }[] = [
+  { id: 'general', label: 'General' },
+  { id: 'files', label: 'Files' },
+  { id: 'peers', label: 'Peers' },
+  { id: 'trackers', label: 'Trackers' },
+];
+
+/** Fetches `url` when it changes and again when `tick` changes (throttled). */
+function useFetched<T>(url: string | null, tick: unknown, minGap = 2000): [T | null, string, () => void] {
+  const [data, setData] = useState<T | null>(null);
+  const [err, setErr] = useState('');
+  const last = useRef({ url: '', at: 0, timer: 0 });
+  const run = (u: string) => {
+    last.current.at = Date.now();
+    get<T>(u)
+      .then((d) => {
+        if (last.current.url === u) {
+          setData(d);
+          setErr('');
+        }
+      })
+      .catch((e) => last.current.url === u && setErr(errText(e)));
+  };
+  useEffect(() => {
+    const l = last.current;
+    clearTimeout(l.timer);
+    if (!url) {
+      l.url = '';
+      setData(null);
+      return;
+    }
+    if (l.url !== url) {
+      l.url = url;
+      setData(null);
+      setErr('');
+      run(url);
+      return;
+    }
+    const wait = l.at + minGap - Date.now();
+    if (wait <= 0) run(url);
+    else l.timer = window.setTimeout(() => run(url), wait);
+  }, [url, tick]);
+  useEffect(() => () => clearTimeout(last.current.timer), []);
+  return [data, err, () => url && run(url)];
+}
+
+function General({ r }: { r: Row }) {
+  const [d] = useFetched<Details>(`/api/torrents/${r.hash}`, r.state);
+  const kv = (k: string, v: unknown) => (
+    <>
+      <dt>{k}</dt>
+      <dd>{v as string}</dd>
+    </>
+  );
+  return (
+    <div class="general">
+      <dl>
+        {kv('Status', <Status r={r} />)}
+        {kv('Progress', <ProgressBar r={r} />)}
+        {kv('Speed', `↓ ${fmt.speed(r.dl_speed) || '0 B/s'}   ↑ ${fmt.speed(r.ul_speed) || '0 B/s'}`)}
+        {kv('ETA', fmt.eta(r.eta) || '–')}
+        {kv('Seeds / peers', `${r.seeds} / ${r.peers}`)}
+        {kv('Queue position', r.queue_position)}
+        {r.error ? kv('Error', <span class="err" title={r.error}>{r.error}</span>) : null}
+      </dl>
+      <dl>
+        {kv('Size', fmt.bytes(r.size))}
+        {kv('Downloaded', fmt.bytes(r.downloaded))}
+        {kv('Uploaded', fmt.bytes(r.uploaded))}
+        {kv('Ratio', fmt.ratio(r.ratio))}
+        {kv('Pieces', d?.piece_length ? fmt.bytes(d.piece_length) : '–')}
+        {kv('Files', d?.files_count ?? '–')}
+      </dl>
+      <dl>
+        {kv('Info hash', <code class="sel-all">{r.hash}</code>)}
+        {kv('Save path', <span title={d?.save_dir}>{d?.save_dir || ''}</span>)}
+        {kv('Label', r.label || '–')}
+        {kv('Added', fmt.date(r.added_at))}
+        {kv('Completed', fmt.date(r.completed_at) || '–')}
+        {d?.source_url ? kv('Source', d.source_url) : null}
+      </dl>
+    </div>
+  );
+}
+
+interface Node {
+  name: string;
+  path: string;
+  dirs: Map<string, Node>;
+  files: FileRow[];
+  size: number;
+  downloaded: number;
+  indices: number[];
+}
+
+function buildTree(files: FileRow[]): Node {
+  const root: Node = { name: '', path: '', dirs: new Map(), files: [], size: 0, downloaded: 0, indices: [] };
+  for (const f of files) {
+    const parts = f.path.split('/');
+    let n = root;
+    n.size += f.size;
+    n.downloaded += f.downloaded;
+    n.indices.push(f.index);
+    for (let i = 0; i < parts.length - 1; i++) {
+      let c = n.dirs.get(parts[i]);
+      if (!c) {
+        c = { name: parts[i], path: parts.slice(0, i + 1).join('/'), dirs: new Map(), files: [], size: 0, downloaded: 0, indices: [] };
+        n.dirs.set(parts[i], c);
+      }
+      n = c;
+      n.size += f.size;
+      n.downloaded += f.downloaded;
+      n.indices.push(f.index);
+    }
+    n.files.push(f);
+  }
+  return root;
+}
+
+function Files({ r }: { r: Row }) {
+  const [files, err, refresh] = useFetched<FileRow[]>(`/api/torrents/${r.hash}/files`, r);
+  const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
+  const [busy, setBusy] = useState(false);
+  const canEdit = writable();
+  const tree = useMemo(() => (files ? buildTree(files) : null), [files]);
+  if (err) return <p class="err pad">{err}</p>;
+  if (!files) return <p class="muted pad">Loading…</p>;
+  if (!files.length) return <p class="muted pad">The file list is known once the metadata has arrived.</p>;
+  const wanted = new Set(files.filter((f) => f.wanted).map((f) => f.index));
+  const setWanted = async (indices: number[], on: boolean) => {
+    const next = new Set(wanted);
+    for (const i of indices) on ? next.add(i) : next.delete(i);
+    setBusy(true);
+    try {
+      mergeRow(await patch<Row>(`/api/torrents/${r.hash}`, { files: [...next].sort((a, b) => a - b) }));
+      refresh();
+    } catch (e) {
+      toast('Could not change the wanted files: ' + errText(e));
+    }
+    setBusy(false);
+  };
+  const toggleDir = (p: string) => {
+    const s = new Set(collapsed);
+    s.has(p) ? s.delete(p) : s.add(p);
+    setCollapsed(s);
+  };
+  const out: preact.JSX.Element[] = [];
+  const walk = (n: Node, depth: number) => {
+    for (const d of [...n.dirs.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+      const on = d.indices.filter((i) => wanted.has(i)).length;
+      const open = !collapsed.has(d.path);
+      out.push(
+        <div class="frow dir" key={'d' + d.path}>
+          <span class="fname" style={{ paddingLeft: depth * 16 + 'px' }}>
+            <input
+              type="checkbox"
+              checked={on === d.indices.length}
+              indeterminate={on > 0 && on < d.indices.length}
+              disabled={!canEdit || busy}
+              aria-label={'Download folder ' + d.path}
+              onChange={() => setWanted(d.indices, on !== d.indices.length)}
+            />
+            <button class="twist" onClick={() => toggleDir(d.path)} aria-label={open ? 'Collapse' : 'Expand'}>
+              <Icon n={open ? 'chevd' : 'chev'} size={10} />
+            </button>
+            <Icon n="folder" size={12} />
+            <span class="ellip">{d.name}</span>
+          </span>
+          <span class="r">{fmt.bytes(d.size)}</span>
+          <span><FileBar p={d.size ? d.downloaded / d.size : 1} /></span>
+        </div>,
+      );
+      if (open) walk(d, depth + 1);
+    }
+    for (const f of n.files) {
+      const name = f.path.split('/').pop();
+      out.push(
+        <div class={'frow' + (f.wanted ? '' : ' unwanted')} key={'f' + f.index} data-file={f.index}>
+          <span class="fname" style={{ paddingLeft: depth * 16 + 18 + 'px' }}>
+            <input
+              type="checkbox"
+              checked={f.wanted}
+              disabled={!canEdit || busy}
+              aria-label={'Download ' + f.path}
+              data-testid={'file-want-' + f.index}
+              onChange={() => setWanted([f.index], !f.wanted)}
+            />
+            <Icon n="file" size={12} />
+            <span class="ellip" title={f.path}>{name}</span>
+          </span>
+          <span class="r">{fmt.bytes(f.size)}</span>
+          <span><FileBar p={f.progress} /></span>
+        </div>,
+      );
+    }
+  };
+  walk(tree!, 0);
+  return (
+    <div class="files">
+      <div class="frow fhead">
+        <span>Name</span>
+        <span class="r">Size</span>
+        <span>Progress</span>
+      </div>
+      {out}
+    </div>
+  );
+}
+
+function FileBar({ p }: { p: number }) {
+  return (
+    <div class="bar s-file">
+      <div class="fill" style={{ width: (p * 100).toFixed(1) + '%' }} />
+      <span>{fmt.pct(p)}</span>
+    </div>
+  );
+}
+
+function Peers({ r }: { r: Row }) {
+  const [peers, err] = useFetched<PeerRow[]>(`/api/torrents/${r.hash}/peers`, r);
+  if (err) return <p class="err pad">{err}</p>;
+  if (!peers) return <p class="muted pad">Loading…</p>;
+  if (!peers.length) return <p class="muted pad">No peers connected.</p>;
+  return (
+    <table class="plain">
+      <thead>
+        <tr><th>Address</th><th>Client</th><th>State</th><th>Connection</th><th class="r">Downloaded</th><th class="r">Uploaded</th></tr>
+      </thead>
+      <tbody>
+        {peers.map((p) => (
+          <tr key={p.addr}>
+            <td>{p.addr}</td><td>{p.client || ''}</td><td>{p.state}</td><td>{p.connection || ''}</td>
+            <td class="r">{fmt.bytes(p.downloaded)}</td><td class="r">{fmt.bytes(p.uploaded)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function Trackers({ r }: { r: Row }) {
+  const [list, err] = useFetched<{ url: string }[]>(`/api/torrents/${r.hash}/trackers`, r.state);
+  if (err) return <p class="err pad">{err}</p>;
+  if (!list) return <p class="muted pad">Loading…</p>;
+  if (!list.length) return <p class="muted pad">No trackers (peers come from DHT, PEX or the add options).</p>;
+  return (
+    <table class="plain">
+      <thead><tr><th>URL</th></tr></thead>
+      <tbody>{list.map((t) => <tr key={t.url}><td>{t.url}</td></tr>)}</tbody>
+    </table>
+  );
+}
+
+export function DetailsPane({ sheet = false }: { sheet?: boolean }) {
+  const focus = useStore(app, (s) => s.focus);
+  useStore(rowsStore, (s) => s.version);
+  const r = focus ? rows.map.get(focus) : undefined;
+  const [tab, setTabRaw] = useState<Tab>(() => (localStorage.getItem('pt.tab') as Tab) || 'general');
+  const [height, setHeight] = useState(() => parseInt(localStorage.getItem('pt.detailsH') || '230', 10));
+  const [collapsed, setCollapsed] = useState(() => localStorage.getItem('pt.detailsCollapsed') === '1');
+  const setTab = (t: Tab) => {
+    setTabRaw(t);
+    localStorage.setItem('pt.tab', t);
+    if (collapsed) toggle();
+  };
+  const toggle = () => {
+    localStorage.setItem('pt.detailsCollapsed', collapsed ? '0' : '1');
+    setCollapsed(!collapsed);
+  };
+  const drag = (e: PointerEvent) => {
+    e.preventDefault();
+    const y0 = e.clientY;
+    const h0 = height;
+    let h = h0;
+    const move = (ev: PointerEvent) => {
+      h = Math.max(90, Math.min(window.innerHeight - 200, h0 - (ev.clientY - y0)));
+      setHeight(h);
+    };
+    const up = () => {
+      localStorage.setItem('pt.detailsH', String(h));
+      window.removeEventListener('pointermove', move);
+      window.removeEventListener('pointerup', up);
+    };
+    window.addEventListener('pointermove', move);
+    window.addEventListener('pointerup', up);
+  };
+  const style = sheet || collapsed ? undefined : { height: height + 'px' };
+  return (
+    <section class={'details' + (sheet ? ' as-sheet' : '') + (collapsed && !sheet ? ' collapsed' : '')} style={style} aria-label="Details">
+      {!sheet && !collapsed && <div class="splitter" onPointerDown={drag} aria-hidden="true" />}
+      <div class="tabs" role="tablist">
+        {TABS.map((t) => (
+          <button key={t.id} role="tab" aria-selected={tab === t.id && !collapsed} class={tab === t.id && !collapsed ? 'on' : ''} onClick={() => setTab(t.id)} data-testid={'tab-' + t.id}>
+            {t.label}
+          </button>
+        ))}
+        <span class="tabs-title ellip">{r ? r.name : ''}</span>
+        {sheet ? (
+          <button class="btn icon ghost" onClick={() => app.set({ detailsOpen: false })} aria-label="Close details"><Icon n="x" /></button>
+        ) : (
+          <button class="btn icon ghost" onClick={toggle} aria-label={collapsed ? 'Show details' : 'Hide details'} title={collapsed ? 'Show details' : 'Hide details'}>
+            <Icon n={collapsed ? 'up' : 'down'} size={12} />
+          </button>
+        )}
+      </div>
+      {(!collapsed || sheet) && (
+        <div class="tab-body" role="tabpanel">
+          {!r ? (
+            <p class="muted pad">Select a torrent to see its details.</p>
+          ) : tab === 'general' ? (
+            <General r={r} />
+          ) : tab === 'files' ? (
+            <Files r={r} />
+          ) : tab === 'peers' ? (
+            <Peers r={r} />
+          ) : (
+            <Trackers r={r} />
+          )}
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,163 @@
+import { useRef, useState } from 'preact/hooks';
+import { act, askRemove, openAdd } from '../actions';
+import { switchProfile } from '../feed';
+import { useDismiss } from '../hooks';
+import { Icon } from '../icons';
+import { app, canWrite, navigate, toggleTheme, useStore } from '../store';
+
+function ProfileSwitch() {
+  const profiles = useStore(app, (s) => s.profiles);
+  const profile = useStore(app, (s) => s.profile);
+  if (!profiles.length) return <span class="muted small">no profiles</span>;
+  return (
+    <select
+      class="profile-switch"
+      title="Profile"
+      aria-label="Profile"
+      value={profile}
+      onChange={(e) => switchProfile(e.currentTarget.value)}
+    >
+      {profiles.map((p) => (
+        <option key={p.id} value={p.id}>
+          {p.name || p.id}
+          {p.level === 'ro' ? ' (read-only)' : ''}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+export function ConnBadge() {
+  const conn = useStore(app, (s) => s.conn);
+  const err = useStore(app, (s) => s.connError);
+  return (
+    <span class={'badge conn-' + conn} data-testid="conn-badge" data-state={conn} title={err || 'Live feed: ' + conn}>
+      <i />
+      {conn}
+    </span>
+  );
+}
+
+function UserMenu() {
+  const me = useStore(app, (s) => s.me)!;
+  const [open, setOpen] = useState(false);
+  const ref = useRef<HTMLDivElement>(null);
+  useDismiss(open, () => setOpen(false), ref);
+  const go = (p: string) => {
+    setOpen(false);
+    navigate(p);
+  };
+  return (
+    <div class="menu-wrap" ref={ref}>
+      <button class="btn ghost" aria-haspopup="menu" aria-expanded={open} onClick={() => setOpen(!open)} data-testid="user-menu">
+        <Icon n="user" />
+        <span class="hide-phone">{me.username}</span>
+        <Icon n="chevd" size={10} />
+      </button>
+      {open && (
+        <div class="menu right" role="menu">
+          <div class="menu-head">
+            {me.username}
+            <span class="muted">
+              {' '}
+              · {me.role}
+              {me.provider !== 'local' ? ' · ' + me.provider : ''}
+              {me.bypass ? ' · bypass' : ''}
+            </span>
+          </div>
+          {me.role === 'admin' && (
+            <>
+              <button role="menuitem" onClick={() => go('/admin/users')}>Users</button>
+              <button role="menuitem" onClick={() => go('/admin/profiles')}>Profiles</button>
+            </>
+          )}
+          <button role="menuitem" onClick={() => go('/settings/tokens')}>API tokens</button>
+          <button role="menuitem" onClick={() => { setOpen(false); app.set({ helpOpen: true }); }}>Keyboard shortcuts</button>
+          {me.logout_available && (
+            <form method="post" action="/logout">
+              <button role="menuitem" type="submit" data-testid="logout">
+                <Icon n="logout" /> Log out
+              </button>
+            </form>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function Bulk() {
+  const sel = useStore(app, (s) => s.selected.size);
+  const none = sel === 0;
+  const b = (n: string, title: string, f: () => void, testid: string) => (
+    <button class="btn icon" title={title} aria-label={title} disabled={none} onClick={f} data-testid={testid}>
+      <Icon n={n} />
+    </button>
+  );
+  return (
+    <div class="group" role="toolbar" aria-label="Selected torrents">
+      {b('play', 'Start (Space / R)', () => act('resume'), 'bulk-start')}
+      {b('pause', 'Pause (P)', () => act('pause'), 'bulk-pause')}
+      {b('force', 'Force start (ignore the queue)', () => act('force-start'), 'bulk-force')}
+      {b('recheck', 'Recheck data', () => act('recheck'), 'bulk-recheck')}
+      {b('trash', 'Remove (Delete)', askRemove, 'bulk-remove')}
+    </div>
+  );
+}
+
+export function TopBar({ phone }: { phone: boolean }) {
+  const theme = useStore(app, (s) => s.theme);
+  const search = useStore(app, (s) => s.search);
+  const profiles = useStore(app, (s) => s.profiles);
+  const profile = useStore(app, (s) => s.profile);
+  const cur = profiles.find((p) => p.id === profile);
+  const anyWritable = profiles.some(canWrite);
+  const write = canWrite(cur);
+  return (
+    <header class="topbar">
+      {phone ? (
+        <button class="btn icon" aria-label="Filters" onClick={() => app.set({ sidebarOpen: true })}>
+          <Icon n="menu" />
+        </button>
+      ) : (
+        <span class="brand">
+          <Icon n="down" size={16} />
+          pytorrentd
+        </span>
+      )}
+      <ProfileSwitch />
+      {cur && cur.level === 'ro' && <span class="badge ro" title="You can only look at this profile">read-only</span>}
+      {anyWritable && !phone && (
+        <button class="btn primary" onClick={() => openAdd()} title="Add torrents (Ctrl+O)" data-testid="add-button">
+          <Icon n="plus" />
+          Add
+        </button>
+      )}
+      {write && !phone && <Bulk />}
+      {!phone && <div class="spacer" />}
+      {!phone && (
+        <label class="search">
+          <Icon n="search" />
+          <input
+            type="search"
+            placeholder="Filter by name"
+            aria-label="Filter by name"
+            value={search}
+            onInput={(e) => app.set({ search: e.currentTarget.value })}
+          />
+        </label>
+      )}
+      <ConnBadge />
+      <button class="btn icon ghost" onClick={toggleTheme} title="Toggle theme" aria-label="Toggle theme" data-testid="theme-toggle">
+        <Icon n={theme === 'dark' ? 'sun' : 'moon'} />
+      </button>
+      {!phone && (
+        <button class="btn icon ghost" onClick={() => app.set({ helpOpen: true })} title="Keyboard shortcuts (?)" aria-label="Keyboard shortcuts">
+          <Icon n="key" />
+        </button>
+      )}
+      <UserMenu />
+    </header>
+  );
+}
+

@@ -1,0 +1,65 @@
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+
+export function bytes(n: number | null | undefined): string {
+  if (n == null || !isFinite(n)) return '–';
+  if (n < 1024) return n + ' B';
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < UNITS.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)) + ' ' + UNITS[i];
+}
+
+export function speed(n: number | null | undefined): string {
+  if (!n) return '';
+  return bytes(n) + '/s';
+}
+
+export function eta(s: number | null | undefined): string {
+  if (s == null) return '';
+  if (s < 60) return s + 's';
+  const m = Math.floor(s / 60);
+  if (m < 60) return m + 'm ' + (s % 60) + 's';
+  const h = Math.floor(m / 60);
+  if (h < 24) return h + 'h ' + (m % 60) + 'm';
+  const d = Math.floor(h / 24);
+  if (d > 365) return '∞';
+  return d + 'd ' + (h % 24) + 'h';
+}
+
+export function pct(p: number): string {
+  const v = Math.floor(p * 1000) / 10;
+  return (v >= 100 ? '100' : v.toFixed(1)) + '%';
+}
+
+export function ratio(r: number): string {
+  return r.toFixed(2);
+}
+
+function pad(n: number) {
+  return n < 10 ? '0' + n : '' + n;
+}
+
+export function date(iso: string | null | undefined): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (isNaN(d.getTime())) return '';
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+export const STATE_LABEL: Record<string, string> = {
+  initializing: 'Metadata',
+  checking: 'Checking',
+  downloading: 'Downloading',
+  queued: 'Queued',
+  seeding: 'Seeding',
+  paused: 'Paused',
+  error: 'Error',
+};
+
+export function stateLabel(r: { state: string; force_start?: boolean }): string {
+  const s = STATE_LABEL[r.state] || r.state;
+  return r.force_start && (r.state === 'downloading' || r.state === 'seeding') ? '[F] ' + s : s;
+}

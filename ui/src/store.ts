@@ -1,0 +1,176 @@
+// Tiny observable stores and a hook to read them. The torrent table keeps its rows in a Map
+// mutated in place (rows replaced by new objects when they change, so memoized row
+// components re-render only when their own row changes) and bumps a version counter.
+
+import { useEffect, useReducer, useRef } from 'preact/hooks';
+import type { Me, Profile, Row, Stats } from './types';
+
+type Listener = () => void;
+
+export class Store<T> {
+  private listeners = new Set<Listener>();
+  constructor(private state: T) {}
+  get(): T {
+    return this.state;
+  }
+  set(patch: Partial<T>) {
+    this.state = { ...this.state, ...patch };
+    this.emit();
+  }
+  update(f: (s: T) => Partial<T>) {
+    this.set(f(this.state));
+  }
+  emit() {
+    for (const l of [...this.listeners]) l();
+  }
+  subscribe(l: Listener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+}
+
+/** Re-renders the component when `sel(state)` changes (Object.is). */
+export function useStore<T, S>(store: Store<T>, sel: (s: T) => S): S {
+  const [, force] = useReducer((x: number) => x + 1, 0);
+  const selRef = useRef(sel);
+  selRef.current = sel;
+  const val = sel(store.get());
+  const valRef = useRef(val);
+  valRef.current = val;
+  useEffect(
+    () =>
+      store.subscribe(() => {
+        if (!Object.is(selRef.current(store.get()), valRef.current)) force(0);
+      }),
+    [store],
+  );
+  return val;
+}
+
+// ---- the torrent rows of the current profile ----
+
+export const rows = {
+  map: new Map<string, Row>(),
+  version: 0,
+};
+export const rowsStore = new Store({ version: 0, loaded: false });
+
+export function bumpRows(loaded = true) {
+  rows.version++;
+  rowsStore.set({ version: rows.version, loaded });
+}
+
+// ---- application state ----
+
+export type Conn = 'connecting' | 'online' | 'offline';
+export type StatusFilter =
+  | 'all'
+  | 'downloading'
+  | 'seeding'
+  | 'paused'
+  | 'queued'
+  | 'checking'
+  | 'error';
+
+export interface AppState {
+  me: Me | null;
+  profiles: Profile[];
+  profile: string;
+  conn: Conn;
+  connError: string;
+  stats: Stats | null;
+  selected: Set<string>;
+  focus: string | null;
+  anchor: string | null;
+  status: StatusFilter;
+  label: string | null; // '' = no label
+  tracker: string | null;
+  search: string;
+  theme: 'dark' | 'light';
+  addOpen: boolean;
+  addInit: { magnets?: string; files?: File[] } | null;
+  removeOpen: boolean;
+  helpOpen: boolean;
+  detailsOpen: boolean; // phone: details sheet
+  sidebarOpen: boolean; // phone: filter drawer
+  path: string;
+}
+
+function initialTheme(): 'dark' | 'light' {
+  const saved = localStorage.getItem('pt.theme');
+  if (saved === 'dark' || saved === 'light') return saved;
+  return window.matchMedia && window.matchMedia('(prefers-color-scheme: light)').matches
+    ? 'light'
+    : 'dark';
+}
+
+export const app = new Store<AppState>({
+  me: null,
+  profiles: [],
+  profile: localStorage.getItem('pt.profile') || '',
+  conn: 'connecting',
+  connError: '',
+  stats: null,
+  selected: new Set(),
+  focus: null,
+  anchor: null,
+  status: 'all',
+  label: null,
+  tracker: null,
+  search: '',
+  theme: initialTheme(),
+  addOpen: false,
+  addInit: null,
+  removeOpen: false,
+  helpOpen: false,
+  detailsOpen: false,
+  sidebarOpen: false,
+  path: location.pathname,
+});
+
+export function applyTheme(t: 'dark' | 'light') {
+  document.documentElement.dataset.theme = t;
+  const meta = document.querySelector('meta[name="theme-color"]');
+  if (meta) meta.setAttribute('content', t === 'dark' ? '#15181d' : '#f3f5f8');
+}
+
+export function toggleTheme() {
+  const t = app.get().theme === 'dark' ? 'light' : 'dark';
+  localStorage.setItem('pt.theme', t);
+  applyTheme(t);
+  app.set({ theme: t });
+}
+
+export function currentProfile(): Profile | undefined {
+  const s = app.get();
+  return s.profiles.find((p) => p.id === s.profile);
+}
+
+export function canWrite(p: Profile | undefined): boolean {
+  return !!p && (p.level === 'full' || p.level === 'admin');
+}
+
+export function navigate(path: string) {
+  if (path === location.pathname) return;
+  history.pushState(null, '', path);
+  app.set({ path });
+}
+window.addEventListener('popstate', () => app.set({ path: location.pathname }));
+
+// ---- toasts ----
+
+export interface Toast {
+  id: number;
+  kind: 'error' | 'info';
+  text: string;
+}
+export const toasts = new Store<{ list: Toast[] }>({ list: [] });
+let toastId = 0;
+export function toast(text: string, kind: 'error' | 'info' = 'error') {
+  const id = ++toastId;
+  toasts.update((s) => ({ list: [...s.list.slice(-4), { id, kind, text }] }));
+  setTimeout(() => dismissToast(id), kind === 'error' ? 9000 : 4000);
+}
+export function dismissToast(id: number) {
+  toasts.update((s) => ({ list: s.list.filter((t) => t.id !== id) }));
+}

@@ -1,0 +1,48 @@
+// The connection badge follows the live feed: offline when the daemon stops (SIGTERM), online
+// again (with the rows back) when it starts on the same port and data dir.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Daemon, cleanup, launchBrowser, uiLogin, watchPage } from './helpers.mjs';
+
+let d;
+let browser;
+
+before(async () => {
+  browser = await launchBrowser();
+  d = await new Daemon().start();
+});
+
+after(async () => {
+  await browser?.close();
+  await d?.stop();
+  if (d) cleanup(d.dataDir);
+});
+
+test('badge goes offline on SIGTERM and online after a restart', async () => {
+  const pw = d.adminPassword();
+  const hash = 'c0ffee'.padEnd(40, '0');
+  await d.api('POST', '/api/profiles/default/torrents', { magnet: `magnet:?xt=urn:btih:${hash}&dn=survivor`, paused: true }, await d.session('admin', pw));
+  const ctx = await browser.newContext();
+  try {
+    const page = await ctx.newPage();
+    const w = watchPage(page);
+    await uiLogin(page, d.url, 'admin', pw);
+    await page.waitForSelector(`.tr[data-h="${hash}"]`);
+    assert.equal(await page.textContent('[data-testid=conn-badge]'), 'online');
+
+    await d.stop('SIGTERM');
+    await page.waitForSelector('[data-testid=conn-badge][data-state=offline]', { timeout: 15000 });
+    assert.equal(await page.textContent('[data-testid=conn-badge]'), 'offline');
+
+    const again = new Daemon({ dataDir: d.dataDir, port: d.port, btPort: d.btPort });
+    d = again;
+    await again.start();
+    await page.waitForSelector('[data-testid=conn-badge][data-state=online]', { timeout: 20000 });
+    // The page was not reloaded: the rows came back with a fresh snapshot.
+    await page.waitForSelector(`.tr[data-h="${hash}"]`);
+    assert.equal(new URL(page.url()).pathname, '/');
+    w.check();
+  } finally {
+    await ctx.close();
+  }
+});

@@ -1,0 +1,66 @@
+// Tinyauth mode: the reverse proxy (here: the browser itself, from loopback, which is a
+// trusted proxy by default) sends Remote-User; there is no login page and no logout.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Daemon, cleanup, launchBrowser, watchPage } from './helpers.mjs';
+
+let d;
+let browser;
+
+before(async () => {
+  browser = await launchBrowser();
+  d = await new Daemon({
+    env: {
+      PYTORRENT_AUTH_PROVIDER: 'tinyauth',
+      PYTORRENT_AUTH_PROXY_AUTO_CREATE: 'true',
+      PYTORRENT_AUTH_PROXY_AUTO_CREATE_ROLE: 'admin',
+    },
+  }).start();
+});
+
+after(async () => {
+  await browser?.close();
+  await d?.stop();
+  if (d) cleanup(d.dataDir);
+});
+
+test('a Remote-User header signs in: no login page, no logout', async () => {
+  const ctx = await browser.newContext({ extraHTTPHeaders: { 'Remote-User': 'alice' } });
+  try {
+    const page = await ctx.newPage();
+    const w = watchPage(page);
+    await page.goto(d.url + '/');
+    await page.waitForSelector('[data-testid=conn-badge][data-state=online]');
+    assert.equal(new URL(page.url()).pathname, '/');
+    await page.click('[data-testid=user-menu]');
+    const menu = await page.textContent('.menu');
+    assert.match(menu, /alice/);
+    assert.match(menu, /tinyauth/);
+    assert.match(menu, /Users/, 'auto-created as admin');
+    assert.equal(await page.locator('[data-testid=logout]').count(), 0, 'no logout action');
+    // The login form is not offered.
+    await page.goto(d.url + '/login');
+    await page.waitForURL((u) => u.pathname === '/');
+    assert.equal(await page.locator('input[name=password]').count(), 0);
+    // The admin pages have no logout either.
+    await page.goto(d.url + '/admin/users');
+    await page.waitForSelector('tr[data-user=alice]');
+    assert.match(await page.textContent('tr[data-user=alice]'), /external/);
+    assert.equal(await page.locator('[data-testid=logout]').count(), 0);
+    w.check();
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('without the header the page explains what is missing', async () => {
+  const ctx = await browser.newContext();
+  try {
+    const page = await ctx.newPage();
+    const resp = await page.goto(d.url + '/');
+    assert.equal(resp.status(), 401);
+    assert.match(await page.textContent('body'), /Remote-User/);
+  } finally {
+    await ctx.close();
+  }
+});
