@@ -237,6 +237,8 @@ pub fn router(state: AppState) -> Router {
         app = app.route(&state.config.metrics_path, get(metrics));
     }
     app.fallback(ui::serve)
+        // gzip or brotli as the client prefers (the UI bundle shrinks about 3x).
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(crate::feed::layer(state.clone()))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

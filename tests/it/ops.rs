@@ -277,3 +277,51 @@ fn committed_openapi_document_is_current() {
         "docs/openapi.json is stale: run `UPDATE_OPENAPI=1 cargo test --test it openapi` and commit it"
     );
 }
+
+/// The embedded UI: hashed files cached for good, index revalidated, SPA routes fall back to
+/// the index, missing files are 404, responses compressed when the client asks.
+#[tokio::test]
+async fn embedded_ui_headers_fallback_and_compression() {
+    let tmp = tempdir("ui-serving");
+    let d = Daemon::start(tmp.path()).await;
+    let assets = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/assets");
+    let js = std::fs::read_dir(&assets)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .find(|n| n.ends_with(".js"))
+        .expect("a built .js in assets/assets");
+    let c = d.client();
+    let r = c
+        .get(d.url(&format!("/assets/{js}")))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("javascript")
+    );
+
+    let index = c.get(d.url("/")).send().await.unwrap();
+    assert_eq!(index.status(), 200);
+    assert_eq!(index.headers()["cache-control"], "no-cache");
+    let index_body = index.text().await.unwrap();
+    assert!(index_body.contains(&js), "index.html loads the bundle");
+    assert!(!index_body.contains("<script>"), "no inline script");
+
+    let route = c.get(d.url("/profiles/default")).send().await.unwrap();
+    assert_eq!(route.status(), 200);
+    assert_eq!(route.text().await.unwrap(), index_body, "SPA fallback");
+
+    let missing = c.get(d.url("/assets/nope-123.js")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+}
