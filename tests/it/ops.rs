@@ -325,3 +325,80 @@ async fn embedded_ui_headers_fallback_and_compression() {
     let missing = c.get(d.url("/assets/nope-123.js")).send().await.unwrap();
     assert_eq!(missing.status(), 404);
 }
+
+/// `PYTORRENT_LOG_FORMAT=json`: one JSON object per line; the startup line names version,
+/// listen address, data dir, provider, bypass hosts and trusted proxies; risky settings warn.
+#[tokio::test]
+async fn json_logs_startup_line_and_risk_warnings() {
+    let tmp = tempdir("json-logs");
+    let mut d = Daemon::start_with_env(
+        tmp.path(),
+        &[
+            ("PYTORRENT_LOG_FORMAT", "json"),
+            ("PYTORRENT_AUTH_ENABLE", "true"),
+            (
+                "PYTORRENT_AUTH_BYPASS_HOSTS",
+                "torrents.example.com,192.168.1.5:8090",
+            ),
+            ("PYTORRENT_AUTH_PROVIDER", "tinyauth"),
+            ("PYTORRENT_AUTH_TRUSTED_PROXIES", "0.0.0.0/0"),
+        ],
+    )
+    .await;
+    d.stop().await;
+    let log = d.log_of_run(1);
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let ready = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "pytorrentd ready")
+        .expect("startup line");
+    let f = &ready["fields"];
+    for key in [
+        "version",
+        "listen",
+        "data_dir",
+        "provider",
+        "bypass_hosts",
+        "trusted_proxies",
+    ] {
+        assert!(!f[key].is_null(), "startup line lacks {key}: {ready}");
+    }
+    assert_eq!(f["provider"], "tinyauth");
+    let warnings: Vec<String> = lines
+        .iter()
+        .filter(|l| l["level"] == "WARN")
+        .map(|l| l["fields"]["message"].as_str().unwrap_or("").to_string())
+        .collect();
+    let has = |needle: &str| warnings.iter().any(|w| w.contains(needle));
+    assert!(
+        !has("PYTORRENT_AUTH_ENABLE=false"),
+        "auth is on here: {warnings:?}"
+    );
+    assert!(
+        has("torrents.example.com"),
+        "public bypass entry warning: {warnings:?}"
+    );
+    assert!(
+        !has("192.168.1.5"),
+        "private bypass entries are fine: {warnings:?}"
+    );
+    assert!(
+        has("0.0.0.0/0"),
+        "wide trusted proxies warning: {warnings:?}"
+    );
+
+    // The test fixture's default daemon runs without auth: that is warned about.
+    let tmp2 = tempdir("auth-off-warning");
+    let mut d2 = Daemon::start(tmp2.path()).await;
+    d2.stop().await;
+    let log2 = d2.log_of_run(1);
+    assert!(
+        log2.lines()
+            .any(|l| l.contains("WARN") && l.contains("PYTORRENT_AUTH_ENABLE=false")),
+        "auth disabled warning:\n{log2}"
+    );
+}
