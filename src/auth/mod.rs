@@ -31,9 +31,10 @@ pub struct Identity {
     pub bypass: bool,
     /// Per-profile grants (`*` = every profile) for role `user`.
     pub permissions: BTreeMap<String, Level>,
-    /// SHA-256 of the session cookie when authenticated by one (for logout and sockets).
+    /// SHA-256 of the session cookie or API token that authenticated the caller, so
+    /// revoking that credential can reach open sockets.
     #[serde(skip)]
-    pub session: Option<String>,
+    pub credential: Option<String>,
     /// How the identity was established.
     #[serde(skip)]
     pub via: Via,
@@ -104,7 +105,7 @@ impl Identity {
             provider,
             bypass: false,
             permissions: u.permissions,
-            session: None,
+            credential: None,
             via,
         }
     }
@@ -113,8 +114,8 @@ impl Identity {
 /// Changes that open sockets must react to.
 #[derive(Debug, Clone)]
 pub enum AuthEvent {
-    /// One session ended (logout).
-    SessionRevoked { session: String },
+    /// One session ended (logout) or one API token was revoked: the credential's digest.
+    CredentialRevoked { credential: String },
     /// Every session of a user ended (password reset, deletion).
     UserSessionsRevoked { username: String },
     /// Role or grants changed: re-check what the user's sockets may read.
@@ -244,7 +245,7 @@ fn bypass_identity(cfg: &Config, via: Via) -> Identity {
         provider: cfg.auth_provider,
         bypass: true,
         permissions: BTreeMap::new(),
-        session: None,
+        credential: None,
         via,
     }
 }
@@ -346,7 +347,9 @@ pub fn resolve(
         let user = users::get(store, &owner)
             .map_err(|e| Denied::Internal(e.to_string()))?
             .ok_or(Denied::BadToken)?;
-        return Ok(Identity::from_user(user, cfg.auth_provider, Via::Token));
+        let mut id = Identity::from_user(user, cfg.auth_provider, Via::Token);
+        id.credential = Some(sessions::digest(secret));
+        return Ok(id);
     }
     match cfg.auth_provider {
         AuthProvider::Tinyauth | AuthProvider::Proxy => {
@@ -365,7 +368,7 @@ pub fn resolve(
                 .map_err(|e| Denied::Internal(e.to_string()))?
                 .ok_or(Denied::NotLoggedIn)?;
             let mut id = Identity::from_user(user, cfg.auth_provider, Via::Session);
-            id.session = Some(sessions::digest(token));
+            id.credential = Some(sessions::digest(token));
             Ok(id)
         }
     }

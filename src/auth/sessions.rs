@@ -163,16 +163,22 @@ pub fn tokens_of(store: &Store, username: &str) -> Result<Vec<TokenView>> {
     Ok(v)
 }
 
-/// Revokes one of `username`'s tokens. Someone else's token is reported as missing.
-pub fn revoke_token(store: &Store, username: &str, id: &str) -> Result<()> {
+/// Revokes one of `username`'s tokens and returns its digest. Someone else's token is
+/// reported as missing.
+pub fn revoke_token(store: &Store, username: &str, id: &str) -> Result<String> {
     store.write(|tx| match tx.get::<TokenRecord>(Table::Tokens, id)? {
         Some(t) if t.username == username => {
             tx.delete(Table::Tokens, id)?;
             tx.delete_token_hash(&t.hash)?;
-            Ok(())
+            Ok(t.hash)
         }
         _ => Err(UserError::TokenNotFound(id.into())),
     })
+}
+
+/// Whether a token digest still belongs to a live token.
+pub fn token_live(store: &Store, digest: &str) -> std::result::Result<bool, StoreError> {
+    Ok(store.token_id_by_hash(digest)?.is_some())
 }
 
 /// The owner of a presented token secret.

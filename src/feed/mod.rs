@@ -5,7 +5,10 @@
 
 mod producer;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::ConnectInfo;
 use serde::Deserialize;
@@ -26,14 +29,95 @@ pub fn room_for_user(user: &str) -> String {
     format!("u:{user}")
 }
 
+/// Which user each Engine.IO session (`sid`) was last seen as, for `guard`.
+#[derive(Clone)]
+pub struct GuardState {
+    st: AppState,
+    seen: Arc<Mutex<HashMap<String, (String, Instant)>>>,
+}
+
+impl GuardState {
+    pub fn new(st: AppState) -> GuardState {
+        GuardState {
+            st,
+            seen: Arc::default(),
+        }
+    }
+}
+
+/// Sessions not seen for this long are forgotten (websocket sessions send no more HTTP
+/// requests after the upgrade; polling ones send one every ping interval).
+const SEEN_TTL: Duration = Duration::from_secs(300);
+
+/// HTTP-level check of every `/socket.io/` request after the handshake. Once a session has
+/// been seen with an identity from its request headers (cookie, proxy header, bypass), every
+/// later request must resolve to the same user: a revoked session or a request that went
+/// around the proxy cannot ride the open session. Requests of sessions never seen with a
+/// header identity pass, so that a refusal reaches the client as `connect_error` with its
+/// reason, and token clients (whose token travels in the handshake payload) keep working;
+/// both are still checked by the connect middleware and on every event.
+pub async fn guard(
+    axum::extract::State(g): axum::extract::State<GuardState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let sid = req
+        .uri()
+        .path()
+        .starts_with("/socket.io/")
+        .then(|| {
+            req.uri()
+                .query()?
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("sid="))
+                .map(str::to_owned)
+        })
+        .flatten();
+    if let Some(sid) = sid {
+        let peer = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
+        let who = resolve(&g.st.config, &g.st.store, req.headers(), peer);
+        let mut seen = g.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if seen.len() > 4096 {
+            seen.retain(|_, (_, t)| now.duration_since(*t) < SEEN_TTL);
+        }
+        match (who, seen.get(&sid).cloned()) {
+            (Ok(id), None) => {
+                seen.insert(sid, (id.username, now));
+            }
+            (Ok(id), Some((user, _))) if id.username == user => {
+                seen.insert(sid, (user, now));
+            }
+            (Ok(_), Some(_)) => {
+                return crate::http::ApiError::forbidden(
+                    "this live-feed session belongs to another user",
+                )
+                .into_response();
+            }
+            (Err(d), Some(_)) => {
+                seen.remove(&sid);
+                return d.to_api(&g.st.config).into_response();
+            }
+            (Err(_), None) => {}
+        }
+    }
+    next.run(req).await
+}
+
 /// Builds the Socket.IO layer and starts the producer.
 pub fn layer(state: AppState) -> SocketIoLayer {
+    let baselines = producer::Baselines::default();
     let (layer, io) = SocketIo::builder()
         .with_state(state.clone())
+        .with_state(baselines.clone())
         .max_payload(1024 * 1024)
         .build_layer();
     io.ns("/", on_connect.with(authenticate));
-    producer::spawn(io, state);
+    producer::spawn(io, state, baselines);
     layer
 }
 
@@ -82,6 +166,16 @@ fn current_identity(st: &AppState, s: &SocketRef) -> Option<Identity> {
     let id = s.extensions.get::<Identity>()?;
     if matches!(id.via, Via::Disabled | Via::Bypass) {
         return Some(id);
+    }
+    // A token revoked since the handshake ends the socket's rights.
+    if id.via == Via::Token {
+        let live = id
+            .credential
+            .as_deref()
+            .is_some_and(|c| crate::auth::sessions::token_live(&st.store, c).unwrap_or(false));
+        if !live {
+            return None;
+        }
     }
     let u = users::get(&st.store, &id.username).ok()??;
     Some(Identity {
@@ -137,6 +231,7 @@ fn ack_error(ack: AckSender, code: &str, message: String) {
 async fn on_subscribe(
     s: SocketRef,
     State(st): State<AppState>,
+    State(baselines): State<producer::Baselines>,
     TryData(arg): TryData<ProfileArg>,
     ack: AckSender,
 ) {
@@ -159,6 +254,7 @@ async fn on_subscribe(
     };
     s.extensions.insert(id);
     s.join(room_for_profile(&profile));
+    baselines.seed(&profile, &rows);
     s.emit(
         "torrents:snapshot",
         &json!({"profile": profile, "torrents": rows}),

@@ -16,9 +16,30 @@ use crate::auth::{AuthEvent, Identity};
 use crate::engine::EngineEvent;
 use crate::state::AppState;
 
-type Rows = HashMap<String, Map<String, Value>>;
+pub(crate) type Rows = HashMap<String, Map<String, Value>>;
 
-pub(super) fn spawn(io: SocketIo, st: AppState) {
+/// What each profile room has been told so far: the producer diffs against it, and a
+/// subscribe seeds it with the snapshot it sends, so no change falls between the snapshot
+/// and the first patch. Kept for profiles whose rooms emptied: a stale baseline only makes
+/// the next patch larger, never wrong.
+#[derive(Clone, Default)]
+pub(crate) struct Baselines(Arc<std::sync::Mutex<HashMap<String, Rows>>>);
+
+impl Baselines {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Rows>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Called at subscribe with the snapshot rows, before they are sent.
+    pub(crate) fn seed(&self, profile: &str, rows: &[crate::engine::TorrentRow]) {
+        let mut map = self.lock();
+        if !map.contains_key(profile) {
+            map.insert(profile.to_owned(), to_rows(rows.to_vec()));
+        }
+    }
+}
+
+pub(super) fn spawn(io: SocketIo, st: AppState, baselines: Baselines) {
     let weak = Arc::downgrade(&st.engine);
     // The Socket.IO handle (which holds the app state) lives in this task: end it with the
     // engine so a stopped app releases everything, in tests as in the daemon.
@@ -34,7 +55,6 @@ pub(super) fn spawn(io: SocketIo, st: AppState) {
     } = st;
     drop(engine);
     tokio::spawn(async move {
-        let mut last: HashMap<String, Rows> = HashMap::new();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
@@ -50,15 +70,14 @@ pub(super) fn spawn(io: SocketIo, st: AppState) {
                 _ = stopped.cancelled() => return,
                 _ = tick.tick() => {
                     if !io.sockets().is_empty() {
-                        broadcast_patches(&io, &st, &mut last).await;
+                        broadcast_patches(&io, &st, &baselines).await;
                         broadcast_stats(&io, &st).await;
-                    } else {
-                        last.clear();
                     }
                 }
                 ev = engine_events.recv() => match ev {
-                    Ok(ev) => on_engine_event(&io, &st, ev, &mut last).await,
-                    Err(RecvError::Lagged(_)) => last.clear(),
+                    Ok(ev) => on_engine_event(&io, &st, ev, &baselines).await,
+                    // Missed add/remove events: the next diff against the baselines covers them.
+                    Err(RecvError::Lagged(_)) => {}
                     Err(RecvError::Closed) => return,
                 },
                 ev = auth_events.recv() => match ev {
@@ -98,28 +117,34 @@ fn subscribed_profiles(io: &SocketIo) -> HashSet<String> {
         .collect()
 }
 
-async fn broadcast_patches(io: &SocketIo, st: &AppState, last: &mut HashMap<String, Rows>) {
+async fn broadcast_patches(io: &SocketIo, st: &AppState, baselines: &Baselines) {
     let profiles = subscribed_profiles(io);
-    last.retain(|p, _| profiles.contains(p));
+    {
+        let existing: HashSet<String> = st.engine.profiles().into_iter().map(|p| p.id).collect();
+        baselines.lock().retain(|p, _| existing.contains(p));
+    }
     for profile in profiles {
         let Ok(rows) = st.engine.list(&profile) else {
             continue;
         };
         let now = to_rows(rows);
-        let prev = last.remove(&profile);
-        if let Some(prev) = &prev {
-            let (changed, removed) = diff(prev, &now);
-            if !changed.is_empty() || !removed.is_empty() {
-                io.to(room_for_profile(&profile))
-                    .emit(
-                        "torrents:patch",
-                        &json!({"profile": profile, "changed": changed, "removed": removed}),
-                    )
-                    .await
-                    .ok();
-            }
+        let patch = {
+            let mut map = baselines.lock();
+            let patch = map.get(&profile).map(|prev| diff(prev, &now));
+            map.insert(profile.clone(), now);
+            patch
+        };
+        if let Some((changed, removed)) = patch
+            && (!changed.is_empty() || !removed.is_empty())
+        {
+            io.to(room_for_profile(&profile))
+                .emit(
+                    "torrents:patch",
+                    &json!({"profile": profile, "changed": changed, "removed": removed}),
+                )
+                .await
+                .ok();
         }
-        last.insert(profile, now);
     }
 }
 
@@ -179,19 +204,14 @@ async fn broadcast_stats(io: &SocketIo, st: &AppState) {
     }
 }
 
-async fn on_engine_event(
-    io: &SocketIo,
-    st: &AppState,
-    ev: EngineEvent,
-    last: &mut HashMap<String, Rows>,
-) {
+async fn on_engine_event(io: &SocketIo, st: &AppState, ev: EngineEvent, baselines: &Baselines) {
     match ev {
         EngineEvent::Added { profile, hash } => {
             let Ok(row) = st.engine.row(&hash) else {
                 return;
             };
-            if let Some(rows) = last.get_mut(&profile)
-                && let Ok(Value::Object(m)) = serde_json::to_value(&row)
+            if let Ok(Value::Object(m)) = serde_json::to_value(&row)
+                && let Some(rows) = baselines.lock().get_mut(&profile)
             {
                 rows.insert(hash.clone(), m);
             }
@@ -215,7 +235,7 @@ async fn on_engine_event(
             }
         }
         EngineEvent::Removed { profile, hash } => {
-            if let Some(rows) = last.get_mut(&profile) {
+            if let Some(rows) = baselines.lock().get_mut(&profile) {
                 rows.remove(&hash);
             }
             io.to(room_for_profile(&profile))
@@ -247,7 +267,9 @@ async fn on_auth_event(io: &SocketIo, st: &AppState, ev: AuthEvent) {
             continue;
         };
         match &ev {
-            AuthEvent::SessionRevoked { session } if id.session.as_ref() == Some(session) => {
+            AuthEvent::CredentialRevoked { credential }
+                if id.credential.as_ref() == Some(credential) =>
+            {
                 s.disconnect().ok();
             }
             AuthEvent::UserSessionsRevoked { username } if &id.username == username => {

@@ -177,8 +177,8 @@ pub async fn logout(
         match sessions::revoke_session(&st.store, token) {
             Ok(Some(user)) => {
                 tracing::info!(%user, "logout");
-                st.auth.emit(AuthEvent::SessionRevoked {
-                    session: sessions::digest(token),
+                st.auth.emit(AuthEvent::CredentialRevoked {
+                    credential: sessions::digest(token),
                 });
             }
             Ok(None) => {}
@@ -423,6 +423,8 @@ pub async fn delete_token(
     ApiPath(tid): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     require_account(&id)?;
-    sessions::revoke_token(&st.store, &id.username, &tid)?;
+    let hash = sessions::revoke_token(&st.store, &id.username, &tid)?;
+    st.auth
+        .emit(AuthEvent::CredentialRevoked { credential: hash });
     Ok(StatusCode::NO_CONTENT)
 }

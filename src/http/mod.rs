@@ -162,33 +162,6 @@ async fn origin_guard(
     next.run(req).await
 }
 
-/// Every Socket.IO HTTP request after the handshake (polling with a `sid`, or the websocket
-/// upgrade) must still carry a valid identity — behind a proxy, its user header — so a
-/// revoked session or a request that bypassed the proxy cannot ride an open session. The
-/// first request passes through so that a refusal reaches the client as `connect_error`
-/// with its reason.
-async fn socket_guard(
-    State(st): State<AppState>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    if req.uri().path().starts_with("/socket.io/")
-        && req
-            .uri()
-            .query()
-            .is_some_and(|q| q.split('&').any(|kv| kv.starts_with("sid=")))
-    {
-        let peer = req
-            .extensions()
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0);
-        if let Err(d) = crate::auth::resolve(&st.config, &st.store, req.headers(), peer) {
-            return d.to_api(&st.config).into_response();
-        }
-    }
-    next.run(req).await
-}
-
 async fn count_responses(
     State(st): State<AppState>,
     req: axum::extract::Request,
@@ -241,8 +214,8 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(crate::feed::layer(state.clone()))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            socket_guard,
+            crate::feed::GuardState::new(state.clone()),
+            crate::feed::guard,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

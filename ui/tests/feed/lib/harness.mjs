@@ -232,7 +232,7 @@ export async function startDaemon({ env = {}, release = false, dataDir, bin } = 
   };
   try {
     await until(async () => {
-      if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}`);
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`daemon exited with ${child.exitCode ?? child.signalCode}`);
       const r = await request(`${url}/api/health`).catch(() => null);
       return r?.status === 200;
     }, { timeout: 30_000, what: 'pytorrentd /api/health' });
