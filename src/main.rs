@@ -21,6 +21,17 @@ fn init_logging(cfg: &Config) -> Result<(), String> {
     Ok(())
 }
 
+/// Prints a command's output, or its error as one line with status 1.
+fn output(r: Result<String, cli::CliError>) -> ExitCode {
+    match r {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("pytorrentd: {msg}");
     ExitCode::FAILURE
@@ -95,26 +106,8 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
-        Command::Config(a) => match cli::config_cmd(&a) {
-            Ok(out) => {
-                print!("{out}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => fail(e),
-        },
-        Command::User(u) => match rt.block_on(cli::user_cmd(u)) {
-            Ok(out) => {
-                print!("{out}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => fail(e),
-        },
-        Command::Profile(p) => match rt.block_on(cli::profile_cmd(p)) {
-            Ok(out) => {
-                print!("{out}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => fail(e),
-        },
+        Command::Config(a) => output(cli::config_cmd(&a)),
+        Command::User(u) => output(rt.block_on(cli::user_cmd(u))),
+        Command::Profile(p) => output(rt.block_on(cli::profile_cmd(p))),
     }
 }

@@ -72,16 +72,7 @@ impl Tx {
         Ok(self.tx.open_table(t.def())?.remove(key)?.is_some())
     }
     pub fn list<T: DeserializeOwned>(&self, t: Table) -> Result<Vec<(String, T)>> {
-        let table = self.tx.open_table(t.def())?;
-        let mut out = Vec::new();
-        for row in table.iter()? {
-            let (k, v) = row?;
-            out.push((
-                k.value().to_owned(),
-                decode(t.name(), k.value(), v.value())?,
-            ));
-        }
-        Ok(out)
+        collect(&self.tx.open_table(t.def())?, t.name())
     }
     pub fn put_token_hash(&mut self, hash: &str, id: &str) -> Result<()> {
         self.tx.open_table(TOKEN_HASHES)?.insert(hash, id)?;
@@ -193,6 +184,19 @@ fn decode<T: DeserializeOwned>(table: &'static str, key: &str, bytes: &[u8]) -> 
     })
 }
 
+/// Every (key, decoded value) of a JSON table, in a read or a write transaction.
+fn collect<T: DeserializeOwned>(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    name: &'static str,
+) -> Result<Vec<(String, T)>> {
+    let mut out = Vec::new();
+    for row in table.iter()? {
+        let (k, v) = row?;
+        out.push((k.value().to_owned(), decode(name, k.value(), v.value())?));
+    }
+    Ok(out)
+}
+
 fn encode<T: Serialize>(v: &T) -> Vec<u8> {
     // Serializing plain structs of strings and numbers cannot fail.
     serde_json::to_vec(v).unwrap_or_default()
@@ -266,13 +270,8 @@ impl Store {
         name: &'static str,
     ) -> Result<Vec<T>> {
         let tx = self.db.begin_read()?;
-        let table = tx.open_table(def)?;
-        let mut out = Vec::new();
-        for row in table.iter()? {
-            let (k, v) = row?;
-            out.push(decode(name, k.value(), v.value())?);
-        }
-        Ok(out)
+        let rows = collect(&tx.open_table(def)?, name)?;
+        Ok(rows.into_iter().map(|(_, v)| v).collect())
     }
 
     fn get<T: DeserializeOwned>(
@@ -297,16 +296,7 @@ impl Store {
 
     pub fn list_json<T: DeserializeOwned>(&self, t: Table) -> Result<Vec<(String, T)>> {
         let tx = self.db.begin_read()?;
-        let table = tx.open_table(t.def())?;
-        let mut out = Vec::new();
-        for row in table.iter()? {
-            let (k, v) = row?;
-            out.push((
-                k.value().to_owned(),
-                decode(t.name(), k.value(), v.value())?,
-            ));
-        }
-        Ok(out)
+        collect(&tx.open_table(t.def())?, t.name())
     }
 
     pub fn token_id_by_hash(&self, hash: &str) -> Result<Option<String>> {

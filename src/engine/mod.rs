@@ -397,47 +397,31 @@ impl Engine {
     }
 
     pub fn row(&self, hash: &str) -> Result<TorrentRow> {
+        self.with_entry(hash, row::row)
+    }
+
+    fn with_entry<R>(&self, hash: &str, f: impl FnOnce(&Entry) -> R) -> Result<R> {
         self.lock()
             .torrents
             .get(hash)
-            .map(row::row)
+            .map(f)
             .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))
     }
 
     pub fn details(&self, hash: &str) -> Result<TorrentDetails> {
-        let st = self.lock();
-        let e = st
-            .torrents
-            .get(hash)
-            .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))?;
-        Ok(row::details(e))
+        self.with_entry(hash, row::details)
     }
 
     pub fn files(&self, hash: &str) -> Result<Vec<FileRow>> {
-        let st = self.lock();
-        let e = st
-            .torrents
-            .get(hash)
-            .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))?;
-        Ok(row::files(e))
+        self.with_entry(hash, row::files)
     }
 
     pub fn peers(&self, hash: &str) -> Result<Vec<PeerRow>> {
-        let st = self.lock();
-        let e = st
-            .torrents
-            .get(hash)
-            .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))?;
-        Ok(row::peers(e))
+        self.with_entry(hash, row::peers)
     }
 
     pub fn trackers(&self, hash: &str) -> Result<Vec<TrackerRow>> {
-        let st = self.lock();
-        let e = st
-            .torrents
-            .get(hash)
-            .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))?;
-        Ok(row::trackers(e))
+        self.with_entry(hash, row::trackers)
     }
 
     // ---- actions ----
