@@ -210,7 +210,12 @@ impl Store {
     /// Opens (or creates) the database and runs migrations.
     pub fn open(data_dir: &Path) -> Result<Store> {
         let path = Self::path(data_dir);
-        let db = match Database::create(&path) {
+        // redb's default cache may grow to 1 GiB; our records are small and a NAS has little
+        // memory to spare.
+        let db = match redb::Builder::new()
+            .set_cache_size(16 * 1024 * 1024)
+            .create(&path)
+        {
             Ok(db) => db,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
                 return Err(StoreError::Locked { path });

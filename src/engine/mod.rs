@@ -309,6 +309,14 @@ impl Engine {
         entry.meta = Some(meta);
         match result {
             Ok(AddTorrentResponse::Added(_, h)) | Ok(AddTorrentResponse::AlreadyManaged(_, h)) => {
+                // The queue skips torrents still initializing; wake it the moment this one
+                // is ready instead of at the next tick (a second before the first byte).
+                let wake = self.wake.clone();
+                let ready = h.clone();
+                tokio::spawn(async move {
+                    let _ = ready.wait_until_initialized().await;
+                    wake.notify_one();
+                });
                 entry.handle = Some(h);
                 entry.error = None;
             }
