@@ -7,14 +7,15 @@
 #   cargo build --release                       # target/release/pytorrentd
 #   apt-get install -y qbittorrent-nox transmission-cli transmission-daemon aria2 mktorrent \
 #                      jq curl python3
-#   benches/download/run.sh                     # 1 GiB, 3 rounds, all phases, ~15 min
+#   benches/download/run.sh                     # 1 GiB, 3 rounds, all phases, ~10 min
 #
 # Environment:
 #   SIZE_MB=1024            payload size (one file of random bytes)
 #   PIECE_LOG2=20           mktorrent piece size (2^N bytes, 20 = 1 MiB)
 #   ROUNDS=3                download rounds; leecher order alternates between rounds
 #   WARMUP=1                one untimed download by the first leecher before round 1
-#   LEECHERS="pytorrentd qbittorrent transmission aria2c"
+#   LEECHERS="pytorrentd qbittorrent transmission aria2c"   (default: $PTD_LABEL, the
+#                           PTD_VARIANTS labels, qbittorrent, transmission, aria2c)
 #   PHASES="download memory restart"
 #   N_TORRENTS=1000         paused torrents for the memory and restart phases
 #   SETTLE=30               seconds to let both daemons settle before sampling memory
@@ -487,6 +488,11 @@ phase_restart() {
         log "  restart $r ($cache cache): stop ${t_stop}s, health ${t_health}s, all $n listed in final state ${listed}s, big one $st, re-hash lines: $rehash"
         grep -o 'all torrents restored.*' "$PTD_DIR/restart-$r.log" | head -1 >&2 || true
     done
+    # Memory of a restarted daemon (no password was hashed in this process), after settling.
+    sleep "$SETTLE"
+    local m; m=$(mem_of "$PTD_PID")
+    printf 'restartmem\t%s\t0\t%s\n' "$PTD_LABEL" "${m// /$'\t'}" >>"$TSV"
+    log "  after restart + ${SETTLE}s: $m (VmRSS RssAnon RssFile KiB)"
     stop_pid "$PTD_PID" 15
 }
 
@@ -496,6 +502,7 @@ for ph in $PHASES; do "phase_$ph"; done
 # --- report ---------------------------------------------------------------------------------
 echo
 echo "## pytorrentd download benchmark — $(date -u +%FT%TZ)"
+echo "pytorrentd: $PTD_BIN (built $(stat -c %y "$PTD_BIN" | cut -d. -f1)); repo HEAD $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'); payload ${SIZE_MB} MiB, piece 2^$PIECE_LOG2 B; seeder qbittorrent-nox; $ROUNDS rounds"
 if grep -q '^download' "$TSV"; then
     echo
@@ -504,8 +511,8 @@ if grep -q '^download' "$TSV"; then
     best_other='' best_other_name='' ours=()
     for name in $(cut -f2 <(grep '^download' "$TSV") | awk '!s[$0]++'); do
         rows=$(awk -F'\t' -v n="$name" '$1=="download" && $2==n' "$TSV")
-        med=$(cut -f4 <<<"$rows" | grep -v '^-$' | median)
-        first=$(cut -f5 <<<"$rows" | grep -v '^-$' | median)
+        med=$(cut -f4 <<<"$rows" | { grep -v '^-$' || true; } | median)
+        first=$(cut -f5 <<<"$rows" | { grep -v '^-$' || true; } | median)
         runs=$(cut -f4 <<<"$rows" | paste -sd' ')
         oks=$(cut -f7 <<<"$rows" | sort | uniq -c | awk '{printf "%s%s×%s", (NR>1?", ":""), $1, $2}')
         mbs=$([[ "$med" == - ]] && echo - || awk -v s="$SIZE" -v t="$med" 'BEGIN{printf "%.1f", s/1e6/t}')
@@ -549,6 +556,7 @@ if grep -q '^restart' "$TSV"; then
     m=$(awk -F'\t' '$1=="restart" && $3 ~ /warm/ {print $6}' "$TSV" | median)
     echo
     awk -v m="$m" 'BEGIN{printf "median start → ready (warm cache): %ss (SPEC §10: < 3 s → %s)\n", m, (m<3?"PASS":"FAIL")}'
+    awk -F'\t' '$1=="restartmem" {printf "memory of the restarted daemon after the settle time: VmRSS %.1f MiB, RssAnon %.1f MiB\n", $4/1024, $5/1024}' "$TSV"
 fi
 echo
 echo "raw results: $TSV"

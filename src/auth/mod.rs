@@ -126,7 +126,10 @@ pub enum AuthEvent {
 /// revocation channel.
 pub struct AuthState {
     pub limiter: ratelimit::LoginLimiter,
-    pub dummy_hash: String,
+    /// Verified against when the user is unknown or has no password, so failures cost the
+    /// same Argon2 work. Made at the first login, not at start: hashing allocates ~19 MiB,
+    /// which an idle daemon should never hold.
+    dummy_hash: std::sync::OnceLock<String>,
     pub events: broadcast::Sender<AuthEvent>,
 }
 
@@ -134,9 +137,15 @@ impl AuthState {
     pub fn new(cfg: &Config) -> AuthState {
         AuthState {
             limiter: ratelimit::LoginLimiter::new(cfg.login_max_failures, cfg.login_ban_seconds),
-            dummy_hash: password::hash(&password::generate()).unwrap_or_default(),
+            dummy_hash: std::sync::OnceLock::new(),
             events: broadcast::channel(256).0,
         }
+    }
+
+    pub fn dummy_hash(&self) -> String {
+        self.dummy_hash
+            .get_or_init(|| password::hash(&password::generate()).unwrap_or_default())
+            .clone()
     }
 
     pub fn emit(&self, ev: AuthEvent) {

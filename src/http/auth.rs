@@ -88,10 +88,8 @@ pub async fn login(
     } else {
         None
     };
-    let hash = user
-        .as_ref()
-        .and_then(|u| u.password_hash.clone())
-        .unwrap_or_else(|| st.auth.dummy_hash.clone());
+    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+    let auth = st.auth.clone();
     let pw = if plausible {
         req.password
     } else {
@@ -99,9 +97,12 @@ pub async fn login(
     };
     // Argon2 costs tens of milliseconds of CPU: keep it off the async workers. Unknown
     // and passwordless users verify against the dummy hash, so timing reveals nothing.
-    let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash))
-        .await
-        .unwrap_or(false);
+    let ok = tokio::task::spawn_blocking(move || {
+        let hash = stored.unwrap_or_else(|| auth.dummy_hash());
+        password::verify(&pw, &hash)
+    })
+    .await
+    .unwrap_or(false);
     let user = match user {
         Some(u) if ok && u.password_hash.is_some() => u,
         _ => {
