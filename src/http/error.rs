@@ -53,6 +53,14 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"error": {"code": self.code, "message": self.message}});
         let mut resp = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the oversized body is not read, so this connection cannot carry
+            // another request: tell the client not to reuse it.
+            resp.headers_mut().insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
+        }
         if let Some(s) = self.retry_after {
             resp.headers_mut()
                 .insert(http::header::RETRY_AFTER, http::HeaderValue::from(s));
