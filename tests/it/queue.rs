@@ -11,6 +11,24 @@ use crate::util::*;
 const KIB: usize = 1024;
 const MIB: usize = 1024 * 1024;
 
+/// A profile `q` with one download slot and three peerless torrents added in order: waits
+/// until the first is `downloading` and the others `queued`, and returns the rows.
+async fn three_in_one_slot(root: &Path) -> (Daemon, Vec<Payload>, Vec<serde_json::Value>) {
+    let ps = orphan_payloads(root, 3).await;
+    let d = Daemon::start(root).await;
+    d.create_profile("q", &root.join("q"), 1).await;
+    for p in &ps {
+        d.add_torrent_ok("q", &p.torrent, &[]).await;
+    }
+    let want: Vec<(&str, &str)> = vec![
+        (ps[0].hash.as_str(), "downloading"),
+        (ps[1].hash.as_str(), "queued"),
+        (ps[2].hash.as_str(), "queued"),
+    ];
+    let rows = wait_list(&d, "q", &want, 20).await;
+    (d, ps, rows)
+}
+
 /// `n` single-file torrents nobody seeds (they stay incomplete forever).
 async fn orphan_payloads(root: &Path, n: usize) -> Vec<Payload> {
     let mut v = Vec::new();
@@ -101,24 +119,12 @@ fn count_state(rows: &[Value], state: &str) -> usize {
 async fn one_active_two_queued_and_pause_starts_next() {
     let tmp = tempdir("q-basic");
     let root = tmp.path();
-    let ps = orphan_payloads(root, 3).await;
-    let d = Daemon::start(root).await;
-    d.create_profile("q", &root.join("q"), 1).await;
-    for p in &ps {
-        d.add_torrent_ok("q", &p.torrent, &[]).await;
-    }
+    let (d, ps, rows) = three_in_one_slot(root).await;
     let (a, b, c) = (
         ps[0].hash.as_str(),
         ps[1].hash.as_str(),
         ps[2].hash.as_str(),
     );
-    let rows = wait_list(
-        &d,
-        "q",
-        &[(a, "downloading"), (b, "queued"), (c, "queued")],
-        20,
-    )
-    .await;
     assert_positions_increasing(&rows);
     for r in &rows {
         assert_eq!(r["profile"], "q", "{r}");
@@ -422,24 +428,12 @@ async fn queue_moves_reorder_positions() {
 async fn moving_queued_torrent_to_top_gives_it_the_slot() {
     let tmp = tempdir("q-top");
     let root = tmp.path();
-    let ps = orphan_payloads(root, 3).await;
-    let d = Daemon::start(root).await;
-    d.create_profile("q", &root.join("q"), 1).await;
-    for p in &ps {
-        d.add_torrent_ok("q", &p.torrent, &[]).await;
-    }
+    let (d, ps, _) = three_in_one_slot(root).await;
     let (a, b, c) = (
         ps[0].hash.as_str(),
         ps[1].hash.as_str(),
         ps[2].hash.as_str(),
     );
-    wait_list(
-        &d,
-        "q",
-        &[(a, "downloading"), (b, "queued"), (c, "queued")],
-        20,
-    )
-    .await;
     d.patch_torrent(c, &json!({"queue": "top"})).await;
     wait_list(
         &d,
@@ -463,24 +457,12 @@ async fn moving_queued_torrent_to_top_gives_it_the_slot() {
 async fn changing_max_active_applies() {
     let tmp = tempdir("q-limit");
     let root = tmp.path();
-    let ps = orphan_payloads(root, 3).await;
-    let d = Daemon::start(root).await;
-    d.create_profile("q", &root.join("q"), 1).await;
-    for p in &ps {
-        d.add_torrent_ok("q", &p.torrent, &[]).await;
-    }
+    let (d, ps, _) = three_in_one_slot(root).await;
     let (a, b, c) = (
         ps[0].hash.as_str(),
         ps[1].hash.as_str(),
         ps[2].hash.as_str(),
     );
-    wait_list(
-        &d,
-        "q",
-        &[(a, "downloading"), (b, "queued"), (c, "queued")],
-        20,
-    )
-    .await;
     let (st, p) = d
         .patch_json("/api/profiles/q", &json!({"max_active_downloads": 2}))
         .await;

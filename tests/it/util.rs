@@ -401,50 +401,49 @@ impl Daemon {
         &self.client
     }
 
+    /// Sends a request; a transport error fails the test naming the request.
+    async fn send(&self, what: &str, path: &str, req: reqwest::RequestBuilder) -> (u16, Value) {
+        let r = req.send().await;
+        to_status_json(r.unwrap_or_else(|e| panic!("{what} {path}: {e}"))).await
+    }
+
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self.client.get(self.url(path)).send().await;
-        to_status_json(r.unwrap_or_else(|e| panic!("GET {path}: {e}"))).await
+        self.send("GET", path, self.client.get(self.url(path)))
+            .await
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
-        let r = self.client.post(self.url(path)).json(body).send().await;
-        to_status_json(r.unwrap_or_else(|e| panic!("POST {path}: {e}"))).await
+        self.send("POST", path, self.client.post(self.url(path)).json(body))
+            .await
     }
 
     pub async fn post_empty(&self, path: &str) -> (u16, Value) {
-        let r = self.client.post(self.url(path)).send().await;
-        to_status_json(r.unwrap_or_else(|e| panic!("POST {path}: {e}"))).await
+        self.send("POST", path, self.client.post(self.url(path)))
+            .await
     }
 
     pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
-        let r = self
+        let req = self
             .client
             .post(self.url(path))
             .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await;
-        to_status_json(r.unwrap_or_else(|e| panic!("POST {path}: {e}"))).await
+            .body(body);
+        self.send("POST", path, req).await
     }
 
     pub async fn patch_json(&self, path: &str, body: &Value) -> (u16, Value) {
-        let r = self.client.patch(self.url(path)).json(body).send().await;
-        to_status_json(r.unwrap_or_else(|e| panic!("PATCH {path}: {e}"))).await
+        self.send("PATCH", path, self.client.patch(self.url(path)).json(body))
+            .await
     }
 
     pub async fn delete(&self, path: &str) -> (u16, Value) {
-        let r = self.client.delete(self.url(path)).send().await;
-        to_status_json(r.unwrap_or_else(|e| panic!("DELETE {path}: {e}"))).await
+        self.send("DELETE", path, self.client.delete(self.url(path)))
+            .await
     }
 
     pub async fn post_multipart(&self, path: &str, form: reqwest::multipart::Form) -> (u16, Value) {
-        let r = self
-            .client
-            .post(self.url(path))
-            .multipart(form)
-            .send()
-            .await;
-        to_status_json(r.unwrap_or_else(|e| panic!("POST multipart {path}: {e}"))).await
+        let req = self.client.post(self.url(path)).multipart(form);
+        self.send("POST multipart", path, req).await
     }
 
     // ---- typed helpers -----------------------------------------------------------------
