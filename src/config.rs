@@ -87,6 +87,11 @@ pub struct Config {
     // ipnet is built without its `serde` feature, so these lists serialize as strings.
     #[serde(serialize_with = "serialize_nets")]
     pub trusted_proxies: Vec<IpNet>,
+    /// Extra names accepted in `Host` (lowercase, no trailing dot); `*` turns the check off.
+    pub allowed_hosts: Vec<String>,
+    /// Private networks that URL fetches made for non-admins may still reach.
+    #[serde(serialize_with = "serialize_nets")]
+    pub fetch_allowed_networks: Vec<IpNet>,
     pub bypass_hosts: Vec<BypassHost>,
     pub bypass_user: String,
     #[serde(serialize_with = "serialize_nets")]
@@ -159,6 +164,8 @@ mod var {
     pub const AUTO_CREATE_ROLE: &str = "PYTORRENT_AUTH_PROXY_AUTO_CREATE_ROLE";
     pub const AUTO_CREATE_PERMISSION: &str = "PYTORRENT_AUTH_PROXY_AUTO_CREATE_PERMISSION";
     pub const TRUSTED_PROXIES: &str = "PYTORRENT_AUTH_TRUSTED_PROXIES";
+    pub const ALLOWED_HOSTS: &str = "PYTORRENT_ALLOWED_HOSTS";
+    pub const FETCH_ALLOWED_NETWORKS: &str = "PYTORRENT_FETCH_ALLOWED_NETWORKS";
     pub const BYPASS_HOSTS: &str = "PYTORRENT_AUTH_BYPASS_HOSTS";
     pub const BYPASS_USER: &str = "PYTORRENT_AUTH_BYPASS_USER";
     pub const BYPASS_NETWORKS: &str = "PYTORRENT_AUTH_BYPASS_NETWORKS";
@@ -193,6 +200,8 @@ pub const KNOWN_VARS: &[&str] = &[
     var::AUTO_CREATE_ROLE,
     var::AUTO_CREATE_PERMISSION,
     var::TRUSTED_PROXIES,
+    var::ALLOWED_HOSTS,
+    var::FETCH_ALLOWED_NETWORKS,
     var::BYPASS_HOSTS,
     var::BYPASS_USER,
     var::BYPASS_NETWORKS,
@@ -209,10 +218,15 @@ pub const KNOWN_VARS: &[&str] = &[
     var::LOG_FORMAT,
 ];
 
-/// Default of `PYTORRENT_AUTH_TRUSTED_PROXIES` and `PYTORRENT_AUTH_BYPASS_NETWORKS`:
-/// loopback plus the private and unique-local ranges.
+/// Default of `PYTORRENT_AUTH_BYPASS_NETWORKS`: loopback plus the private and unique-local
+/// ranges.
 pub const DEFAULT_PRIVATE_NETWORKS: &str =
     "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7";
+
+/// Default of `PYTORRENT_AUTH_TRUSTED_PROXIES`: only a proxy on this machine may speak for a
+/// user. Trusting whole private ranges would let any machine on the LAN send the user header
+/// straight to the daemon's port (docs/security.md).
+pub const DEFAULT_TRUSTED_PROXIES: &str = "127.0.0.0/8,::1/128";
 
 /// Upper bound of `PYTORRENT_LOGIN_BAN_SECONDS` (one year): larger values would overflow
 /// `Instant + Duration` arithmetic without buying anything over "effectively forever".
@@ -223,6 +237,7 @@ const MAX_USERNAME_BYTES: usize = 128;
 const BOOL_ACCEPTED: &str = "expected true or false (also 1/0, yes/no, on/off)";
 const NETS_ACCEPTED: &str =
     "expected a comma-separated list of CIDRs or IP addresses such as 10.0.0.0/8,::1";
+const ALLOWED_HOSTS_ACCEPTED: &str = "expected a comma-separated list of host names such as nas.example.com,nas.local (no port), or * to turn the Host check off";
 const HOSTS_ACCEPTED: &str =
     "expected a comma-separated list of host, host:port, [ipv6] or [ipv6]:port";
 const ORIGINS_ACCEPTED: &str =
@@ -351,7 +366,19 @@ impl Config {
             )?,
             trusted_proxies: env.list(
                 var::TRUSTED_PROXIES,
-                DEFAULT_PRIVATE_NETWORKS,
+                DEFAULT_TRUSTED_PROXIES,
+                NETS_ACCEPTED,
+                parse_net,
+            )?,
+            allowed_hosts: env.list(
+                var::ALLOWED_HOSTS,
+                "",
+                ALLOWED_HOSTS_ACCEPTED,
+                parse_allowed_host,
+            )?,
+            fetch_allowed_networks: env.list(
+                var::FETCH_ALLOWED_NETWORKS,
+                "",
                 NETS_ACCEPTED,
                 parse_net,
             )?,
@@ -442,6 +469,11 @@ impl Config {
                 self.proxy_auto_create_permission.as_str().to_owned(),
             ),
             (var::TRUSTED_PROXIES, join(&self.trusted_proxies)),
+            (var::ALLOWED_HOSTS, self.allowed_hosts.join(",")),
+            (
+                var::FETCH_ALLOWED_NETWORKS,
+                join(&self.fetch_allowed_networks),
+            ),
             (var::BYPASS_HOSTS, join(&self.bypass_hosts)),
             (var::BYPASS_USER, self.bypass_user.clone()),
             (var::BYPASS_NETWORKS, join(&self.bypass_networks)),
@@ -566,6 +598,15 @@ impl Origin {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The host part (lowercase; IPv6 without brackets), as the Host check compares it.
+    pub fn host(&self) -> &str {
+        let rest = self.0.split_once("://").map_or(self.0.as_str(), |(_, r)| r);
+        if let Some(v6) = rest.strip_prefix('[') {
+            return v6.split_once(']').map_or(v6, |(h, _)| h);
+        }
+        rest.split_once(':').map_or(rest, |(h, _)| h)
+    }
 }
 
 impl fmt::Display for Origin {
@@ -619,6 +660,12 @@ impl fmt::Display for BypassHost {
             (false, None) => f.write_str(&self.host),
         }
     }
+}
+
+/// Splits a request's `Host` value into a lowercase host (IPv6 without brackets) and optional
+/// port; `None` when it is not a well-formed `host[:port]` or `[v6][:port]`.
+pub fn parse_host_header(s: &str) -> Option<(String, Option<u16>)> {
+    split_host_port(s.trim(), false).ok()
 }
 
 /// Whether `ip` lies in any of `nets`. An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`, what
@@ -812,6 +859,35 @@ fn parse_metrics_path(s: &str) -> Result<String, String> {
     }
 }
 
+/// One `PYTORRENT_ALLOWED_HOSTS` entry: `*`, or a DNS name (or IP literal, harmless since IP
+/// literals always pass). Stored lowercase without a trailing dot, the form
+/// [`normalize_host_name`] gives request hosts.
+fn parse_allowed_host(s: &str) -> Result<String, String> {
+    if s == "*" {
+        return Ok(s.to_owned());
+    }
+    if s.contains(':') && s.parse::<Ipv6Addr>().is_err() {
+        return Err("must be a host name without port or scheme".to_owned());
+    }
+    let name = normalize_host_name(s);
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if s.parse::<Ipv6Addr>().is_ok() || (name.len() <= 253 && name.split('.').all(label_ok)) {
+        Ok(name)
+    } else {
+        Err("is not a host name".to_owned())
+    }
+}
+
+/// Lowercase, without one trailing dot: `NAS.Example.` and `nas.example` are the same name.
+pub fn normalize_host_name(s: &str) -> String {
+    s.strip_suffix('.').unwrap_or(s).to_ascii_lowercase()
+}
+
 /// `trunc` so `10.0.0.1/8` is shown as the network it denotes.
 fn parse_net(s: &str) -> Result<IpNet, String> {
     if let Ok(net) = s.parse::<IpNet>() {
@@ -932,6 +1008,16 @@ impl Config {
                         self.proxy_user_header
                     ));
                 }
+                let wide = match net {
+                    IpNet::V4(n) => n.prefix_len() < 24,
+                    IpNet::V6(n) => n.prefix_len() < 64,
+                };
+                if wide {
+                    w.push(format!(
+                        "PYTORRENT_AUTH_TRUSTED_PROXIES contains {net}, which is wider than a /24 (IPv4) or /64 (IPv6): every machine there may send the {} header and act as any user; list only your proxy's address",
+                        self.proxy_user_header
+                    ));
+                }
             }
         }
         for b in &self.bypass_hosts {
@@ -1010,8 +1096,10 @@ mod tests {
         assert_eq!(c.proxy_auto_create_role, Role::User);
         assert_eq!(c.proxy_auto_create_permission, Level::Ro);
         let private = nets("127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7");
-        assert_eq!(c.trusted_proxies, private);
+        assert_eq!(c.trusted_proxies, nets("127.0.0.0/8,::1/128"));
         assert_eq!(c.bypass_networks, private);
+        assert!(c.allowed_hosts.is_empty());
+        assert!(c.fetch_allowed_networks.is_empty());
         assert!(c.bypass_hosts.is_empty());
         assert_eq!(c.bypass_user, "admin");
         assert!(!c.proxy_fix_enable);
@@ -1605,7 +1693,7 @@ mod tests {
         assert!(
             lines.contains(&"PYTORRENT_API_ALLOWED_ORIGINS=https://a.example,https://b.example")
         );
-        assert!(lines.contains(&"PYTORRENT_AUTH_TRUSTED_PROXIES=127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"));
+        assert!(lines.contains(&"PYTORRENT_AUTH_TRUSTED_PROXIES=127.0.0.0/8,::1/128"));
         assert!(lines.contains(&"PYTORRENT_AUTH_PROXY_AUTO_CREATE_PERMISSION=ro"));
     }
 

@@ -87,6 +87,35 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
     data_dir.join("control.sock")
 }
 
+/// A path to the control socket that fits in `sockaddr_un` (108 bytes with the NUL). A long
+/// `DATA_DIR` is reached through `/proc/self/fd/N/`, where N is an `O_PATH` descriptor of the
+/// directory kept open for as long as this value lives: the socket file stays in `DATA_DIR`
+/// with its 0600 mode, whatever the length of the path.
+struct SocketAddrPath {
+    path: PathBuf,
+    _dir: Option<std::os::fd::OwnedFd>,
+}
+
+fn addressable_socket_path(data_dir: &Path) -> std::io::Result<SocketAddrPath> {
+    use std::os::fd::AsRawFd;
+    let full = socket_path(data_dir);
+    if full.as_os_str().len() < 100 {
+        return Ok(SocketAddrPath {
+            path: full,
+            _dir: None,
+        });
+    }
+    let dir = rustix::fs::open(
+        data_dir,
+        rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )?;
+    Ok(SocketAddrPath {
+        path: PathBuf::from(format!("/proc/self/fd/{}/control.sock", dir.as_raw_fd())),
+        _dir: Some(dir),
+    })
+}
+
 fn new_profile(
     id: String,
     name: Option<String>,
@@ -243,9 +272,11 @@ pub fn serve(data_dir: &Path, state: AppState) -> std::io::Result<tokio::task::J
     // no other daemon can be using it.
     let _ = std::fs::remove_file(&path);
     // Created with mode 0600 from the start (umask), not chmod'ed after a window.
+    let addr = addressable_socket_path(data_dir)?;
     let old = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o177));
-    let bound = UnixListener::bind(&path);
+    let bound = UnixListener::bind(&addr.path);
     rustix::process::umask(old);
+    drop(addr);
     let listener = bound?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     Ok(tokio::spawn(async move {
@@ -298,8 +329,12 @@ async fn handle(stream: UnixStream, state: &AppState) -> std::io::Result<()> {
 
 /// Sends one request to a running daemon. `Ok(None)` means no daemon answers.
 pub async fn send(data_dir: &Path, req: &Request) -> std::io::Result<Option<Response>> {
-    let path = socket_path(data_dir);
-    let stream = match UnixStream::connect(&path).await {
+    let addr = match addressable_socket_path(data_dir) {
+        Ok(a) => a,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let stream = match UnixStream::connect(&addr.path).await {
         Ok(s) => s,
         Err(e)
             if matches!(

@@ -69,6 +69,7 @@ pub async fn serve(config: Config) -> Result<(), DaemonError> {
         provider = config.auth_provider.as_str(),
         bypass_hosts = %join(&config.bypass_hosts),
         trusted_proxies = %join(&config.trusted_proxies),
+        accepted_hosts = %crate::auth::request::accepted_hosts_summary(&config),
         "pytorrentd ready"
     );
     let app = crate::app(state).into_make_service_with_connect_info::<SocketAddr>();

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod feed;
 pub mod http;
 pub mod metrics;
+pub mod private_fs;
 pub mod state;
 pub mod store;
 

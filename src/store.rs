@@ -227,6 +227,9 @@ impl Store {
             }
             Err(e) => return Err(StoreError::Db(e.to_string())),
         };
+        // Before anything secret is written: the file must be ours alone (src/private_fs.rs).
+        crate::private_fs::restrict(&path, 0o600)
+            .map_err(|e| StoreError::Db(format!("making {} private: {e}", path.display())))?;
         let store = Store { db: Arc::new(db) };
         store.migrate()?;
         Ok(store)

@@ -126,6 +126,8 @@ pub enum AuthEvent {
 /// revocation channel.
 pub struct AuthState {
     pub limiter: ratelimit::LoginLimiter,
+    /// Where login password checks run (bounded; see [`password::Pool`]).
+    pub hasher: password::Pool,
     /// Verified against when the user is unknown or has no password, so failures cost the
     /// same Argon2 work. Made at the first login, not at start: hashing allocates ~19 MiB,
     /// which an idle daemon should never hold.
@@ -137,6 +139,7 @@ impl AuthState {
     pub fn new(cfg: &Config) -> AuthState {
         AuthState {
             limiter: ratelimit::LoginLimiter::new(cfg.login_max_failures, cfg.login_ban_seconds),
+            hasher: password::Pool::new(),
             dummy_hash: std::sync::OnceLock::new(),
             events: broadcast::channel(256).0,
         }
@@ -159,8 +162,9 @@ pub enum Denied {
     NotLoggedIn,
     /// External provider, trusted peer, but no usable header.
     HeaderMissing(String),
-    /// External provider and the request did not come through a trusted proxy.
-    UntrustedPeer,
+    /// External provider and the request did not come through a trusted proxy: the direct
+    /// peer's address, named in the answer so the operator knows what to trust.
+    UntrustedPeer(Option<std::net::IpAddr>),
     /// The header is malformed or ambiguous.
     BadHeader(String),
     /// A header user that does not exist and may not be created.
@@ -176,8 +180,10 @@ impl Denied {
             Denied::HeaderMissing(h) => format!(
                 "the reverse proxy did not send the {h} header; check that it forwards the authenticated user on every path (PYTORRENT_AUTH_PROXY_USER_HEADER)"
             ),
-            Denied::UntrustedPeer => format!(
-                "this request did not come through a trusted proxy (PYTORRENT_AUTH_TRUSTED_PROXIES) and provider '{}' has no login form",
+            Denied::UntrustedPeer(peer) => format!(
+                "this request came from {}, which is not a trusted proxy, so its {} header is ignored; if your reverse proxy runs there, add its address to PYTORRENT_AUTH_TRUSTED_PROXIES (provider '{}' has no login form)",
+                peer.map_or_else(|| "an unknown address".to_owned(), |p| p.to_string()),
+                cfg.proxy_user_header,
                 cfg.auth_provider.as_str()
             ),
             Denied::BadHeader(m) => m.clone(),
@@ -336,6 +342,30 @@ fn external_identity(cfg: &Config, store: &Store, name: &str) -> Result<Identity
     Ok(Identity::from_user(user, cfg.auth_provider, Via::Header))
 }
 
+/// Says in the log, at most once a minute, that header requests arrive from a peer we do not
+/// trust: the usual sign of a proxy on another machine that is missing from the list. Rate
+/// limited because every request of such a client would otherwise log.
+fn log_untrusted_peer(cfg: &Config, ip: Option<std::net::IpAddr>) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let last = LAST.load(Ordering::Relaxed);
+    if now.saturating_sub(last) >= 60
+        && LAST
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        tracing::warn!(
+            peer = %ip.map_or_else(|| "unknown".to_owned(), |p| p.to_string()),
+            "a request for provider '{}' came from a peer outside PYTORRENT_AUTH_TRUSTED_PROXIES; its {} header was ignored (add the proxy's address to that variable if it is yours)",
+            cfg.auth_provider.as_str(),
+            cfg.proxy_user_header
+        );
+    }
+}
+
 /// The resolver, in SPEC §3 order: disabled → bypass → API token → header → session.
 pub fn resolve(
     cfg: &Config,
@@ -363,7 +393,9 @@ pub fn resolve(
     match cfg.auth_provider {
         AuthProvider::Tinyauth | AuthProvider::Proxy => {
             if !request::peer_trusted(cfg, peer) {
-                return Err(Denied::UntrustedPeer);
+                let ip = peer.map(|p| p.ip());
+                log_untrusted_peer(cfg, ip);
+                return Err(Denied::UntrustedPeer(ip));
             }
             let name = header_user(cfg, h)?;
             external_identity(cfg, store, &name)

@@ -79,7 +79,7 @@ pub fn app_origin(cfg: &Config, peer: Option<SocketAddr>, h: &HeaderMap) -> AppO
     let prefix = if fwd {
         first("x-forwarded-prefix")
             .map(|p| p.trim_end_matches('/').to_owned())
-            .filter(|p| p.starts_with('/') && !p.contains("//"))
+            .filter(|p| prefix_acceptable(p))
             .unwrap_or_default()
     } else {
         String::new()
@@ -88,6 +88,16 @@ pub fn app_origin(cfg: &Config, peer: Option<SocketAddr>, h: &HeaderMap) -> AppO
         origin: Origin::parse(&format!("{scheme}://{host}")).ok(),
         prefix,
     }
+}
+
+/// A path prefix that is safe to put in a `Location` header: `/`-rooted, only
+/// `[A-Za-z0-9/_.-]`, no empty or `..` segment. Anything else (`/\\evil.test`, which browsers
+/// read as `//evil.test`) would turn our redirects into open redirects.
+fn prefix_acceptable(p: &str) -> bool {
+    p.starts_with('/')
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/_.-".contains(&b))
+        && p[1..].split('/').all(|seg| !seg.is_empty() && seg != "..")
 }
 
 pub fn is_unsafe(m: &Method) -> bool {
@@ -144,4 +154,85 @@ pub fn check_socket_origin(
             "origin '{presented}' is not allowed; add it to PYTORRENT_SOCKETIO_CORS_ALLOWED_ORIGINS"
         )),
     }
+}
+
+/// What the Host check (DNS rebinding defence, docs/security.md) thinks of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostVerdict {
+    Accepted,
+    /// More than one `Host` header: ambiguous, refused outright.
+    Duplicate,
+    /// Missing, malformed or an unknown name; the value as received (lossy).
+    Rejected(String),
+}
+
+/// A page served from a name we do not know (a rebound DNS name) must not reach the API: the
+/// `Host` must be an IP literal, `localhost`, a configured name, the host part of a bypass
+/// entry or the host of an allowed origin. Case-insensitive and exact; one trailing dot is
+/// ignored (`nas.example.` is the same DNS name as `nas.example`).
+pub fn check_host(cfg: &Config, h: &HeaderMap) -> HostVerdict {
+    let mut values = h.get_all(header::HOST).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return HostVerdict::Duplicate;
+    }
+    let raw = first.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    if host_check_off(cfg) {
+        return HostVerdict::Accepted;
+    }
+    let Some(raw) = raw else {
+        return HostVerdict::Rejected(String::new());
+    };
+    if host_value_accepted(cfg, &raw) {
+        HostVerdict::Accepted
+    } else {
+        HostVerdict::Rejected(raw)
+    }
+}
+
+fn host_check_off(cfg: &Config) -> bool {
+    cfg.allowed_hosts.iter().any(|h| h == "*")
+}
+
+/// The Host check on one header value.
+pub fn host_value_accepted(cfg: &Config, raw: &str) -> bool {
+    let Some((host, _port)) = crate::config::parse_host_header(raw) else {
+        return false;
+    };
+    if host.parse::<IpAddr>().is_ok() {
+        return true;
+    }
+    let name = crate::config::normalize_host_name(&host);
+    accepted_host_names(cfg).any(|n| n == name)
+}
+
+/// Every name the Host check accepts besides IP literals, for the check and the startup line.
+pub fn accepted_host_names(cfg: &Config) -> impl Iterator<Item = String> + '_ {
+    std::iter::once("localhost".to_owned())
+        .chain(cfg.allowed_hosts.iter().filter(|h| *h != "*").cloned())
+        .chain(
+            cfg.bypass_hosts
+                .iter()
+                .map(|b| crate::config::normalize_host_name(&b.host)),
+        )
+        .chain(
+            cfg.api_allowed_origins
+                .iter()
+                .chain(&cfg.socketio_cors_allowed_origins)
+                .map(|o| crate::config::normalize_host_name(o.host())),
+        )
+}
+
+/// The names to show at startup ("*" when the check is off), without repeats.
+pub fn accepted_hosts_summary(cfg: &Config) -> String {
+    if host_check_off(cfg) {
+        return "* (Host check off)".to_owned();
+    }
+    let mut names: Vec<String> = Vec::new();
+    for n in accepted_host_names(cfg) {
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    format!("IP literals,{}", names.join(","))
 }

@@ -36,6 +36,8 @@ pub struct AddOptions {
     pub peers: Vec<SocketAddr>,
     /// Folder under the profile's download dir.
     pub subdir: Option<String>,
+    /// Which addresses a URL source may be fetched from (the caller's rights).
+    pub fetch: super::FetchAccess,
 }
 
 pub(crate) struct ParsedTorrent {
@@ -269,7 +271,7 @@ impl Engine {
         for s in sources {
             resolved.push(match s {
                 AddSource::Url(u) => {
-                    let bytes = self.fetch_torrent(&u).await?;
+                    let bytes = self.fetcher.fetch(&u, opts.fetch).await?;
                     (
                         Some(u),
                         AddSource::Bytes {
@@ -333,6 +335,7 @@ impl Engine {
                         }
                         e => e,
                     })?;
+                    super::fs::check_new_torrent_paths(&prof.download_dir, &save, &pt.meta)?;
                     rec.hash = pt.hash;
                     rec.name = Some(pt.meta.name.clone());
                     rec.has_metadata = true;
@@ -425,51 +428,6 @@ impl Engine {
         hashes.iter().map(|(h, _)| self.row(h)).collect()
     }
 
-    async fn fetch_torrent(&self, url: &str) -> Result<Vec<u8>> {
-        let parsed = url::Url::parse(url)
-            .map_err(|e| EngineError::InvalidUrl(format!("'{url}' is not a valid URL: {e}")))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(EngineError::InvalidUrl(format!(
-                "'{url}' is not an http(s) URL"
-            )));
-        }
-        let resp = self
-            .http
-            .get(parsed)
-            .send()
-            .await
-            .map_err(|e| EngineError::FetchFailed(format!("could not fetch {url}: {e}")))?;
-        if !resp.status().is_success() {
-            return Err(EngineError::FetchFailed(format!(
-                "fetching {url} answered HTTP {}",
-                resp.status().as_u16()
-            )));
-        }
-        if resp
-            .content_length()
-            .is_some_and(|l| l > MAX_TORRENT_BYTES as u64)
-        {
-            return Err(EngineError::InvalidTorrent(
-                "the .torrent file is larger than 10 MiB".into(),
-            ));
-        }
-        let mut body = Vec::new();
-        let mut resp = resp;
-        while let Some(chunk) = resp
-            .chunk()
-            .await
-            .map_err(|e| EngineError::FetchFailed(format!("could not fetch {url}: {e}")))?
-        {
-            body.extend_from_slice(&chunk);
-            if body.len() > MAX_TORRENT_BYTES {
-                return Err(EngineError::InvalidTorrent(
-                    "the .torrent file is larger than 10 MiB".into(),
-                ));
-            }
-        }
-        Ok(body)
-    }
-
     /// Fetches a magnet's metadata from peers in the background, then stores it and starts
     /// the torrent. Retries until it succeeds or the torrent is deleted.
     pub(crate) fn spawn_resolver(self: &Engine, hash: &str) {
@@ -530,6 +488,21 @@ impl Engine {
         };
         let bytes = lo.torrent_bytes.to_vec();
         let parsed = parse_torrent(&bytes)?;
+        // The magnet's files are known only now: the same refusal as for an upload, which
+        // leaves the torrent waiting (with the reason shown) until the conflict is gone.
+        let (profile_dir, save_dir) = {
+            let st = self.lock();
+            let Some(e) = st.torrents.get(hash) else {
+                return Ok(());
+            };
+            let dir = st
+                .profiles
+                .get(&e.rec.profile)
+                .map(|p| p.download_dir.clone())
+                .unwrap_or_else(|| e.rec.save_dir.clone());
+            (dir, e.rec.save_dir.clone())
+        };
+        super::fs::check_new_torrent_paths(&profile_dir, &save_dir, &parsed.meta)?;
         let _g = self.ops.lock().await;
         let rec = {
             let mut st = self.lock();

@@ -3,6 +3,8 @@
 //! here so that redb (the source of truth) is committed first and the engine follows.
 
 mod add;
+pub mod fetch;
+mod fs;
 pub mod profiles;
 mod rate;
 mod row;
@@ -11,7 +13,6 @@ mod scheduler;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use librqbit::{
     AddTorrent, AddTorrentOptions, AddTorrentResponse, ManagedTorrent, Session, SessionOptions,
@@ -24,6 +25,7 @@ use crate::config::Config;
 use crate::store::{ProfileRecord, Store, StoreError, TorrentRecord};
 
 pub use add::{AddOptions, AddSource};
+pub use fetch::FetchAccess;
 pub use row::{FileRow, PeerRow, TorrentDetails, TorrentRow, TorrentState, TrackerRow};
 
 /// Largest accepted .torrent (also the HTTP body limit for uploads).
@@ -49,6 +51,12 @@ pub enum EngineError {
     DownloadDirInvalid(String),
     #[error("{0}")]
     PathEscape(String),
+    /// A path of the torrent passes through a symbolic link on disk.
+    #[error("{0}")]
+    PathEscapesProfile(String),
+    /// A path of the torrent names an existing file it would shrink, or the wrong kind of entry.
+    #[error("{0}")]
+    FileConflict(String),
     #[error("{0}")]
     Invalid(String),
     #[error("{0}")]
@@ -120,7 +128,7 @@ pub struct Engine {
     ops: tokio::sync::Mutex<()>,
     wake: Arc<Notify>,
     events: broadcast::Sender<EngineEvent>,
-    http: reqwest::Client,
+    fetcher: fetch::Fetcher,
     me: std::sync::Weak<Engine>,
 }
 
@@ -132,6 +140,7 @@ impl Engine {
     pub async fn start(config: &Config, store: Store) -> Result<Arc<Engine>> {
         let engine_dir = config.data_dir.join("engine");
         std::fs::create_dir_all(&engine_dir)
+            .and_then(|()| crate::private_fs::restrict_tree(&engine_dir))
             .map_err(|e| EngineError::Internal(format!("create {}: {e}", engine_dir.display())))?;
         let records = store.torrents()?;
         reset_engine_dir(&engine_dir, &records);
@@ -172,11 +181,7 @@ impl Engine {
             .map_err(|e| EngineError::Internal(format!("starting the torrent session: {e:#}")))?;
 
         let (events, _) = broadcast::channel(1024);
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .redirect(reqwest::redirect::Policy::limited(5))
-            .build()
-            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        let fetcher = fetch::Fetcher::new(config.fetch_allowed_networks.clone())?;
         let engine = Arc::new_cyclic(|me| Engine {
             me: me.clone(),
             session,
@@ -186,7 +191,7 @@ impl Engine {
             ops: tokio::sync::Mutex::new(()),
             wake: Arc::new(Notify::new()),
             events,
-            http,
+            fetcher,
         });
 
         {

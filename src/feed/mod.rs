@@ -29,83 +29,133 @@ pub fn room_for_user(user: &str) -> String {
     format!("u:{user}")
 }
 
-/// Which user each Engine.IO session (`sid`) was last seen as, for `guard`.
+/// The identity each Engine.IO session (`sid`) was opened with, for [`guard`].
 #[derive(Clone)]
 pub struct GuardState {
     st: AppState,
-    seen: Arc<Mutex<HashMap<String, (String, Instant)>>>,
+    sessions: Arc<Mutex<HashMap<String, Binding>>>,
+}
+
+/// Who opened a session: a resolved identity (cookie, proxy header, bypass, token header), or
+/// nobody, for clients whose token travels in the Socket.IO `auth` payload; those are held to
+/// the client address that opened the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Owner {
+    User { username: String, via: Via },
+    Anonymous { client: Option<std::net::IpAddr> },
+}
+
+struct Binding {
+    owner: Owner,
+    seen: Instant,
 }
 
 impl GuardState {
     pub fn new(st: AppState) -> GuardState {
         GuardState {
             st,
-            seen: Arc::default(),
+            sessions: Arc::default(),
+        }
+    }
+
+    fn owner(&self, req: &axum::extract::Request) -> Owner {
+        let peer = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
+        match resolve(&self.st.config, &self.st.store, req.headers(), peer) {
+            Ok(id) => Owner::User {
+                username: id.username,
+                via: id.via,
+            },
+            Err(_) => Owner::Anonymous {
+                client: crate::auth::request::client_ip(&self.st.config, peer, req.headers()),
+            },
         }
     }
 }
 
-/// Sessions not seen for this long are forgotten (websocket sessions send no more HTTP
-/// requests after the upgrade; polling ones send one every ping interval).
-const SEEN_TTL: Duration = Duration::from_secs(300);
+/// Sessions not seen for this long are forgotten, and requests naming them refused: polling
+/// sessions send a request every ping interval (25 s); upgraded ones send no more HTTP.
+const SESSION_TTL: Duration = Duration::from_secs(300);
 
-/// HTTP-level check of every `/socket.io/` request after the handshake. Once a session has
-/// been seen with an identity from its request headers (cookie, proxy header, bypass), every
-/// later request must resolve to the same user: a revoked session or a request that went
-/// around the proxy cannot ride the open session. Requests of sessions never seen with a
-/// header identity pass, so that a refusal reaches the client as `connect_error` with its
-/// reason, and token clients (whose token travels in the handshake payload) keep working;
-/// both are still checked by the connect middleware and on every event.
+/// Bound on remembered sessions; stale ones are dropped first.
+const MAX_SESSIONS: usize = 65_536;
+
+/// The Engine.IO session id named by a request's query, if any.
+fn query_sid(req: &axum::extract::Request) -> Option<String> {
+    req.uri()
+        .query()?
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("sid="))
+        .map(str::to_owned)
+}
+
+/// The `sid` of a polling handshake answer (`0{"sid":"…",…}`).
+fn handshake_sid(body: &[u8]) -> Option<String> {
+    let json = body.strip_prefix(b"0")?;
+    let v: Value = serde_json::from_slice(json).ok()?;
+    v.get("sid")?.as_str().map(str::to_owned)
+}
+
+/// Every HTTP request of an Engine.IO session (polls, posts, the websocket upgrade) must come
+/// from the identity that opened it, every time: a request that merely knows the `sid` of
+/// someone else's session is refused and never reads or writes its packets. The handshake
+/// itself passes (a refusal must reach the client as `connect_error` with its reason, which
+/// the connect middleware sends); its answer tells the session id to bind.
 pub async fn guard(
     axum::extract::State(g): axum::extract::State<GuardState>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let sid = req
-        .uri()
-        .path()
-        .starts_with("/socket.io/")
-        .then(|| {
-            req.uri()
-                .query()?
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("sid="))
-                .map(str::to_owned)
-        })
-        .flatten();
-    if let Some(sid) = sid {
-        let peer = req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0);
-        let who = resolve(&g.st.config, &g.st.store, req.headers(), peer);
-        let mut seen = g.seen.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        if seen.len() > 4096 {
-            seen.retain(|_, (_, t)| now.duration_since(*t) < SEEN_TTL);
-        }
-        match (who, seen.get(&sid).cloned()) {
-            (Ok(id), None) => {
-                seen.insert(sid, (id.username, now));
-            }
-            (Ok(id), Some((user, _))) if id.username == user => {
-                seen.insert(sid, (user, now));
-            }
-            (Ok(_), Some(_)) => {
-                return crate::http::ApiError::forbidden(
-                    "this live-feed session belongs to another user",
-                )
-                .into_response();
-            }
-            (Err(d), Some(_)) => {
-                seen.remove(&sid);
-                return d.to_api(&g.st.config).into_response();
-            }
-            (Err(_), None) => {}
-        }
+    if !req.uri().path().starts_with("/socket.io/") {
+        return next.run(req).await;
     }
-    next.run(req).await
+    let owner = g.owner(&req);
+    let now = Instant::now();
+    if let Some(sid) = query_sid(&req) {
+        let matches = {
+            let mut sessions = g.sessions.lock().unwrap_or_else(|e| e.into_inner());
+            sessions.get_mut(&sid).map(|b| {
+                let same = b.owner == owner;
+                if same {
+                    b.seen = now;
+                }
+                same
+            })
+        };
+        return match matches {
+            Some(true) => next.run(req).await,
+            Some(false) => crate::http::ApiError::forbidden(
+                "this live-feed session was opened by another identity",
+            )
+            .into_response(),
+            // What Engine.IO itself answers for an unknown session, so clients reconnect.
+            None => (
+                http::StatusCode::BAD_REQUEST,
+                axum::Json(json!({"code": 1, "message": "Session ID unknown"})),
+            )
+                .into_response(),
+        };
+    }
+    let resp = next.run(req).await;
+    if resp.status() != http::StatusCode::OK {
+        return resp;
+    }
+    // A polling handshake: read its (small) answer to learn the new session's id.
+    let (parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Some(sid) = handshake_sid(&bytes) {
+        let mut sessions = g.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        if sessions.len() >= MAX_SESSIONS {
+            sessions.retain(|_, b| now.duration_since(b.seen) < SESSION_TTL);
+        }
+        sessions.insert(sid, Binding { owner, seen: now });
+    }
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// Builds the Socket.IO layer and starts the producer.

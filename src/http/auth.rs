@@ -78,7 +78,8 @@ pub async fn login(
         ));
     }
     let ip = client_ip(cfg, Some(peer), &headers).unwrap_or(peer.ip());
-    if let Some(left) = st.auth.limiter.banned(ip) {
+    // Counted before hashing: concurrent attempts cannot buy more checks than the limit.
+    if let Err(left) = st.auth.limiter.attempt(ip) {
         return Err(banned(left.as_secs().max(1)));
     }
     // Absurd inputs cannot match anything; refuse them before paying for a hash.
@@ -95,14 +96,30 @@ pub async fn login(
     } else {
         String::new()
     };
-    // Argon2 costs tens of milliseconds of CPU: keep it off the async workers. Unknown
-    // and passwordless users verify against the dummy hash, so timing reveals nothing.
-    let ok = tokio::task::spawn_blocking(move || {
-        let hash = stored.unwrap_or_else(|| auth.dummy_hash());
-        password::verify(&pw, &hash)
-    })
-    .await
-    .unwrap_or(false);
+    // Argon2 costs tens of milliseconds of CPU and ~19 MiB: it runs in the bounded pool.
+    // Unknown and passwordless users verify against the dummy hash, so timing reveals nothing.
+    let checked = st
+        .auth
+        .hasher
+        .run(move || {
+            let hash = stored.unwrap_or_else(|| auth.dummy_hash());
+            password::verify(&pw, &hash)
+        })
+        .await;
+    let ok = match checked {
+        Ok(ok) => ok,
+        Err(password::Busy) => {
+            // Not the caller's failure: give the attempt back.
+            st.auth.limiter.forget_attempt(ip);
+            let mut e = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many logins are being checked right now; try again in a moment",
+            );
+            e.retry_after = Some(1);
+            return Err(e);
+        }
+    };
     let user = match user {
         Some(u) if ok && u.password_hash.is_some() => u,
         _ => {

@@ -162,6 +162,50 @@ async fn origin_guard(
     next.run(req).await
 }
 
+/// The Host check (DNS rebinding defence) in front of everything but the health probe, which
+/// load balancers and `curl` call by whatever name they know.
+async fn host_guard(
+    State(st): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use crate::auth::request::{HostVerdict, check_host};
+    let health = req.method() == http::Method::GET && req.uri().path() == "/api/health";
+    let verdict = check_host(&st.config, req.headers());
+    let err = match verdict {
+        HostVerdict::Accepted => return next.run(req).await,
+        HostVerdict::Rejected(_) if health => return next.run(req).await,
+        HostVerdict::Duplicate => ApiError::bad_request(
+            "duplicate_host",
+            "the request carries more than one Host header",
+        ),
+        HostVerdict::Rejected(host) => ApiError::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            "host_rejected",
+            if host.is_empty() {
+                "the request has no Host header; pytorrentd answers only to the names it knows (PYTORRENT_ALLOWED_HOSTS)".to_owned()
+            } else {
+                format!(
+                    "'{}' is not a name this server answers to; if this is how you reach pytorrentd, add the host name to PYTORRENT_ALLOWED_HOSTS",
+                    host.chars().take(200).collect::<String>().escape_default()
+                )
+            },
+        ),
+    };
+    let path = req.uri().path();
+    let wants_page = !path.starts_with("/api/")
+        && !path.starts_with("/socket.io")
+        && req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+    if wants_page {
+        return ui::explain(err.status, "Unknown server name", &err.message);
+    }
+    err.into_response()
+}
+
 async fn count_responses(
     State(st): State<AppState>,
     req: axum::extract::Request,
@@ -216,6 +260,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             crate::feed::GuardState::new(state.clone()),
             crate::feed::guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            host_guard,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

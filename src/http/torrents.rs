@@ -11,7 +11,8 @@ use super::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery, json_rejection, parse_hash, too_large};
 use crate::auth::{Identity, Need};
 use crate::engine::{
-    AddOptions, AddSource, FileRow, PeerRow, QueueMove, TorrentDetails, TorrentRow, TrackerRow,
+    AddOptions, AddSource, EngineError, FetchAccess, FileRow, PeerRow, QueueMove, TorrentDetails,
+    TorrentRow, TrackerRow,
 };
 use crate::state::AppState;
 
@@ -180,10 +181,33 @@ pub async fn add(
             only_files: body.only_files,
             peers: parse_peers(body.peers.iter().map(String::as_str))?,
             subdir: body.subdir,
+            ..Default::default()
         };
         (sources, opts)
     };
-    let added = st.engine.add(&profile, sources, opts).await?;
+    let mut opts = opts;
+    opts.fetch = if id.is_admin() {
+        FetchAccess::Any
+    } else {
+        FetchAccess::Public
+    };
+    let added = st
+        .engine
+        .add(&profile, sources, opts)
+        .await
+        .map_err(|e| match e {
+            // Never name a profile the caller cannot see.
+            EngineError::Duplicate { profile: other, .. }
+                if id.level(&other) == crate::config::Level::None =>
+            {
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    "duplicate_torrent",
+                    "this torrent is already in pytorrentd",
+                )
+            }
+            e => e.into(),
+        })?;
     Ok((StatusCode::CREATED, Json(AddResponse { added })).into_response())
 }
 

@@ -48,7 +48,7 @@ fn index() -> Response {
     }
 }
 
-fn explain(status: StatusCode, title: &str, msg: &str) -> Response {
+pub(crate) fn explain(status: StatusCode, title: &str, msg: &str) -> Response {
     let esc = |s: &str| {
         s.replace('&', "&amp;")
             .replace('<', "&lt;")

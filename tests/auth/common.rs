@@ -34,6 +34,8 @@ pub fn base_vars(data_dir: &Path) -> Vec<(String, String)> {
         ("PYTORRENT_UPNP_ENABLE".into(), "false".into()),
         ("PYTORRENT_BT_PORT".into(), "0".into()),
         ("PYTORRENT_LOG".into(), "warn".into()),
+        // The name the tables send by default ([`DEFAULT_HOST`]) must pass the Host check.
+        ("PYTORRENT_ALLOWED_HOSTS".into(), "pt.lan".into()),
     ]
 }
 

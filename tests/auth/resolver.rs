@@ -130,6 +130,13 @@ fn rows() -> Vec<Row> {
     let local = v(&[]);
     let tiny = v(&[("PYTORRENT_AUTH_PROVIDER", "tinyauth")]);
     let proxy = v(&[("PYTORRENT_AUTH_PROVIDER", "proxy")]);
+    let proxy_lan = v(&[
+        ("PYTORRENT_AUTH_PROVIDER", "proxy"),
+        (
+            "PYTORRENT_AUTH_TRUSTED_PROXIES",
+            "127.0.0.0/8,172.16.0.0/24",
+        ),
+    ]);
     let tiny_narrow = v(&[
         ("PYTORRENT_AUTH_PROVIDER", "tinyauth"),
         ("PYTORRENT_AUTH_TRUSTED_PROXIES", "127.0.0.2/32"),
@@ -152,6 +159,11 @@ fn rows() -> Vec<Row> {
     let by_tiny = v(&[
         ("PYTORRENT_AUTH_PROVIDER", "tinyauth"),
         ("PYTORRENT_AUTH_BYPASS_HOSTS", "10.11.1.11:8090"),
+    ]);
+    let by_tiny_lan = v(&[
+        ("PYTORRENT_AUTH_PROVIDER", "tinyauth"),
+        ("PYTORRENT_AUTH_BYPASS_HOSTS", "10.11.1.11:8090"),
+        ("PYTORRENT_AUTH_TRUSTED_PROXIES", "127.0.0.0/8,192.168.1.5"),
     ]);
     let off = v(&[("PYTORRENT_AUTH_ENABLE", "false")]);
     let off_tiny = v(&[
@@ -273,10 +285,22 @@ fn rows() -> Vec<Row> {
         row(
             "tinyauth: header value is trimmed",
             &tiny,
-            "10.0.0.3",
+            "127.0.0.1",
             None,
             hs(&[(RU, "  ext ")]),
             me("ext", "user"),
+        ),
+        row(
+            "tinyauth: a LAN peer is not a trusted proxy by default",
+            &tiny,
+            "10.0.0.3",
+            None,
+            hs(&[(RU, "ext")]),
+            err_msg(
+                401,
+                "unauthorized",
+                &["10.0.0.3", "PYTORRENT_AUTH_TRUSTED_PROXIES"],
+            ),
         ),
         row(
             "tinyauth: local-password user presented by header",
@@ -461,12 +485,24 @@ fn rows() -> Vec<Row> {
         ),
         // ---- proxy provider
         row(
-            "proxy: Remote-User",
-            &proxy,
+            "proxy: Remote-User from a listed LAN proxy",
+            &proxy_lan,
             "172.16.0.9",
             None,
             hs(&[(RU, "ext")]),
             me("ext", "user"),
+        ),
+        row(
+            "proxy: Remote-User from an unlisted LAN peer",
+            &proxy,
+            "172.16.0.9",
+            None,
+            hs(&[(RU, "ext")]),
+            err_msg(
+                401,
+                "unauthorized",
+                &["172.16.0.9", "PYTORRENT_AUTH_TRUSTED_PROXIES"],
+            ),
         ),
         row(
             "proxy: bearer token",
@@ -645,7 +681,7 @@ fn rows() -> Vec<Row> {
             LAN_PEER,
             Some("10.11.1.11.evil.example"),
             vec![],
-            err(401, "unauthorized"),
+            err(421, "host_rejected"),
         ),
         // ---- bypass, names are case-insensitive
         row(
@@ -766,7 +802,7 @@ fn rows() -> Vec<Row> {
         ),
         row(
             "bypass + tinyauth: not bypassed, header used",
-            &by_tiny,
+            &by_tiny_lan,
             LAN_PEER,
             Some("pt.lan:8090"),
             hs(&[(RU, "ext")]),

@@ -337,6 +337,11 @@ async fn brute_force_ban() {
 async fn ban_follows_client_ip_behind_proxy() {
     let inst = Inst::start(&[
         ("PYTORRENT_PROXY_FIX_ENABLE", "true"),
+        // 10.0.0.1 is a second proxy in front of the first.
+        (
+            "PYTORRENT_AUTH_TRUSTED_PROXIES",
+            "127.0.0.0/8,::1/128,10.0.0.0/8",
+        ),
         ("PYTORRENT_LOGIN_MAX_FAILURES", "2"),
         ("PYTORRENT_LOGIN_BAN_SECONDS", "60"),
     ])

@@ -1,0 +1,204 @@
+//! Checks of what a new torrent would write on disk, before the engine opens anything.
+//!
+//! librqbit opens every file of a torrent with `create` and sets each wanted file's length to
+//! the torrent's, even for a paused torrent. Handing it a torrent whose paths name existing
+//! files would therefore shrink them (and a later "delete with data" would remove them), and a
+//! symlink on the way would carry all of that outside the profile's directory. So an add is
+//! refused when (docs/security.md, "Files on disk"):
+//! - any component below the profile's directory (subdir, torrent folder, file path) is a
+//!   symlink: `path_escapes_profile`;
+//! - a file exists with a larger size than the torrent's, or a path exists with the wrong kind
+//!   (a folder where a file goes, a file where a folder goes): `file_conflict`.
+//!
+//! Existing files of the same or a smaller size are kept: they are verified by the engine and
+//! used, so seeding pre-placed data and resuming another client's partial download work.
+
+use std::collections::HashSet;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use super::{EngineError, Meta, Result, content_root};
+
+/// What exists at one path.
+enum Found {
+    Nothing,
+    Dir,
+    File(u64),
+}
+
+fn inspect(path: &Path, shown: &Path) -> Result<Found> {
+    match std::fs::symlink_metadata(path) {
+        Ok(md) if md.file_type().is_symlink() => Err(EngineError::PathEscapesProfile(format!(
+            "'{}' is a symbolic link; torrents may not write through links out of the profile's folder",
+            shown.display()
+        ))),
+        Ok(md) if md.is_dir() => Ok(Found::Dir),
+        Ok(md) if md.is_file() => Ok(Found::File(md.len())),
+        Ok(_) => Err(EngineError::FileConflict(format!(
+            "'{}' exists and is not a regular file",
+            shown.display()
+        ))),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(Found::Nothing),
+        Err(e) => Err(EngineError::FileConflict(format!(
+            "'{}' cannot be inspected: {e}",
+            shown.display()
+        ))),
+    }
+}
+
+/// Walks `rel` below `base`, refusing links and non-folders on the way. Returns whether the
+/// whole folder chain exists (so the caller knows whether to look further).
+fn check_dirs(base: &Path, rel: &Path, seen: &mut HashSet<PathBuf>) -> Result<bool> {
+    let mut cur = base.to_path_buf();
+    let mut shown = PathBuf::new();
+    for c in rel.components() {
+        cur.push(c);
+        shown.push(c);
+        if seen.contains(&cur) {
+            continue;
+        }
+        match inspect(&cur, &shown)? {
+            Found::Nothing => return Ok(false),
+            Found::Dir => {
+                seen.insert(cur.clone());
+            }
+            Found::File(_) => {
+                return Err(EngineError::FileConflict(format!(
+                    "'{}' exists as a file where the torrent needs a folder",
+                    shown.display()
+                )));
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Refuses a torrent whose files would clobber or escape (see the module header). `profile_dir`
+/// is the profile's download directory, `save_dir` the folder under it chosen for this torrent.
+pub(crate) fn check_new_torrent_paths(
+    profile_dir: &Path,
+    save_dir: &Path,
+    meta: &Meta,
+) -> Result<()> {
+    let mut seen = HashSet::new();
+    let rel_save = save_dir.strip_prefix(profile_dir).unwrap_or(Path::new(""));
+    if !check_dirs(profile_dir, rel_save, &mut seen)? {
+        return Ok(());
+    }
+    let root = content_root(save_dir, meta, true);
+    let root_rel = root.strip_prefix(profile_dir).unwrap_or(Path::new(""));
+    if !check_dirs(profile_dir, root_rel, &mut seen)? {
+        return Ok(());
+    }
+    for (path, len) in &meta.files {
+        let rel = Path::new(path);
+        let parent = rel.parent().unwrap_or(Path::new(""));
+        if !check_dirs(&root, parent, &mut seen)? {
+            continue;
+        }
+        let shown = root_rel.join(rel);
+        match inspect(&root.join(rel), &shown)? {
+            Found::Nothing => {}
+            Found::Dir => {
+                return Err(EngineError::FileConflict(format!(
+                    "'{}' exists as a folder where the torrent has a file",
+                    shown.display()
+                )));
+            }
+            Found::File(size) if size > *len => {
+                return Err(EngineError::FileConflict(format!(
+                    "'{}' already exists with {size} bytes, more than the torrent's {len}; adding the torrent would shrink it. Move the file away or add the torrent into another folder (subdir)",
+                    shown.display()
+                )));
+            }
+            Found::File(_) => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(name: &str, files: &[(&str, u64)], multi: bool) -> Meta {
+        Meta {
+            name: name.into(),
+            total: files.iter().map(|f| f.1).sum(),
+            piece_length: 16384,
+            files: files.iter().map(|(p, l)| (p.to_string(), *l)).collect(),
+            multi_file: multi,
+        }
+    }
+
+    fn code(r: Result<()>) -> &'static str {
+        match r {
+            Ok(()) => "ok",
+            Err(EngineError::FileConflict(_)) => "file_conflict",
+            Err(EngineError::PathEscapesProfile(_)) => "path_escapes_profile",
+            Err(_) => "other",
+        }
+    }
+
+    #[test]
+    fn existing_files_links_and_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        std::fs::write(p.join("victim.txt"), vec![7u8; 1000]).unwrap();
+        std::fs::write(p.join("same.bin"), vec![7u8; 10]).unwrap();
+        std::fs::create_dir(p.join("folder")).unwrap();
+        std::fs::create_dir(p.join("outside")).unwrap();
+        std::os::unix::fs::symlink(p.join("outside"), p.join("link")).unwrap();
+        std::os::unix::fs::symlink(p.join("outside/secret.txt"), p.join("filelink")).unwrap();
+        let single = |name: &str, len| meta(name, &[(name, len)], false);
+
+        assert_eq!(
+            code(check_new_torrent_paths(p, p, &single("victim.txt", 1))),
+            "file_conflict"
+        );
+        assert_eq!(
+            code(check_new_torrent_paths(p, p, &single("victim.txt", 1000))),
+            "ok"
+        );
+        assert_eq!(
+            code(check_new_torrent_paths(p, p, &single("victim.txt", 5000))),
+            "ok"
+        );
+        assert_eq!(
+            code(check_new_torrent_paths(p, p, &single("new.bin", 5))),
+            "ok"
+        );
+        assert_eq!(
+            code(check_new_torrent_paths(p, p, &single("folder", 5))),
+            "file_conflict"
+        );
+        assert_eq!(
+            code(check_new_torrent_paths(p, p, &single("filelink", 5))),
+            "path_escapes_profile"
+        );
+        // Through a linked subdir, a linked torrent folder, a file where a folder goes.
+        assert_eq!(
+            code(check_new_torrent_paths(p, &p.join("link"), &single("x", 5))),
+            "path_escapes_profile"
+        );
+        assert_eq!(
+            code(check_new_torrent_paths(
+                p,
+                &p.join("link/deeper"),
+                &single("x", 5)
+            )),
+            "path_escapes_profile"
+        );
+        let multi = meta("link", &[("a/secret.txt", 1), ("b", 2)], true);
+        assert_eq!(
+            code(check_new_torrent_paths(p, p, &multi)),
+            "path_escapes_profile"
+        );
+        let multi = meta("victim.txt", &[("a", 1), ("b", 2)], true);
+        assert_eq!(code(check_new_torrent_paths(p, p, &multi)), "file_conflict");
+        let multi = meta("folder", &[("sub/a", 1), ("b", 2)], true);
+        assert_eq!(code(check_new_torrent_paths(p, p, &multi)), "ok");
+        std::fs::write(p.join("folder/b"), vec![0u8; 3]).unwrap();
+        assert_eq!(code(check_new_torrent_paths(p, p, &multi)), "file_conflict");
+    }
+}
