@@ -77,11 +77,37 @@ fn parse_args() -> Result<Cli, ExitCode> {
     }
 }
 
+/// Runs `serve` under the glibc allocator settings of [`config::GLIBC_MALLOC_TUNING`]: glibc
+/// reads them only at process start, so when they are missing the process replaces itself
+/// (same PID, arguments and descriptors) with one that has them. Called before any thread
+/// exists. If the exec fails the daemon simply runs untuned.
+fn tune_allocator() {
+    use std::os::unix::process::CommandExt;
+    let current = std::env::var("GLIBC_TUNABLES").ok();
+    let Some(tunables) = pytorrentd::config::glibc_tunables_to_apply(current.as_deref(), |alias| {
+        std::env::var_os(alias).is_some()
+    }) else {
+        return;
+    };
+    let mut args = std::env::args_os();
+    let argv0 = args.next().unwrap_or_else(|| "pytorrentd".into());
+    // /proc/self/exe is this very binary, even after a package upgrade replaced the file.
+    let err = std::process::Command::new("/proc/self/exe")
+        .arg0(argv0)
+        .args(args)
+        .env("GLIBC_TUNABLES", tunables)
+        .exec();
+    eprintln!("pytorrentd: running without allocator tuning (re-exec failed: {err})");
+}
+
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
         Err(code) => return code,
     };
+    if matches!(args.command, Command::Serve(_)) {
+        tune_allocator();
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -10,4 +10,5 @@ mod nginx;
 mod origin;
 mod permissions;
 mod resolver;
+mod security;
 mod sessions;

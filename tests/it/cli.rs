@@ -10,10 +10,10 @@ use serde_json::json;
 
 use crate::util::*;
 
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Out {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 impl Out {
@@ -36,7 +36,7 @@ impl std::fmt::Display for Out {
 }
 
 /// Runs `pytorrentd ARGS` with a clean environment plus `env`; kills it after `secs`.
-async fn run(dir: &Path, args: &[&str], env: &[(&str, &str)], secs: f64) -> Out {
+pub(crate) async fn run(dir: &Path, args: &[&str], env: &[(&str, &str)], secs: f64) -> Out {
     static N: AtomicU32 = AtomicU32::new(0);
     let n = N.fetch_add(1, Ordering::SeqCst);
     let out_p = dir.join(format!("cli-{n}.out"));

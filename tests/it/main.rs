@@ -13,4 +13,5 @@ mod moves;
 mod ops;
 mod queue;
 mod restart;
+mod security;
 mod swarm;
