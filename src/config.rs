@@ -68,47 +68,232 @@ pub struct BypassHost {
     pub port: Option<u16>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Config {
-    pub host: IpAddr,
-    pub port: u16,
-    pub data_dir: PathBuf,
-    pub download_dir: PathBuf,
-    pub bt_port: u16,
-    pub dht_enable: bool,
-    pub upnp_enable: bool,
-    pub lsd_enable: bool,
-    pub auth_enable: bool,
-    pub auth_provider: AuthProvider,
-    pub proxy_user_header: String,
-    pub proxy_auto_create: bool,
-    pub proxy_auto_create_role: Role,
-    pub proxy_auto_create_permission: Level,
+/// Renders a setting's effective value for `pytorrentd config` (lists comma-joined).
+trait Render {
+    fn render(&self) -> String;
+}
+
+macro_rules! render_display {
+    ($($t:ty),*) => {$(
+        impl Render for $t {
+            fn render(&self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
+}
+render_display!(bool, u16, u32, u64, String, IpAddr);
+
+impl Render for PathBuf {
+    fn render(&self) -> String {
+        self.display().to_string()
+    }
+}
+
+impl<T: fmt::Display> Render for Vec<T> {
+    fn render(&self) -> String {
+        join(self)
+    }
+}
+
+macro_rules! render_as_str {
+    ($($t:ty),*) => {$(
+        impl Render for $t {
+            fn render(&self) -> String {
+                self.as_str().to_owned()
+            }
+        }
+    )*};
+}
+render_as_str!(AuthProvider, Role, Level, LogFormat);
+
+/// Declares every setting once, as one row: doc line, field, type, variable name, and the
+/// parse expression (which holds the default, the parser and the accepted values). The rows
+/// give the [`Config`] struct, [`KNOWN_VARS`] (which the env-file test compares with
+/// `packaging/pytorrentd.env`), the parsing of [`Config::from_vars`] and the lines of
+/// `pytorrentd config`. Inside a parse expression, `name` is the row's variable, `env` the
+/// environment, `overrides` the `serve` flags and `warnings` the warnings being collected;
+/// the fields of earlier rows are in scope by name.
+macro_rules! settings {
+    (
+        env = $env:ident, name = $name:ident, overrides = $ov:ident, warnings = $warn:ident;
+        $(
+            $(#[$attr:meta])*
+            $field:ident: $ty:ty = $var:literal => $parse:expr;
+        )+
+    ) => {
+        #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+        pub struct Config {
+            $( $(#[$attr])* pub $field: $ty, )+
+        }
+
+        /// Every `PYTORRENT_*` variable the daemon reads, in declaration order (also the order
+        /// of [`Config::render_masked`]).
+        pub const KNOWN_VARS: &[&str] = &[$($var),+];
+
+        impl Config {
+            fn parse_settings(
+                $env: &Env,
+                $ov: &ServeOverrides,
+                $warn: &mut Vec<String>,
+            ) -> Result<Config, ConfigError> {
+                $(
+                    let $field: $ty = {
+                        #[allow(unused_variables)]
+                        let $name: &'static str = $var;
+                        $parse
+                    };
+                )+
+                Ok(Config { $($field),+ })
+            }
+
+            fn effective_values(&self) -> Vec<(&'static str, String)> {
+                vec![$( ($var, Render::render(&self.$field)) ),+]
+            }
+        }
+    };
+}
+
+settings! {
+    env = env, name = name, overrides = overrides, warnings = warnings;
+
+    /// Web UI and API listen address (`--host`).
+    host: IpAddr = "PYTORRENT_HOST" => match overrides.host {
+        Some(host) => {
+            warnings.extend(env.overridden(name, "--host", &host.to_string()));
+            host
+        }
+        None => env.scalar(name, IpAddr::from([0, 0, 0, 0]), parse_ip)?,
+    };
+    /// Web UI and API port (`--port`).
+    port: u16 = "PYTORRENT_PORT" => match overrides.port {
+        Some(0) => return Err(ConfigError::invalid("--port", "0", "expected a port number 1-65535")),
+        Some(port) => {
+            warnings.extend(env.overridden(name, "--port", &port.to_string()));
+            port
+        }
+        None => env.scalar(name, 8090, |s| parse_port(s, false))?,
+    };
+    /// Database, engine state and control socket (`--data-dir`).
+    data_dir: PathBuf = "PYTORRENT_DATA_DIR" => match &overrides.data_dir {
+        Some(dir) if dir.as_os_str().is_empty() => {
+            return Err(ConfigError::invalid("--data-dir", "", "expected a directory path"));
+        }
+        Some(dir) => {
+            warnings.extend(env.overridden(name, "--data-dir", &dir.display().to_string()));
+            dir.clone()
+        }
+        None => env.scalar(name, env.default_data_dir(overrides), |s| Ok(PathBuf::from(s)))?,
+    };
+    /// Download folder of the `default` profile created at first start.
+    download_dir: PathBuf = "PYTORRENT_DOWNLOAD_DIR" =>
+        env.scalar(name, data_dir.join("downloads"), |s| Ok(PathBuf::from(s)))?;
+    /// BitTorrent TCP/uTP port (0 = random).
+    bt_port: u16 = "PYTORRENT_BT_PORT" => env.scalar(name, 6881, |s| parse_port(s, true))?;
+    /// Distributed hash table peer discovery.
+    dht_enable: bool = "PYTORRENT_DHT_ENABLE" => env.scalar(name, true, parse_bool)?;
+    /// UPnP port forwarding on the router.
+    upnp_enable: bool = "PYTORRENT_UPNP_ENABLE" => env.scalar(name, false, parse_bool)?;
+    /// Local service discovery (peers on the LAN).
+    lsd_enable: bool = "PYTORRENT_LSD_ENABLE" => env.scalar(name, true, parse_bool)?;
+    /// `false`: every request acts as the bypass user (an administrator).
+    auth_enable: bool = "PYTORRENT_AUTH_ENABLE" => env.scalar(name, true, parse_bool)?;
+    /// Who authenticates users: `local` logins, or a `tinyauth`/`proxy` header.
+    auth_provider: AuthProvider = "PYTORRENT_AUTH_PROVIDER" => env.scalar(name, AuthProvider::Local, |s| {
+        parse_choice(
+            s,
+            &[
+                ("local", AuthProvider::Local),
+                ("tinyauth", AuthProvider::Tinyauth),
+                ("proxy", AuthProvider::Proxy),
+            ],
+        )
+    })?;
+    /// Header carrying the username set by the reverse proxy.
+    proxy_user_header: String = "PYTORRENT_AUTH_PROXY_USER_HEADER" =>
+        env.scalar(name, "Remote-User".to_owned(), parse_header_name)?;
+    /// Create unknown users named by the proxy header.
+    proxy_auto_create: bool = "PYTORRENT_AUTH_PROXY_AUTO_CREATE" => env.scalar(name, false, parse_bool)?;
+    /// Role of auto-created users.
+    proxy_auto_create_role: Role = "PYTORRENT_AUTH_PROXY_AUTO_CREATE_ROLE" => env.scalar(name, Role::User, |s| {
+        parse_choice(s, &[("user", Role::User), ("admin", Role::Admin)])
+    })?;
+    /// Level of auto-created users on every profile (`rw` = `full`).
+    proxy_auto_create_permission: Level = "PYTORRENT_AUTH_PROXY_AUTO_CREATE_PERMISSION" =>
+        env.scalar(name, Level::Ro, |s| {
+            parse_choice(
+                s,
+                &[
+                    ("none", Level::None),
+                    ("ro", Level::Ro),
+                    ("rw", Level::Full),
+                    ("full", Level::Full),
+                ],
+            )
+        })?;
+    /// Peers allowed to send the user header and `X-Forwarded-*`.
     // ipnet is built without its `serde` feature, so these lists serialize as strings.
     #[serde(serialize_with = "serialize_nets")]
-    pub trusted_proxies: Vec<IpNet>,
+    trusted_proxies: Vec<IpNet> = "PYTORRENT_AUTH_TRUSTED_PROXIES" =>
+        env.list(name, DEFAULT_TRUSTED_PROXIES, NETS_ACCEPTED, parse_net)?;
     /// Extra names accepted in `Host` (lowercase, no trailing dot); `*` turns the check off.
-    pub allowed_hosts: Vec<String>,
+    allowed_hosts: Vec<String> = "PYTORRENT_ALLOWED_HOSTS" =>
+        env.list(name, "", ALLOWED_HOSTS_ACCEPTED, parse_allowed_host)?;
     /// Private networks that URL fetches made for non-admins may still reach.
     #[serde(serialize_with = "serialize_nets")]
-    pub fetch_allowed_networks: Vec<IpNet>,
-    pub bypass_hosts: Vec<BypassHost>,
-    pub bypass_user: String,
+    fetch_allowed_networks: Vec<IpNet> = "PYTORRENT_FETCH_ALLOWED_NETWORKS" =>
+        env.list(name, "", NETS_ACCEPTED, parse_net)?;
+    /// `host` or `host:port` names that skip login from the bypass networks.
+    bypass_hosts: Vec<BypassHost> = "PYTORRENT_AUTH_BYPASS_HOSTS" =>
+        env.list(name, "", HOSTS_ACCEPTED, BypassHost::parse)?;
+    /// Account used for bypassed and auth-disabled requests.
+    bypass_user: String = "PYTORRENT_AUTH_BYPASS_USER" => env.scalar(name, "admin".to_owned(), parse_username)?;
+    /// Networks a bypassed request must come from.
     #[serde(serialize_with = "serialize_nets")]
-    pub bypass_networks: Vec<IpNet>,
-    pub proxy_fix_enable: bool,
-    pub session_cookie_secure: bool,
-    pub socketio_cors_allowed_origins: Vec<Origin>,
-    /// Already resolved: falls back to the Socket.IO list when the variable is unset.
-    pub api_allowed_origins: Vec<Origin>,
-    pub login_max_failures: u32,
-    pub login_ban_seconds: u64,
-    pub metrics_enable: bool,
-    pub metrics_path: String,
+    bypass_networks: Vec<IpNet> = "PYTORRENT_AUTH_BYPASS_NETWORKS" =>
+        env.list(name, DEFAULT_PRIVATE_NETWORKS, NETS_ACCEPTED, parse_net)?;
+    /// Honour `X-Forwarded-For/Proto/Host/Port/Prefix` from trusted proxies.
+    proxy_fix_enable: bool = "PYTORRENT_PROXY_FIX_ENABLE" => env.scalar(name, false, parse_bool)?;
+    /// Add `Secure` to the session cookie.
+    session_cookie_secure: bool = "PYTORRENT_SESSION_COOKIE_SECURE" => env.scalar(name, false, parse_bool)?;
+    /// Extra origins allowed for the Socket.IO handshake.
+    socketio_cors_allowed_origins: Vec<Origin> = "PYTORRENT_SOCKETIO_CORS_ALLOWED_ORIGINS" =>
+        env.list(name, "", ORIGINS_ACCEPTED, Origin::parse_config)?;
+    /// Extra origins allowed for unsafe API requests; blank falls back to the Socket.IO list,
+    /// as pyTorrent does.
+    api_allowed_origins: Vec<Origin> = "PYTORRENT_API_ALLOWED_ORIGINS" => if env.is_blank(name) {
+        socketio_cors_allowed_origins.clone()
+    } else {
+        env.list(name, "", ORIGINS_ACCEPTED, Origin::parse_config)?
+    };
+    /// Failed logins from one client IP before a ban.
+    login_max_failures: u32 = "PYTORRENT_LOGIN_MAX_FAILURES" => env.scalar(name, 5, |s| {
+        parse_number(s, 1, u32::MAX, "expected a whole number >= 1")
+    })?;
+    /// Length of a login ban.
+    login_ban_seconds: u64 = "PYTORRENT_LOGIN_BAN_SECONDS" => env.scalar(name, 900, |s| {
+        parse_number(
+            s,
+            1,
+            MAX_BAN_SECONDS,
+            &format!("expected a whole number of seconds from 1 to {MAX_BAN_SECONDS}"),
+        )
+    })?;
+    /// Serve Prometheus metrics.
+    metrics_enable: bool = "PYTORRENT_METRICS_ENABLE" => env.scalar(name, false, parse_bool)?;
+    /// Path of the metrics endpoint.
+    metrics_path: String = "PYTORRENT_METRICS_PATH" =>
+        env.scalar(name, "/metrics".to_owned(), parse_metrics_path)?;
+    /// Direct peers allowed to read the metrics (empty: everyone).
     #[serde(serialize_with = "serialize_nets")]
-    pub metrics_allowed_ips: Vec<IpNet>,
-    pub log: String,
-    pub log_format: LogFormat,
+    metrics_allowed_ips: Vec<IpNet> = "PYTORRENT_METRICS_ALLOWED_IPS" =>
+        env.list(name, "", NETS_ACCEPTED, parse_net)?;
+    /// Log filter; its syntax belongs to tracing-subscriber, which validates it at start.
+    log: String = "PYTORRENT_LOG" => env.scalar(name, "info".to_owned(), |s| Ok(s.to_owned()))?;
+    /// Log format: `text` or `json`.
+    log_format: LogFormat = "PYTORRENT_LOG_FORMAT" => env.scalar(name, LogFormat::Text, |s| {
+        parse_choice(s, &[("text", LogFormat::Text), ("json", LogFormat::Json)])
+    })?;
 }
 
 /// Flags of `pytorrentd serve`; each one that is set beats its environment variable.
@@ -147,77 +332,6 @@ impl ConfigError {
     }
 }
 
-/// Variable names, so a typo is a compile error rather than a silently ignored setting.
-mod var {
-    pub const HOST: &str = "PYTORRENT_HOST";
-    pub const PORT: &str = "PYTORRENT_PORT";
-    pub const DATA_DIR: &str = "PYTORRENT_DATA_DIR";
-    pub const DOWNLOAD_DIR: &str = "PYTORRENT_DOWNLOAD_DIR";
-    pub const BT_PORT: &str = "PYTORRENT_BT_PORT";
-    pub const DHT_ENABLE: &str = "PYTORRENT_DHT_ENABLE";
-    pub const UPNP_ENABLE: &str = "PYTORRENT_UPNP_ENABLE";
-    pub const LSD_ENABLE: &str = "PYTORRENT_LSD_ENABLE";
-    pub const AUTH_ENABLE: &str = "PYTORRENT_AUTH_ENABLE";
-    pub const AUTH_PROVIDER: &str = "PYTORRENT_AUTH_PROVIDER";
-    pub const PROXY_USER_HEADER: &str = "PYTORRENT_AUTH_PROXY_USER_HEADER";
-    pub const AUTO_CREATE: &str = "PYTORRENT_AUTH_PROXY_AUTO_CREATE";
-    pub const AUTO_CREATE_ROLE: &str = "PYTORRENT_AUTH_PROXY_AUTO_CREATE_ROLE";
-    pub const AUTO_CREATE_PERMISSION: &str = "PYTORRENT_AUTH_PROXY_AUTO_CREATE_PERMISSION";
-    pub const TRUSTED_PROXIES: &str = "PYTORRENT_AUTH_TRUSTED_PROXIES";
-    pub const ALLOWED_HOSTS: &str = "PYTORRENT_ALLOWED_HOSTS";
-    pub const FETCH_ALLOWED_NETWORKS: &str = "PYTORRENT_FETCH_ALLOWED_NETWORKS";
-    pub const BYPASS_HOSTS: &str = "PYTORRENT_AUTH_BYPASS_HOSTS";
-    pub const BYPASS_USER: &str = "PYTORRENT_AUTH_BYPASS_USER";
-    pub const BYPASS_NETWORKS: &str = "PYTORRENT_AUTH_BYPASS_NETWORKS";
-    pub const PROXY_FIX_ENABLE: &str = "PYTORRENT_PROXY_FIX_ENABLE";
-    pub const SESSION_COOKIE_SECURE: &str = "PYTORRENT_SESSION_COOKIE_SECURE";
-    pub const SOCKETIO_ORIGINS: &str = "PYTORRENT_SOCKETIO_CORS_ALLOWED_ORIGINS";
-    pub const API_ORIGINS: &str = "PYTORRENT_API_ALLOWED_ORIGINS";
-    pub const LOGIN_MAX_FAILURES: &str = "PYTORRENT_LOGIN_MAX_FAILURES";
-    pub const LOGIN_BAN_SECONDS: &str = "PYTORRENT_LOGIN_BAN_SECONDS";
-    pub const METRICS_ENABLE: &str = "PYTORRENT_METRICS_ENABLE";
-    pub const METRICS_PATH: &str = "PYTORRENT_METRICS_PATH";
-    pub const METRICS_ALLOWED_IPS: &str = "PYTORRENT_METRICS_ALLOWED_IPS";
-    pub const LOG: &str = "PYTORRENT_LOG";
-    pub const LOG_FORMAT: &str = "PYTORRENT_LOG_FORMAT";
-}
-
-/// Every `PYTORRENT_*` variable the daemon reads, in SPEC §2 order (also the order of
-/// [`Config::render_masked`]).
-pub const KNOWN_VARS: &[&str] = &[
-    var::HOST,
-    var::PORT,
-    var::DATA_DIR,
-    var::DOWNLOAD_DIR,
-    var::BT_PORT,
-    var::DHT_ENABLE,
-    var::UPNP_ENABLE,
-    var::LSD_ENABLE,
-    var::AUTH_ENABLE,
-    var::AUTH_PROVIDER,
-    var::PROXY_USER_HEADER,
-    var::AUTO_CREATE,
-    var::AUTO_CREATE_ROLE,
-    var::AUTO_CREATE_PERMISSION,
-    var::TRUSTED_PROXIES,
-    var::ALLOWED_HOSTS,
-    var::FETCH_ALLOWED_NETWORKS,
-    var::BYPASS_HOSTS,
-    var::BYPASS_USER,
-    var::BYPASS_NETWORKS,
-    var::PROXY_FIX_ENABLE,
-    var::SESSION_COOKIE_SECURE,
-    var::SOCKETIO_ORIGINS,
-    var::API_ORIGINS,
-    var::LOGIN_MAX_FAILURES,
-    var::LOGIN_BAN_SECONDS,
-    var::METRICS_ENABLE,
-    var::METRICS_PATH,
-    var::METRICS_ALLOWED_IPS,
-    var::LOG,
-    var::LOG_FORMAT,
-];
-
 /// Default of `PYTORRENT_AUTH_BYPASS_NETWORKS`: loopback plus the private and unique-local
 /// ranges.
 pub const DEFAULT_PRIVATE_NETWORKS: &str =
@@ -255,174 +369,7 @@ impl Config {
             vars: vars.into_iter().collect(),
         };
         let mut warnings = env.unknown_variable_warnings();
-
-        let host = match overrides.host {
-            Some(host) => {
-                warnings.extend(env.overridden(var::HOST, "--host", &host.to_string()));
-                host
-            }
-            None => env.scalar(var::HOST, IpAddr::from([0, 0, 0, 0]), parse_ip)?,
-        };
-        let port = match overrides.port {
-            Some(port) => {
-                if port == 0 {
-                    return Err(ConfigError::invalid(
-                        "--port",
-                        "0",
-                        "expected a port number 1-65535",
-                    ));
-                }
-                warnings.extend(env.overridden(var::PORT, "--port", &port.to_string()));
-                port
-            }
-            None => env.scalar(var::PORT, 8090, |s| parse_port(s, false))?,
-        };
-        let data_dir = match &overrides.data_dir {
-            Some(dir) if dir.as_os_str().is_empty() => {
-                return Err(ConfigError::invalid(
-                    "--data-dir",
-                    "",
-                    "expected a directory path",
-                ));
-            }
-            Some(dir) => {
-                warnings.extend(env.overridden(
-                    var::DATA_DIR,
-                    "--data-dir",
-                    &dir.display().to_string(),
-                ));
-                dir.clone()
-            }
-            None => {
-                let system = PathBuf::from(SYSTEM_DATA_DIR);
-                let default =
-                    if overrides.prefer_system_install && system.join("pytorrentd.redb").exists() {
-                        system
-                    } else {
-                        env.default_data_dir()
-                    };
-                env.scalar(var::DATA_DIR, default, |s| Ok(PathBuf::from(s)))?
-            }
-        };
-        let download_dir = env.scalar(var::DOWNLOAD_DIR, data_dir.join("downloads"), |s| {
-            Ok(PathBuf::from(s))
-        })?;
-
-        let socketio_cors_allowed_origins = env.list(
-            var::SOCKETIO_ORIGINS,
-            "",
-            ORIGINS_ACCEPTED,
-            Origin::parse_config,
-        )?;
-        let api_allowed_origins = if env.is_blank(var::API_ORIGINS) {
-            socketio_cors_allowed_origins.clone()
-        } else {
-            env.list(var::API_ORIGINS, "", ORIGINS_ACCEPTED, Origin::parse_config)?
-        };
-
-        let config = Config {
-            host,
-            port,
-            data_dir,
-            download_dir,
-            bt_port: env.scalar(var::BT_PORT, 6881, |s| parse_port(s, true))?,
-            dht_enable: env.scalar(var::DHT_ENABLE, true, parse_bool)?,
-            upnp_enable: env.scalar(var::UPNP_ENABLE, false, parse_bool)?,
-            lsd_enable: env.scalar(var::LSD_ENABLE, true, parse_bool)?,
-            auth_enable: env.scalar(var::AUTH_ENABLE, true, parse_bool)?,
-            auth_provider: env.scalar(var::AUTH_PROVIDER, AuthProvider::Local, |s| {
-                parse_choice(
-                    s,
-                    &[
-                        ("local", AuthProvider::Local),
-                        ("tinyauth", AuthProvider::Tinyauth),
-                        ("proxy", AuthProvider::Proxy),
-                    ],
-                )
-            })?,
-            proxy_user_header: env.scalar(
-                var::PROXY_USER_HEADER,
-                "Remote-User".to_owned(),
-                parse_header_name,
-            )?,
-            proxy_auto_create: env.scalar(var::AUTO_CREATE, false, parse_bool)?,
-            proxy_auto_create_role: env.scalar(var::AUTO_CREATE_ROLE, Role::User, |s| {
-                parse_choice(s, &[("user", Role::User), ("admin", Role::Admin)])
-            })?,
-            proxy_auto_create_permission: env.scalar(
-                var::AUTO_CREATE_PERMISSION,
-                Level::Ro,
-                |s| {
-                    parse_choice(
-                        s,
-                        &[
-                            ("none", Level::None),
-                            ("ro", Level::Ro),
-                            ("rw", Level::Full),
-                            ("full", Level::Full),
-                        ],
-                    )
-                },
-            )?,
-            trusted_proxies: env.list(
-                var::TRUSTED_PROXIES,
-                DEFAULT_TRUSTED_PROXIES,
-                NETS_ACCEPTED,
-                parse_net,
-            )?,
-            allowed_hosts: env.list(
-                var::ALLOWED_HOSTS,
-                "",
-                ALLOWED_HOSTS_ACCEPTED,
-                parse_allowed_host,
-            )?,
-            fetch_allowed_networks: env.list(
-                var::FETCH_ALLOWED_NETWORKS,
-                "",
-                NETS_ACCEPTED,
-                parse_net,
-            )?,
-            bypass_hosts: env.list(var::BYPASS_HOSTS, "", HOSTS_ACCEPTED, BypassHost::parse)?,
-            bypass_user: env.scalar(var::BYPASS_USER, "admin".to_owned(), parse_username)?,
-            bypass_networks: env.list(
-                var::BYPASS_NETWORKS,
-                DEFAULT_PRIVATE_NETWORKS,
-                NETS_ACCEPTED,
-                parse_net,
-            )?,
-            proxy_fix_enable: env.scalar(var::PROXY_FIX_ENABLE, false, parse_bool)?,
-            session_cookie_secure: env.scalar(var::SESSION_COOKIE_SECURE, false, parse_bool)?,
-            socketio_cors_allowed_origins,
-            api_allowed_origins,
-            login_max_failures: env.scalar(var::LOGIN_MAX_FAILURES, 5, |s| {
-                parse_number(s, 1, u32::MAX, "expected a whole number >= 1")
-            })?,
-            login_ban_seconds: env.scalar(var::LOGIN_BAN_SECONDS, 900, |s| {
-                parse_number(
-                    s,
-                    1,
-                    MAX_BAN_SECONDS,
-                    &format!("expected a whole number of seconds from 1 to {MAX_BAN_SECONDS}"),
-                )
-            })?,
-            metrics_enable: env.scalar(var::METRICS_ENABLE, false, parse_bool)?,
-            metrics_path: env.scalar(
-                var::METRICS_PATH,
-                "/metrics".to_owned(),
-                parse_metrics_path,
-            )?,
-            metrics_allowed_ips: env.list(
-                var::METRICS_ALLOWED_IPS,
-                "",
-                NETS_ACCEPTED,
-                parse_net,
-            )?,
-            // The filter syntax belongs to tracing-subscriber; the caller validates it there.
-            log: env.scalar(var::LOG, "info".to_owned(), |s| Ok(s.to_owned()))?,
-            log_format: env.scalar(var::LOG_FORMAT, LogFormat::Text, |s| {
-                parse_choice(s, &[("text", LogFormat::Text), ("json", LogFormat::Json)])
-            })?,
-        };
+        let config = Config::parse_settings(&env, overrides, &mut warnings)?;
         Ok((config, warnings))
     }
 
@@ -444,57 +391,6 @@ impl Config {
     /// TOKEN print as `********`.
     pub fn render_masked(&self) -> String {
         render_lines(&self.effective_values())
-    }
-
-    fn effective_values(&self) -> Vec<(&'static str, String)> {
-        vec![
-            (var::HOST, self.host.to_string()),
-            (var::PORT, self.port.to_string()),
-            (var::DATA_DIR, self.data_dir.display().to_string()),
-            (var::DOWNLOAD_DIR, self.download_dir.display().to_string()),
-            (var::BT_PORT, self.bt_port.to_string()),
-            (var::DHT_ENABLE, self.dht_enable.to_string()),
-            (var::UPNP_ENABLE, self.upnp_enable.to_string()),
-            (var::LSD_ENABLE, self.lsd_enable.to_string()),
-            (var::AUTH_ENABLE, self.auth_enable.to_string()),
-            (var::AUTH_PROVIDER, self.auth_provider.as_str().to_owned()),
-            (var::PROXY_USER_HEADER, self.proxy_user_header.clone()),
-            (var::AUTO_CREATE, self.proxy_auto_create.to_string()),
-            (
-                var::AUTO_CREATE_ROLE,
-                self.proxy_auto_create_role.as_str().to_owned(),
-            ),
-            (
-                var::AUTO_CREATE_PERMISSION,
-                self.proxy_auto_create_permission.as_str().to_owned(),
-            ),
-            (var::TRUSTED_PROXIES, join(&self.trusted_proxies)),
-            (var::ALLOWED_HOSTS, self.allowed_hosts.join(",")),
-            (
-                var::FETCH_ALLOWED_NETWORKS,
-                join(&self.fetch_allowed_networks),
-            ),
-            (var::BYPASS_HOSTS, join(&self.bypass_hosts)),
-            (var::BYPASS_USER, self.bypass_user.clone()),
-            (var::BYPASS_NETWORKS, join(&self.bypass_networks)),
-            (var::PROXY_FIX_ENABLE, self.proxy_fix_enable.to_string()),
-            (
-                var::SESSION_COOKIE_SECURE,
-                self.session_cookie_secure.to_string(),
-            ),
-            (
-                var::SOCKETIO_ORIGINS,
-                join(&self.socketio_cors_allowed_origins),
-            ),
-            (var::API_ORIGINS, join(&self.api_allowed_origins)),
-            (var::LOGIN_MAX_FAILURES, self.login_max_failures.to_string()),
-            (var::LOGIN_BAN_SECONDS, self.login_ban_seconds.to_string()),
-            (var::METRICS_ENABLE, self.metrics_enable.to_string()),
-            (var::METRICS_PATH, self.metrics_path.clone()),
-            (var::METRICS_ALLOWED_IPS, join(&self.metrics_allowed_ips)),
-            (var::LOG, self.log.clone()),
-            (var::LOG_FORMAT, self.log_format.as_str().to_owned()),
-        ]
     }
 }
 
@@ -797,9 +693,15 @@ impl Env {
         })
     }
 
+    /// The packaged service's `/var/lib/pytorrentd` when asked to prefer it and it holds a
+    /// database (administration commands over SSH find the service's data untold); else
     /// `$XDG_DATA_HOME/pytorrentd`, else `$HOME/.local/share/pytorrentd`, else a directory
     /// next to the working directory. Relative values are ignored, as the XDG spec demands.
-    fn default_data_dir(&self) -> PathBuf {
+    fn default_data_dir(&self, overrides: &ServeOverrides) -> PathBuf {
+        let system = PathBuf::from(SYSTEM_DATA_DIR);
+        if overrides.prefer_system_install && system.join("pytorrentd.redb").exists() {
+            return system;
+        }
         let absolute = |name: &str| {
             self.vars
                 .get(name)
@@ -1166,7 +1068,11 @@ mod tests {
 
     #[test]
     fn blank_scalars_mean_default() {
-        let c = config(&[(var::PORT, ""), (var::AUTH_PROVIDER, "  "), (var::LOG, "")]);
+        let c = config(&[
+            ("PYTORRENT_PORT", ""),
+            ("PYTORRENT_AUTH_PROVIDER", "  "),
+            ("PYTORRENT_LOG", ""),
+        ]);
         assert_eq!(c.port, 8090);
         assert_eq!(c.auth_provider, AuthProvider::Local);
         assert_eq!(c.log, "info");
@@ -1181,29 +1087,32 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("/home/u/.local/share/pytorrentd"));
         let c = config(&[("XDG_DATA_HOME", "relative"), ("HOME", "")]);
         assert_eq!(c.data_dir, PathBuf::from("./pytorrentd-data"));
-        let c = config(&[("HOME", "/home/u"), (var::DATA_DIR, "/srv/pt")]);
+        let c = config(&[("HOME", "/home/u"), ("PYTORRENT_DATA_DIR", "/srv/pt")]);
         assert_eq!(c.data_dir, PathBuf::from("/srv/pt"));
         assert_eq!(c.download_dir, PathBuf::from("/srv/pt/downloads"));
-        let c = config(&[(var::DATA_DIR, "/srv/pt"), (var::DOWNLOAD_DIR, "/media/dl")]);
+        let c = config(&[
+            ("PYTORRENT_DATA_DIR", "/srv/pt"),
+            ("PYTORRENT_DOWNLOAD_DIR", "/media/dl"),
+        ]);
         assert_eq!(c.download_dir, PathBuf::from("/media/dl"));
     }
 
     #[test]
     fn explicit_values() {
         let c = config(&[
-            (var::HOST, "::1"),
-            (var::PORT, "9000"),
-            (var::BT_PORT, "0"),
-            (var::AUTH_PROVIDER, " TinyAuth "),
-            (var::PROXY_USER_HEADER, "X-Forwarded-User"),
-            (var::AUTO_CREATE_ROLE, "ADMIN"),
-            (var::AUTO_CREATE_PERMISSION, "rw"),
-            (var::BYPASS_USER, "root user"),
-            (var::LOGIN_MAX_FAILURES, "3"),
-            (var::LOGIN_BAN_SECONDS, "60"),
-            (var::METRICS_PATH, "/internal/metrics"),
-            (var::LOG, "pytorrentd=debug,info"),
-            (var::LOG_FORMAT, "JSON"),
+            ("PYTORRENT_HOST", "::1"),
+            ("PYTORRENT_PORT", "9000"),
+            ("PYTORRENT_BT_PORT", "0"),
+            ("PYTORRENT_AUTH_PROVIDER", " TinyAuth "),
+            ("PYTORRENT_AUTH_PROXY_USER_HEADER", "X-Forwarded-User"),
+            ("PYTORRENT_AUTH_PROXY_AUTO_CREATE_ROLE", "ADMIN"),
+            ("PYTORRENT_AUTH_PROXY_AUTO_CREATE_PERMISSION", "rw"),
+            ("PYTORRENT_AUTH_BYPASS_USER", "root user"),
+            ("PYTORRENT_LOGIN_MAX_FAILURES", "3"),
+            ("PYTORRENT_LOGIN_BAN_SECONDS", "60"),
+            ("PYTORRENT_METRICS_PATH", "/internal/metrics"),
+            ("PYTORRENT_LOG", "pytorrentd=debug,info"),
+            ("PYTORRENT_LOG_FORMAT", "JSON"),
         ]);
         assert_eq!(c.host, "::1".parse::<IpAddr>().expect("ip"));
         assert_eq!(c.port, 9000);
@@ -1219,15 +1128,18 @@ mod tests {
         assert_eq!(c.log, "pytorrentd=debug,info");
         assert_eq!(c.log_format, LogFormat::Json);
         assert_eq!(
-            config(&[(var::HOST, "[::]")]).host,
+            config(&[("PYTORRENT_HOST", "[::]")]).host,
             "::".parse::<IpAddr>().expect("ip")
         );
-        let level = |v| config(&[(var::AUTO_CREATE_PERMISSION, v)]).proxy_auto_create_permission;
+        let level = |v| {
+            config(&[("PYTORRENT_AUTH_PROXY_AUTO_CREATE_PERMISSION", v)])
+                .proxy_auto_create_permission
+        };
         assert_eq!(level("none"), Level::None);
         assert_eq!(level("ro"), Level::Ro);
         assert_eq!(level("full"), Level::Full);
         assert_eq!(
-            config(&[(var::AUTH_PROVIDER, "proxy")]).auth_provider,
+            config(&[("PYTORRENT_AUTH_PROVIDER", "proxy")]).auth_provider,
             AuthProvider::Proxy
         );
     }
@@ -1247,7 +1159,7 @@ mod tests {
             ("off", false),
         ] {
             assert_eq!(
-                config(&[(var::UPNP_ENABLE, value)]).upnp_enable,
+                config(&[("PYTORRENT_UPNP_ENABLE", value)]).upnp_enable,
                 expected,
                 "{value}"
             );
@@ -1257,17 +1169,17 @@ mod tests {
     #[test]
     fn every_bool_variable_is_wired() {
         let all_false = config(&[
-            (var::DHT_ENABLE, "off"),
-            (var::LSD_ENABLE, "off"),
-            (var::AUTH_ENABLE, "off"),
+            ("PYTORRENT_DHT_ENABLE", "off"),
+            ("PYTORRENT_LSD_ENABLE", "off"),
+            ("PYTORRENT_AUTH_ENABLE", "off"),
         ]);
         assert!(!all_false.dht_enable && !all_false.lsd_enable && !all_false.auth_enable);
         let all_true = config(&[
-            (var::UPNP_ENABLE, "on"),
-            (var::AUTO_CREATE, "on"),
-            (var::PROXY_FIX_ENABLE, "on"),
-            (var::SESSION_COOKIE_SECURE, "on"),
-            (var::METRICS_ENABLE, "on"),
+            ("PYTORRENT_UPNP_ENABLE", "on"),
+            ("PYTORRENT_AUTH_PROXY_AUTO_CREATE", "on"),
+            ("PYTORRENT_PROXY_FIX_ENABLE", "on"),
+            ("PYTORRENT_SESSION_COOKIE_SECURE", "on"),
+            ("PYTORRENT_METRICS_ENABLE", "on"),
         ]);
         assert!(all_true.upnp_enable && all_true.proxy_auto_create && all_true.proxy_fix_enable);
         assert!(all_true.session_cookie_secure && all_true.metrics_enable);
@@ -1276,14 +1188,14 @@ mod tests {
     #[test]
     fn invalid_values_name_variable_value_and_accepted() {
         let bool_vars = [
-            var::DHT_ENABLE,
-            var::UPNP_ENABLE,
-            var::LSD_ENABLE,
-            var::AUTH_ENABLE,
-            var::AUTO_CREATE,
-            var::PROXY_FIX_ENABLE,
-            var::SESSION_COOKIE_SECURE,
-            var::METRICS_ENABLE,
+            "PYTORRENT_DHT_ENABLE",
+            "PYTORRENT_UPNP_ENABLE",
+            "PYTORRENT_LSD_ENABLE",
+            "PYTORRENT_AUTH_ENABLE",
+            "PYTORRENT_AUTH_PROXY_AUTO_CREATE",
+            "PYTORRENT_PROXY_FIX_ENABLE",
+            "PYTORRENT_SESSION_COOKIE_SECURE",
+            "PYTORRENT_METRICS_ENABLE",
         ];
         for name in bool_vars {
             assert_eq!(
@@ -1295,106 +1207,114 @@ mod tests {
         let long_user = "u".repeat(129);
         let cases: &[(&str, &str, &str)] = &[
             (
-                var::HOST,
+                "PYTORRENT_HOST",
                 "localhost",
                 "expected an IP address such as 0.0.0.0, 127.0.0.1 or ::",
             ),
-            (var::PORT, "0", "expected a port number 1-65535"),
-            (var::PORT, "65536", "expected a port number 1-65535"),
-            (var::PORT, "+80", "expected a port number 1-65535"),
+            ("PYTORRENT_PORT", "0", "expected a port number 1-65535"),
+            ("PYTORRENT_PORT", "65536", "expected a port number 1-65535"),
+            ("PYTORRENT_PORT", "+80", "expected a port number 1-65535"),
             (
-                var::BT_PORT,
+                "PYTORRENT_BT_PORT",
                 "-1",
                 "expected a port number 0-65535 (0 = random)",
             ),
             (
-                var::AUTH_PROVIDER,
+                "PYTORRENT_AUTH_PROVIDER",
                 "tinyauht",
                 "expected one of local, tinyauth, proxy",
             ),
             (
-                var::PROXY_USER_HEADER,
+                "PYTORRENT_AUTH_PROXY_USER_HEADER",
                 "Remote User",
                 "expected an HTTP header name such as Remote-User (letters, digits and !#$%&'*+-.^_`|~)",
             ),
-            (var::AUTO_CREATE_ROLE, "root", "expected one of user, admin"),
             (
-                var::AUTO_CREATE_PERMISSION,
+                "PYTORRENT_AUTH_PROXY_AUTO_CREATE_ROLE",
+                "root",
+                "expected one of user, admin",
+            ),
+            (
+                "PYTORRENT_AUTH_PROXY_AUTO_CREATE_PERMISSION",
                 "write",
                 "expected one of none, ro, rw, full",
             ),
             (
-                var::TRUSTED_PROXIES,
+                "PYTORRENT_AUTH_TRUSTED_PROXIES",
                 "10.0.0.0/8,proxy",
                 "\"proxy\" is not a CIDR or IP address; expected a comma-separated list of CIDRs or IP addresses such as 10.0.0.0/8,::1",
             ),
             (
-                var::BYPASS_NETWORKS,
+                "PYTORRENT_AUTH_BYPASS_NETWORKS",
                 "10.0.0.0/33",
                 "\"10.0.0.0/33\" is not a CIDR or IP address; expected a comma-separated list of CIDRs or IP addresses such as 10.0.0.0/8,::1",
             ),
             (
-                var::METRICS_ALLOWED_IPS,
+                "PYTORRENT_METRICS_ALLOWED_IPS",
                 "::1/129",
                 "\"::1/129\" is not a CIDR or IP address; expected a comma-separated list of CIDRs or IP addresses such as 10.0.0.0/8,::1",
             ),
             (
-                var::BYPASS_HOSTS,
+                "PYTORRENT_AUTH_BYPASS_HOSTS",
                 "10.0.0.5:99999",
                 "\"10.0.0.5:99999\" has an invalid port (expected 1-65535); expected a comma-separated list of host, host:port, [ipv6] or [ipv6]:port",
             ),
             (
-                var::BYPASS_USER,
+                "PYTORRENT_AUTH_BYPASS_USER",
                 &long_user,
                 "expected a username of at most 128 bytes without control characters",
             ),
             (
-                var::SOCKETIO_ORIGINS,
+                "PYTORRENT_SOCKETIO_CORS_ALLOWED_ORIGINS",
                 "ftp://example.com",
                 "\"ftp://example.com\" has scheme ftp, only http and https are accepted; expected a comma-separated list of origins such as https://example.com,http://10.0.0.5:8090",
             ),
             (
-                var::API_ORIGINS,
+                "PYTORRENT_API_ALLOWED_ORIGINS",
                 "*",
                 "\"*\" is a wildcard, which is not accepted: list each allowed origin as scheme://host[:port]; expected a comma-separated list of origins such as https://example.com,http://10.0.0.5:8090",
             ),
             (
-                var::API_ORIGINS,
+                "PYTORRENT_API_ALLOWED_ORIGINS",
                 "https://example.com/app",
                 "\"https://example.com/app\" must not contain a path; expected a comma-separated list of origins such as https://example.com,http://10.0.0.5:8090",
             ),
-            (var::LOGIN_MAX_FAILURES, "0", "expected a whole number >= 1"),
             (
-                var::LOGIN_MAX_FAILURES,
+                "PYTORRENT_LOGIN_MAX_FAILURES",
+                "0",
+                "expected a whole number >= 1",
+            ),
+            (
+                "PYTORRENT_LOGIN_MAX_FAILURES",
                 "five",
                 "expected a whole number >= 1",
             ),
-            (var::LOGIN_BAN_SECONDS, "0", &ban),
-            (var::LOGIN_BAN_SECONDS, "31536001", &ban),
+            ("PYTORRENT_LOGIN_BAN_SECONDS", "0", &ban),
+            ("PYTORRENT_LOGIN_BAN_SECONDS", "31536001", &ban),
             (
-                var::METRICS_PATH,
+                "PYTORRENT_METRICS_PATH",
                 "/api/metrics",
                 "expected a path such as /metrics (starting with /, not /, not under /api/ or /socket.io)",
             ),
-            (var::LOG_FORMAT, "xml", "expected one of text, json"),
+            ("PYTORRENT_LOG_FORMAT", "xml", "expected one of text, json"),
         ];
         for (name, value, reason) in cases {
             assert_eq!(error(&[(name, value)]), format!("{name}={value}: {reason}"));
         }
         assert_eq!(
-            error(&[(var::AUTH_PROVIDER, "tinyauht")]),
+            error(&[("PYTORRENT_AUTH_PROVIDER", "tinyauht")]),
             "PYTORRENT_AUTH_PROVIDER=tinyauht: expected one of local, tinyauth, proxy"
         );
     }
 
     #[test]
     fn error_messages_stay_on_one_line() {
-        let message = error(&[(var::PORT, "80\n81")]);
+        let message = error(&[("PYTORRENT_PORT", "80\n81")]);
         assert_eq!(
             message,
             "PYTORRENT_PORT=80\\n81: expected a port number 1-65535"
         );
-        let message = error(&[(var::BYPASS_HOSTS, "a b\u{1b}[31m")]);
+        let message = error(&[("PYTORRENT_AUTH_BYPASS_HOSTS", "a b\u{1b}[31m")]);
         assert!(
             !message.contains('\n') && !message.contains('\u{1b}'),
             "{message}"
@@ -1425,18 +1345,21 @@ mod tests {
         assert!(parse_username(&"u".repeat(128)).is_ok());
         assert!(parse_username("a\tb").is_err());
         // Blank falls back to the default rather than an empty username.
-        assert_eq!(config(&[(var::BYPASS_USER, " ")]).bypass_user, "admin");
+        assert_eq!(
+            config(&[("PYTORRENT_AUTH_BYPASS_USER", " ")]).bypass_user,
+            "admin"
+        );
     }
 
     #[test]
     fn cidr_lists() {
         let c = config(&[
             (
-                var::TRUSTED_PROXIES,
+                "PYTORRENT_AUTH_TRUSTED_PROXIES",
                 " 10.1.2.3 , 192.168.0.0/16,,::1, fd00::/8, 10.9.9.9/8 ",
             ),
-            (var::BYPASS_NETWORKS, ""),
-            (var::METRICS_ALLOWED_IPS, "2001:db8::5"),
+            ("PYTORRENT_AUTH_BYPASS_NETWORKS", ""),
+            ("PYTORRENT_METRICS_ALLOWED_IPS", "2001:db8::5"),
         ]);
         assert_eq!(
             c.trusted_proxies,
@@ -1465,7 +1388,7 @@ mod tests {
     #[test]
     fn bypass_host_parsing() {
         let c = config(&[(
-            var::BYPASS_HOSTS,
+            "PYTORRENT_AUTH_BYPASS_HOSTS",
             "10.11.1.11:8090, 10.11.1.11,NAS.Local,[::1]:8090,[FE80::0001],fd00::5,",
         )]);
         assert_eq!(
@@ -1637,7 +1560,7 @@ mod tests {
     #[test]
     fn origin_lists_and_api_fallback() {
         let socketio = (
-            var::SOCKETIO_ORIGINS,
+            "PYTORRENT_SOCKETIO_CORS_ALLOWED_ORIGINS",
             "https://Pt.Example.com/, http://10.0.0.5:8090",
         );
         let expected = vec![
@@ -1649,10 +1572,13 @@ mod tests {
         assert_eq!(c.socketio_cors_allowed_origins, expected);
         assert_eq!(c.api_allowed_origins, expected, "unset API list falls back");
 
-        let c = config(&[socketio, (var::API_ORIGINS, " ")]);
+        let c = config(&[socketio, ("PYTORRENT_API_ALLOWED_ORIGINS", " ")]);
         assert_eq!(c.api_allowed_origins, expected, "blank API list falls back");
 
-        let c = config(&[socketio, (var::API_ORIGINS, "https://api.example.com")]);
+        let c = config(&[
+            socketio,
+            ("PYTORRENT_API_ALLOWED_ORIGINS", "https://api.example.com"),
+        ]);
         assert_eq!(
             c.api_allowed_origins,
             vec![origin("https://api.example.com")]
@@ -1666,7 +1592,7 @@ mod tests {
             ("PYTORRENT_FOO", "1"),
             ("PYTORRENT_AUTH_PROVDER", "proxy"),
             ("PATH", "/bin"),
-            (var::PORT, "8091"),
+            ("PYTORRENT_PORT", "8091"),
         ])
         .expect("valid");
         assert_eq!(
@@ -1688,9 +1614,9 @@ mod tests {
         };
         let (c, warnings) = parse_with(
             &[
-                (var::HOST, "0.0.0.0"),
-                (var::PORT, "8091"),
-                (var::DATA_DIR, "/env/dir"),
+                ("PYTORRENT_HOST", "0.0.0.0"),
+                ("PYTORRENT_PORT", "8091"),
+                ("PYTORRENT_DATA_DIR", "/env/dir"),
             ],
             &overrides,
         )
@@ -1708,7 +1634,7 @@ mod tests {
             ]
         );
         // An override also rescues an invalid environment value it replaces.
-        let (c, _) = parse_with(&[(var::PORT, "bogus")], &overrides).expect("valid");
+        let (c, _) = parse_with(&[("PYTORRENT_PORT", "bogus")], &overrides).expect("valid");
         assert_eq!(c.port, 9999);
 
         let zero = ServeOverrides {
@@ -1725,8 +1651,11 @@ mod tests {
     #[test]
     fn render_masked_lists_every_known_var() {
         let c = config(&[
-            (var::BYPASS_HOSTS, "nas:8090,[::1]"),
-            (var::SOCKETIO_ORIGINS, "https://a.example,https://b.example"),
+            ("PYTORRENT_AUTH_BYPASS_HOSTS", "nas:8090,[::1]"),
+            (
+                "PYTORRENT_SOCKETIO_CORS_ALLOWED_ORIGINS",
+                "https://a.example,https://b.example",
+            ),
         ]);
         let names: Vec<&str> = c.effective_values().iter().map(|(name, _)| *name).collect();
         assert_eq!(names, KNOWN_VARS);
@@ -1749,9 +1678,9 @@ mod tests {
     #[test]
     fn rendered_defaults_parse_back_to_the_same_config() {
         let c = config(&[
-            (var::BYPASS_HOSTS, "nas:8090,[::1]"),
-            (var::METRICS_ALLOWED_IPS, "10.0.0.0/8"),
-            (var::API_ORIGINS, "https://a.example"),
+            ("PYTORRENT_AUTH_BYPASS_HOSTS", "nas:8090,[::1]"),
+            ("PYTORRENT_METRICS_ALLOWED_IPS", "10.0.0.0/8"),
+            ("PYTORRENT_API_ALLOWED_ORIGINS", "https://a.example"),
         ]);
         let rendered = c.render_masked();
         let pairs: Vec<(&str, &str)> = rendered
@@ -1763,7 +1692,7 @@ mod tests {
 
     #[test]
     fn serializes_networks_as_strings() {
-        let c = config(&[(var::METRICS_ALLOWED_IPS, "10.0.0.1,::1")]);
+        let c = config(&[("PYTORRENT_METRICS_ALLOWED_IPS", "10.0.0.1,::1")]);
         let json = serde_json::to_value(&c).expect("serializable");
         assert_eq!(
             json["metrics_allowed_ips"],

@@ -364,10 +364,19 @@ async fn json_logs_startup_line_and_risk_warnings() {
         "provider",
         "bypass_hosts",
         "trusted_proxies",
+        "accepted_hosts",
     ] {
         assert!(!f[key].is_null(), "startup line lacks {key}: {ready}");
     }
     assert_eq!(f["provider"], "tinyauth");
+    // The names the Host check accepts: localhost and the bypass host names.
+    let hosts = f["accepted_hosts"].as_str().unwrap_or("");
+    for name in ["localhost", "torrents.example.com", "192.168.1.5"] {
+        assert!(
+            hosts.split(',').any(|h| h == name),
+            "accepted_hosts lacks {name}: {hosts}"
+        );
+    }
     let warnings: Vec<String> = lines
         .iter()
         .filter(|l| l["level"] == "WARN")

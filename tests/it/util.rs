@@ -281,6 +281,21 @@ impl Daemon {
     }
 
     async fn spawn(&mut self) {
+        // A port handed out by `free_port` can be taken by another process (other test
+        // binaries run beside this one) before the daemon binds it: try again with new ports.
+        for _ in 0..3 {
+            if self.spawn_once().await {
+                return;
+            }
+            // The failed attempt's logs are overwritten: run numbers stay 1, 2, … per start.
+            self.run -= 1;
+        }
+        panic!("pytorrentd could not bind its ports in three attempts");
+    }
+
+    /// Starts the daemon and waits until it is ready; `false` when it exited because a port
+    /// was taken (its logs are kept under this run's number).
+    async fn spawn_once(&mut self) -> bool {
         assert!(self.child.is_none(), "daemon already running");
         self.run += 1;
         self.port = free_port();
@@ -309,15 +324,20 @@ impl Daemon {
         }
         let child = cmd.spawn().expect("spawn pytorrentd");
         self.child = Some(child);
-        self.wait_ready().await;
+        self.wait_ready().await
     }
 
-    async fn wait_ready(&mut self) {
+    async fn wait_ready(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(30);
         let url = self.url("/api/health");
         loop {
             if let Some(st) = self.child.as_mut().unwrap().try_wait().unwrap() {
                 self.child = None;
+                if fs::read_to_string(self.log_paths(self.run).1)
+                    .is_ok_and(|e| e.contains("Address already in use"))
+                {
+                    return false;
+                }
                 panic!(
                     "pytorrentd exited during startup with {st}\n--- stdout ---\n{}\n--- stderr ---\n{}",
                     tail(&self.log_paths(self.run).0, 100),
@@ -333,7 +353,7 @@ impl Daemon {
             {
                 let (st, body) = to_status_json(resp).await;
                 if st == 200 && body == json!({"status": "ok"}) {
-                    return;
+                    return true;
                 }
                 assert!(
                     Instant::now() < deadline,
