@@ -17,7 +17,11 @@ pub mod store;
 
 pub use state::AppState;
 
-/// The HTTP application (API, UI, headers) for a given state.
+/// The HTTP application for a given state: the API and UI routes, the live feed around
+/// them, and the checks and headers every request passes first. Composed here so that the
+/// `http` and `feed` layers need not know each other.
 pub fn app(state: AppState) -> axum::Router {
-    http::router(state)
+    let routes = http::routes(&state);
+    let with_feed = feed::attach(routes, state.clone());
+    http::outer_layers(with_feed, state)
 }

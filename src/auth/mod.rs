@@ -1,7 +1,11 @@
-//! Identity and access (SPEC §3). One resolver turns a request (REST call, page load,
-//! Socket.IO handshake or event) into an `Identity`; every handler then checks its
-//! permission through `Identity::require` / `require_admin`. Providers, bypass, tokens and
-//! sessions all live here so the rest of the code never looks at credentials.
+//! Identity and access. One resolver turns a request (REST call, page load, Socket.IO
+//! handshake or event) into an [`Identity`]; every handler then checks its permission through
+//! [`Identity::require`] / [`Identity::require_admin`]. Providers, bypass, tokens and sessions
+//! all live here so the rest of the code never looks at credentials (docs/security.md).
+//!
+//! This layer knows nothing of HTTP: it reads a request through [`RequestHeaders`] and
+//! answers with its own errors ([`Denied`], [`AccessError`]), which the HTTP layer maps to
+//! statuses.
 
 pub mod password;
 pub mod ratelimit;
@@ -12,15 +16,42 @@ pub mod users;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 
-use http::request::Parts;
-use http::{HeaderMap, HeaderName, StatusCode, header};
 use tokio::sync::broadcast;
 
 use crate::config::{AuthProvider, Config, Level, Role, ip_in};
-use crate::http::ApiError;
-use crate::state::AppState;
 use crate::store::Store;
 use users::UserRecord;
+
+/// The headers of a request, as the resolver reads them, whatever carried the request (an
+/// HTTP request, the Socket.IO handshake). Names are lowercase.
+pub trait RequestHeaders {
+    /// The values of header `name`, in order.
+    fn values(&self, name: &str) -> Vec<&[u8]>;
+    /// The names of every header present.
+    fn names(&self) -> Vec<&str>;
+
+    /// The first value of `name` as trimmed UTF-8 (`None` when absent or not UTF-8).
+    fn first(&self, name: &str) -> Option<&str> {
+        let v = *self.values(name).first()?;
+        std::str::from_utf8(v).ok().map(str::trim)
+    }
+
+    fn has(&self, name: &str) -> bool {
+        !self.values(name).is_empty()
+    }
+}
+
+/// Why an authenticated caller may not do something.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccessError {
+    /// The profile does not exist for this caller (no grant): answered as missing.
+    #[error("profile '{0}' does not exist")]
+    Invisible(String),
+    #[error("you have read-only access to profile '{0}'")]
+    ReadOnly(String),
+    #[error("this action requires an administrator")]
+    AdminOnly,
+}
 
 /// Who is asking, resolved once per request or socket event.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -75,26 +106,32 @@ impl Identity {
             .unwrap_or(Level::None)
     }
 
-    /// Profiles without access answer 404 (they do not exist for this caller); read-only
-    /// ones refuse writes with 403.
-    pub fn require(&self, profile: &str, need: Need) -> Result<(), ApiError> {
+    /// Profiles without access do not exist for this caller; read-only ones refuse writes.
+    pub fn require(&self, profile: &str, need: Need) -> Result<(), AccessError> {
         match (self.level(profile), need) {
-            (Level::None, _) => Err(ApiError::not_found(
-                "profile_not_found",
-                format!("profile '{profile}' does not exist"),
-            )),
-            (Level::Ro, Need::Write) => Err(ApiError::forbidden(format!(
-                "you have read-only access to profile '{profile}'"
-            ))),
+            (Level::None, _) => Err(AccessError::Invisible(profile.to_owned())),
+            (Level::Ro, Need::Write) => Err(AccessError::ReadOnly(profile.to_owned())),
             _ => Ok(()),
         }
     }
 
-    pub fn require_admin(&self) -> Result<(), ApiError> {
+    pub fn require_admin(&self) -> Result<(), AccessError> {
         if self.is_admin() {
             Ok(())
         } else {
-            Err(ApiError::forbidden("this action requires an administrator"))
+            Err(AccessError::AdminOnly)
+        }
+    }
+
+    /// How the caller sees a profile: `admin`, `full` or `ro`; `None` when it is invisible.
+    pub fn view_level(&self, profile: &str) -> Option<&'static str> {
+        if self.is_admin() {
+            return Some("admin");
+        }
+        match self.level(profile) {
+            Level::None => None,
+            Level::Ro => Some("ro"),
+            Level::Full => Some("full"),
         }
     }
 
@@ -181,7 +218,7 @@ impl Denied {
                 "the reverse proxy did not send the {h} header; check that it forwards the authenticated user on every path (PYTORRENT_AUTH_PROXY_USER_HEADER)"
             ),
             Denied::UntrustedPeer(peer) => format!(
-                "this request came from {}, which is not a trusted proxy, so its {} header is ignored; if your reverse proxy runs there, add its address to PYTORRENT_AUTH_TRUSTED_PROXIES (provider '{}' has no login form)",
+                "this request did not come through a trusted proxy: it came from {}, so its {} header is ignored; if your reverse proxy runs there, add its address to PYTORRENT_AUTH_TRUSTED_PROXIES (provider '{}' has no login form)",
                 peer.map_or_else(|| "an unknown address".to_owned(), |p| p.to_string()),
                 cfg.proxy_user_header,
                 cfg.auth_provider.as_str()
@@ -194,22 +231,12 @@ impl Denied {
             Denied::Internal(_) => "an internal error occurred; see the server log".into(),
         }
     }
-
-    pub fn to_api(&self, cfg: &Config) -> ApiError {
-        let msg = self.message(cfg);
-        match self {
-            Denied::BadHeader(_) => ApiError::new(StatusCode::FORBIDDEN, "header_rejected", msg),
-            Denied::UnknownUser(_) => ApiError::new(StatusCode::FORBIDDEN, "unknown_user", msg),
-            Denied::Internal(cause) => ApiError::internal(cause),
-            _ => ApiError::unauthorized(msg),
-        }
-    }
 }
 
-fn cookie_value<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    h.get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
+fn cookie_value<'a>(h: &'a (impl RequestHeaders + ?Sized), name: &str) -> Option<&'a str> {
+    h.values("cookie")
+        .into_iter()
+        .filter_map(|v| std::str::from_utf8(v).ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == name)
@@ -217,40 +244,38 @@ fn cookie_value<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// The session cookie's value, if present.
-pub fn session_cookie(h: &HeaderMap) -> Option<&str> {
+pub fn session_cookie(h: &(impl RequestHeaders + ?Sized)) -> Option<&str> {
     cookie_value(h, sessions::COOKIE)
 }
 
-fn presented_token(h: &HeaderMap) -> Option<&str> {
-    if let Some(v) = h.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
-        && let Some((scheme, t)) = v.trim().split_once(' ')
+fn presented_token(h: &(impl RequestHeaders + ?Sized)) -> Option<&str> {
+    if let Some(v) = h.first("authorization")
+        && let Some((scheme, t)) = v.split_once(' ')
         && scheme.eq_ignore_ascii_case("bearer")
         && t.trim().starts_with(sessions::TOKEN_PREFIX)
     {
         return Some(t.trim());
     }
-    h.get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
+    h.first("x-api-key")
         .filter(|t| t.starts_with(sessions::TOKEN_PREFIX))
 }
 
-fn is_bypassed(cfg: &Config, peer: Option<SocketAddr>, h: &HeaderMap) -> bool {
+fn is_bypassed(cfg: &Config, peer: Option<SocketAddr>, h: &(impl RequestHeaders + ?Sized)) -> bool {
     if cfg.bypass_hosts.is_empty() {
         return false;
     }
     // Anything relayed by a proxy is not a direct LAN request, whatever its Host says.
-    if h.contains_key("x-forwarded-for") || h.contains_key(header::FORWARDED) {
+    if h.has("x-forwarded-for") || h.has("forwarded") {
         return false;
     }
     let Some(peer) = peer else { return false };
     if !ip_in(&cfg.bypass_networks, peer.ip()) {
         return false;
     }
-    let Some(host) = h.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+    let Some(host) = h.first("host") else {
         return false;
     };
-    cfg.bypass_hosts.iter().any(|b| b.matches(host.trim()))
+    cfg.bypass_hosts.iter().any(|b| b.matches(host))
 }
 
 fn bypass_identity(cfg: &Config, via: Via) -> Identity {
@@ -266,20 +291,22 @@ fn bypass_identity(cfg: &Config, via: Via) -> Identity {
 }
 
 /// Reads the proxy's user header under the rules of SPEC §3.
-fn header_user(cfg: &Config, h: &HeaderMap) -> Result<String, Denied> {
-    let name = HeaderName::from_bytes(cfg.proxy_user_header.as_bytes())
-        .map_err(|_| Denied::Internal("invalid PYTORRENT_AUTH_PROXY_USER_HEADER".into()))?;
+fn header_user(cfg: &Config, h: &(impl RequestHeaders + ?Sized)) -> Result<String, Denied> {
+    let name = cfg.proxy_user_header.to_ascii_lowercase();
     // Some proxies and frameworks fold `_` into `-`: any spelling that folds into the
     // configured name is a second, ambiguous source of identity.
-    if let Some(other) = h.keys().find(|k| {
-        *k != name && k.as_str().contains('_') && k.as_str().replace('_', "-") == name.as_str()
-    }) {
+    if let Some(other) = h
+        .names()
+        .into_iter()
+        .find(|k| *k != name && k.contains('_') && k.replace('_', "-") == name)
+    {
         return Err(Denied::BadHeader(format!(
             "the request carries '{other}' besides '{}'; refusing an ambiguous identity",
             cfg.proxy_user_header
         )));
     }
-    let mut values = h.get_all(&name).iter();
+    let all = h.values(&name);
+    let mut values = all.iter();
     let Some(v) = values.next() else {
         return Err(Denied::HeaderMissing(cfg.proxy_user_header.clone()));
     };
@@ -289,7 +316,7 @@ fn header_user(cfg: &Config, h: &HeaderMap) -> Result<String, Denied> {
             cfg.proxy_user_header
         )));
     }
-    let s = std::str::from_utf8(v.as_bytes())
+    let s = std::str::from_utf8(v)
         .map_err(|_| {
             Denied::BadHeader(format!(
                 "the {} header is not valid UTF-8",
@@ -370,7 +397,7 @@ fn log_untrusted_peer(cfg: &Config, ip: Option<std::net::IpAddr>) {
 pub fn resolve(
     cfg: &Config,
     store: &Store,
-    h: &HeaderMap,
+    h: &(impl RequestHeaders + ?Sized),
     peer: Option<SocketAddr>,
 ) -> Result<Identity, Denied> {
     if !cfg.auth_enable {
@@ -412,31 +439,6 @@ pub fn resolve(
             id.credential = Some(sessions::digest(token));
             Ok(id)
         }
-    }
-}
-
-pub fn peer_of(parts: &Parts) -> Option<SocketAddr> {
-    parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<SocketAddr>>()
-        .map(|c| c.0)
-}
-
-impl axum::extract::FromRequestParts<AppState> for Identity {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        if let Some(id) = parts.extensions.get::<Identity>() {
-            return Ok(id.clone());
-        }
-        let peer = peer_of(parts);
-        let id = resolve(&state.config, &state.store, &parts.headers, peer)
-            .map_err(|d| d.to_api(&state.config))?;
-        parts.extensions.insert(id.clone());
-        Ok(id)
     }
 }
 

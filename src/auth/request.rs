@@ -1,15 +1,14 @@
 //! Facts about a request that depend on who sent it: the client IP, the application origin
-//! (with proxy-fix, only from trusted proxies), and the CSRF origin check of SPEC §3.
+//! (with proxy-fix, only from trusted proxies), the origin check against cross-site requests
+//! and the Host check against DNS rebinding (docs/security.md).
 
 use std::net::{IpAddr, SocketAddr};
 
-use http::{HeaderMap, Method, StatusCode, header};
-
+use super::RequestHeaders;
 use crate::config::{Config, Origin, ip_in};
-use crate::http::ApiError;
 
-fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    h.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+fn header_str<'a>(h: &'a (impl RequestHeaders + ?Sized), name: &str) -> Option<&'a str> {
+    h.first(name)
 }
 
 /// Whether the direct peer may speak for the client (user header, forwarded headers).
@@ -19,14 +18,20 @@ pub fn peer_trusted(cfg: &Config, peer: Option<SocketAddr>) -> bool {
 
 /// The client IP: the peer, or with proxy-fix behind a trusted peer the rightmost
 /// `X-Forwarded-For` entry that is not itself a trusted proxy.
-pub fn client_ip(cfg: &Config, peer: Option<SocketAddr>, h: &HeaderMap) -> Option<IpAddr> {
+pub fn client_ip(
+    cfg: &Config,
+    peer: Option<SocketAddr>,
+    h: &(impl RequestHeaders + ?Sized),
+) -> Option<IpAddr> {
     let peer_ip = peer.map(|p| p.ip())?;
     if !(cfg.proxy_fix_enable && peer_trusted(cfg, peer)) {
         return Some(peer_ip);
     }
     let mut hops: Vec<IpAddr> = Vec::new();
-    for v in h.get_all("x-forwarded-for") {
-        let Ok(s) = v.to_str() else { continue };
+    for v in h.values("x-forwarded-for") {
+        let Ok(s) = std::str::from_utf8(v) else {
+            continue;
+        };
         for part in s.split(',') {
             if let Ok(ip) = part.trim().parse::<IpAddr>() {
                 hops.push(ip);
@@ -49,7 +54,11 @@ pub struct AppOrigin {
     pub prefix: String,
 }
 
-pub fn app_origin(cfg: &Config, peer: Option<SocketAddr>, h: &HeaderMap) -> AppOrigin {
+pub fn app_origin(
+    cfg: &Config,
+    peer: Option<SocketAddr>,
+    h: &(impl RequestHeaders + ?Sized),
+) -> AppOrigin {
     let fwd = cfg.proxy_fix_enable && peer_trusted(cfg, peer);
     let first = |name: &str| {
         header_str(h, name)
@@ -64,7 +73,7 @@ pub fn app_origin(cfg: &Config, peer: Option<SocketAddr>, h: &HeaderMap) -> AppO
     let mut host = fwd
         .then(|| first("x-forwarded-host"))
         .flatten()
-        .or_else(|| header_str(h, header::HOST.as_str()).map(str::to_owned))
+        .or_else(|| header_str(h, "host").map(str::to_owned))
         .unwrap_or_default();
     let has_port = host
         .rsplit_once(':')
@@ -100,17 +109,26 @@ fn prefix_acceptable(p: &str) -> bool {
         && p[1..].split('/').all(|seg| !seg.is_empty() && seg != "..")
 }
 
-pub fn is_unsafe(m: &Method) -> bool {
-    matches!(
-        *m,
-        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
-    )
+/// A cross-site request refused by [`check_origin`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "request origin '{presented}' does not match this server's origin{}; if this is how you reach pytorrentd (e.g. through an HTTPS reverse proxy), add it to PYTORRENT_API_ALLOWED_ORIGINS or enable PYTORRENT_PROXY_FIX_ENABLE",
+    app.as_ref().map(|o| format!(" '{}'", o.as_str())).unwrap_or_default()
+)]
+pub struct OriginRejected {
+    pub presented: String,
+    pub app: Option<Origin>,
 }
 
-/// SPEC §3 CSRF check for unsafe requests. `None` Origin and Referer: allowed (not a browser).
-pub fn check_origin(cfg: &Config, peer: Option<SocketAddr>, h: &HeaderMap) -> Result<(), ApiError> {
-    let presented =
-        header_str(h, header::ORIGIN.as_str()).or_else(|| header_str(h, header::REFERER.as_str()));
+/// The check against cross-site requests, for requests that change something: the `Origin`
+/// (else `Referer`) must be the application's own origin or an allowed one. Without either
+/// header the request is not a browser's and passes.
+pub fn check_origin(
+    cfg: &Config,
+    peer: Option<SocketAddr>,
+    h: &(impl RequestHeaders + ?Sized),
+) -> Result<(), OriginRejected> {
+    let presented = header_str(h, "origin").or_else(|| header_str(h, "referer"));
     let Some(presented) = presented else {
         return Ok(());
     };
@@ -120,26 +138,19 @@ pub fn check_origin(cfg: &Config, peer: Option<SocketAddr>, h: &HeaderMap) -> Re
     {
         return Ok(());
     }
-    Err(ApiError::new(
-        StatusCode::FORBIDDEN,
-        "origin_rejected",
-        format!(
-            "request origin '{presented}' does not match this server's origin{}; if this is how you reach pytorrentd (e.g. through an HTTPS reverse proxy), add it to PYTORRENT_API_ALLOWED_ORIGINS or enable PYTORRENT_PROXY_FIX_ENABLE",
-            app.origin
-                .as_ref()
-                .map(|o| format!(" '{}'", o.as_str()))
-                .unwrap_or_default()
-        ),
-    ))
+    Err(OriginRejected {
+        presented: presented.to_owned(),
+        app: app.origin,
+    })
 }
 
 /// The same check for the Socket.IO handshake, against its own allow-list.
 pub fn check_socket_origin(
     cfg: &Config,
     peer: Option<SocketAddr>,
-    h: &HeaderMap,
+    h: &(impl RequestHeaders + ?Sized),
 ) -> Result<(), String> {
-    let Some(presented) = header_str(h, header::ORIGIN.as_str()) else {
+    let Some(presented) = header_str(h, "origin") else {
         return Ok(());
     };
     let app = app_origin(cfg, peer, h);
@@ -170,13 +181,14 @@ pub enum HostVerdict {
 /// `Host` must be an IP literal, `localhost`, a configured name, the host part of a bypass
 /// entry or the host of an allowed origin. Case-insensitive and exact; one trailing dot is
 /// ignored (`nas.example.` is the same DNS name as `nas.example`).
-pub fn check_host(cfg: &Config, h: &HeaderMap) -> HostVerdict {
-    let mut values = h.get_all(header::HOST).iter();
-    let first = values.next();
-    if values.next().is_some() {
+pub fn check_host(cfg: &Config, h: &(impl RequestHeaders + ?Sized)) -> HostVerdict {
+    let values = h.values("host");
+    if values.len() > 1 {
         return HostVerdict::Duplicate;
     }
-    let raw = first.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let raw = values
+        .first()
+        .map(|v| String::from_utf8_lossy(v).into_owned());
     if host_check_off(cfg) {
         return HostVerdict::Accepted;
     }

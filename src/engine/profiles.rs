@@ -19,6 +19,31 @@ pub struct ProfilePatch {
     pub max_active_downloads: Option<u32>,
 }
 
+/// A profile as one caller sees it: the record plus that caller's level.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ProfileView {
+    pub id: String,
+    pub name: String,
+    pub download_dir: String,
+    pub max_active_downloads: u32,
+    /// The caller's level: `ro`, `full` or `admin`.
+    pub level: String,
+}
+
+impl ProfileView {
+    /// `level` is the caller's level as the access layer names it (`None`: the profile is
+    /// invisible to the caller, so there is no view).
+    pub fn of(p: &ProfileRecord, level: Option<&str>) -> Option<ProfileView> {
+        Some(ProfileView {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            download_dir: p.download_dir.to_string_lossy().into_owned(),
+            max_active_downloads: p.max_active_downloads,
+            level: level?.to_owned(),
+        })
+    }
+}
+
 pub fn create(
     store: &Store,
     existing: &mut HashMap<String, ProfileRecord>,

@@ -19,6 +19,7 @@ use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 
 use crate::auth::{Identity, Need, Via, request::check_socket_origin, resolve, users};
+use crate::engine::profiles::ProfileView;
 use crate::state::AppState;
 
 pub fn room_for_profile(profile: &str) -> String {
@@ -158,8 +159,19 @@ pub async fn guard(
     axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
+/// Serves the feed at `/socket.io/` in front of `inner`: the Socket.IO layer, behind the
+/// session guard.
+pub fn attach(inner: axum::Router<AppState>, state: AppState) -> axum::Router<AppState> {
+    inner
+        .layer(layer(state.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            GuardState::new(state),
+            guard,
+        ))
+}
+
 /// Builds the Socket.IO layer and starts the producer.
-pub fn layer(state: AppState) -> SocketIoLayer {
+fn layer(state: AppState) -> SocketIoLayer {
     let baselines = producer::Baselines::default();
     let (layer, io) = SocketIo::builder()
         .with_state(state.clone())
@@ -239,7 +251,7 @@ pub(crate) fn visible_profiles(st: &AppState, id: &Identity) -> Vec<Value> {
     st.engine
         .profiles()
         .iter()
-        .filter_map(|p| crate::http::profiles::view(p, id))
+        .filter_map(|p| ProfileView::of(p, id.view_level(&p.id)))
         .map(|v| serde_json::to_value(v).unwrap_or(Value::Null))
         .collect()
 }
@@ -293,6 +305,7 @@ async fn on_subscribe(
         return;
     };
     if let Err(e) = id.require(&profile, Need::Read) {
+        let e = crate::http::ApiError::from(e);
         return ack_error(ack, e.code, e.message);
     }
     let rows = match st.engine.list(&profile) {

@@ -6,6 +6,9 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde_json::json;
 
+use crate::auth::request::OriginRejected;
+use crate::auth::{AccessError, Denied};
+use crate::config::Config;
 use crate::engine::EngineError;
 use crate::store::StoreError;
 
@@ -46,6 +49,36 @@ impl ApiError {
             "internal",
             "an internal error occurred; see the server log",
         )
+    }
+}
+
+impl ApiError {
+    /// A request the resolver could not attach to anyone.
+    pub fn denied(d: &Denied, cfg: &Config) -> ApiError {
+        let msg = d.message(cfg);
+        match d {
+            Denied::BadHeader(_) => ApiError::new(StatusCode::FORBIDDEN, "header_rejected", msg),
+            Denied::UnknownUser(_) => ApiError::new(StatusCode::FORBIDDEN, "unknown_user", msg),
+            Denied::Internal(cause) => ApiError::internal(cause),
+            _ => ApiError::unauthorized(msg),
+        }
+    }
+}
+
+impl From<AccessError> for ApiError {
+    fn from(e: AccessError) -> Self {
+        let msg = e.to_string();
+        match e {
+            // An invisible profile does not exist for the caller.
+            AccessError::Invisible(_) => ApiError::not_found("profile_not_found", msg),
+            AccessError::ReadOnly(_) | AccessError::AdminOnly => ApiError::forbidden(msg),
+        }
+    }
+}
+
+impl From<OriginRejected> for ApiError {
+    fn from(e: OriginRejected) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, "origin_rejected", e.to_string())
     }
 }
 

@@ -1,4 +1,6 @@
-//! Extractors whose rejections use our JSON error body instead of axum's plain text.
+//! Extractors: the caller's [`Identity`] and the direct peer, and JSON/path/query extractors
+//! whose rejections use our JSON error body instead of axum's plain text. Also how the auth
+//! layer reads HTTP headers ([`RequestHeaders`] for `HeaderMap`).
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -7,6 +9,45 @@ use http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::ApiError;
+use crate::auth::{Identity, RequestHeaders, resolve};
+use crate::state::AppState;
+
+impl RequestHeaders for http::HeaderMap {
+    fn values(&self, name: &str) -> Vec<&[u8]> {
+        self.get_all(name).iter().map(|v| v.as_bytes()).collect()
+    }
+
+    fn names(&self) -> Vec<&str> {
+        self.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+/// The direct peer of a request (set by the server's `ConnectInfo`).
+pub fn peer_of(parts: &Parts) -> Option<std::net::SocketAddr> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0)
+}
+
+/// The caller, resolved once per request (kept in the request's extensions).
+impl FromRequestParts<AppState> for Identity {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(id) = parts.extensions.get::<Identity>() {
+            return Ok(id.clone());
+        }
+        let peer = peer_of(parts);
+        let id = resolve(&state.config, &state.store, &parts.headers, peer)
+            .map_err(|d| ApiError::denied(&d, &state.config))?;
+        parts.extensions.insert(id.clone());
+        Ok(id)
+    }
+}
 
 pub struct ApiJson<T>(pub T);
 

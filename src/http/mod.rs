@@ -18,6 +18,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 
 pub use error::ApiError;
+pub use extract::peer_of;
 
 use crate::auth::Identity;
 use crate::engine::{MAX_TORRENT_BYTES, Stats};
@@ -144,19 +145,27 @@ fn api_router() -> Router<AppState> {
         .method_not_allowed_fallback(method_not_allowed)
 }
 
-/// CSRF guard (SPEC §3) for unsafe methods on the API and `/logout`.
+/// Methods that change something, which the origin check covers.
+fn is_unsafe(m: &http::Method) -> bool {
+    matches!(
+        *m,
+        http::Method::POST | http::Method::PUT | http::Method::PATCH | http::Method::DELETE
+    )
+}
+
+/// The origin check (against cross-site requests) for unsafe methods on the API and `/logout`.
 async fn origin_guard(
     State(st): State<AppState>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    if crate::auth::request::is_unsafe(req.method()) {
+    if is_unsafe(req.method()) {
         let peer = req
             .extensions()
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|c| c.0);
         if let Err(e) = crate::auth::request::check_origin(&st.config, peer, req.headers()) {
-            return e.into_response();
+            return ApiError::from(e).into_response();
         }
     }
     next.run(req).await
@@ -240,8 +249,9 @@ async fn metrics(
         .into_response()
 }
 
-/// The whole application.
-pub fn router(state: AppState) -> Router {
+/// The API, `/logout`, the metrics route and the UI, compressed. The live feed is attached
+/// around these by the composition root (`crate::app`), inside [`outer_layers`].
+pub fn routes(state: &AppState) -> Router<AppState> {
     let guarded = Router::new()
         .nest("/api", api_router())
         .route("/logout", get(auth::logout).post(auth::logout))
@@ -256,11 +266,12 @@ pub fn router(state: AppState) -> Router {
     app.fallback(ui::serve)
         // gzip or brotli as the client prefers (the UI bundle shrinks about 3x).
         .layer(tower_http::compression::CompressionLayer::new())
-        .layer(crate::feed::layer(state.clone()))
-        .layer(axum::middleware::from_fn_with_state(
-            crate::feed::GuardState::new(state.clone()),
-            crate::feed::guard,
-        ))
+}
+
+/// What every request passes first, the live feed included: the Host check, response
+/// counting, the body limit and the security headers.
+pub fn outer_layers(inner: Router<AppState>, state: AppState) -> Router {
+    inner
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             host_guard,

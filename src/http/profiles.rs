@@ -3,43 +3,18 @@
 use axum::Json;
 use axum::extract::State;
 use http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::ApiError;
 use super::extract::{ApiJson, ApiPath};
 use crate::auth::Identity;
-use crate::config::Level;
-use crate::engine::profiles::ProfilePatch;
+use crate::engine::profiles::{ProfilePatch, ProfileView};
 use crate::state::AppState;
 use crate::store::ProfileRecord;
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ProfileView {
-    pub id: String,
-    pub name: String,
-    pub download_dir: String,
-    pub max_active_downloads: u32,
-    /// The caller's level: `ro`, `full` or `admin`.
-    pub level: String,
-}
-
+/// The profile as `id` sees it (`None` when it is invisible to them).
 pub fn view(p: &ProfileRecord, id: &Identity) -> Option<ProfileView> {
-    let level = if id.is_admin() {
-        "admin"
-    } else {
-        match id.level(&p.id) {
-            Level::None => return None,
-            Level::Ro => "ro",
-            Level::Full => "full",
-        }
-    };
-    Some(ProfileView {
-        id: p.id.clone(),
-        name: p.name.clone(),
-        download_dir: p.download_dir.to_string_lossy().into_owned(),
-        max_active_downloads: p.max_active_downloads,
-        level: level.into(),
-    })
+    ProfileView::of(p, id.view_level(&p.id))
 }
 
 #[utoipa::path(get, path = "/api/profiles", tag = "profiles",

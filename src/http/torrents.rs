@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery, json_rejection, parse_hash, too_large};
-use crate::auth::{Identity, Need};
+use crate::auth::{AccessError, Identity, Need};
 use crate::engine::{
     AddOptions, AddSource, EngineError, FetchAccess, FileRow, PeerRow, QueueMove, TorrentDetails,
     TorrentRow, TrackerRow,
@@ -228,15 +228,13 @@ pub async fn list(
 fn authorize(st: &AppState, id: &Identity, hash: &str, need: Need) -> Result<String, ApiError> {
     let hash = parse_hash(hash)?;
     let profile = st.engine.profile_of(&hash)?;
-    id.require(&profile, need).map_err(|e| {
-        if e.status == StatusCode::NOT_FOUND {
-            ApiError::not_found(
-                "torrent_not_found",
-                format!("torrent {hash} does not exist"),
-            )
-        } else {
-            e
-        }
+    id.require(&profile, need).map_err(|e| match e {
+        // A torrent in an invisible profile does not exist for the caller either.
+        AccessError::Invisible(_) => ApiError::not_found(
+            "torrent_not_found",
+            format!("torrent {hash} does not exist"),
+        ),
+        e => e.into(),
     })?;
     Ok(hash)
 }
