@@ -9,6 +9,7 @@ mod util;
 
 mod bad_input;
 mod cli;
+mod engine_patches;
 mod moves;
 mod ops;
 mod queue;
