@@ -154,7 +154,10 @@ async fn create_torrent_raw<'a>(
         }
     }
 
-    if remaining_piece_length > 0 && length > 0 {
+    // Hash the last, partial piece if there is one. (After data that ends exactly on a piece
+    // boundary there is none; and the length of the last file alone says nothing, since it
+    // may be empty while earlier files left bytes unhashed.)
+    if remaining_piece_length < piece_length {
         piece_hashes.extend_from_slice(&piece_checksum.finish());
     }
     Ok(CreateTorrentRawResult {
