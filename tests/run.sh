@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_cmds=(aria2c transmission-cli opentracker mktorrent nginx systemd-analyze chromium)
-need_pkgs=(aria2 transmission-cli opentracker mktorrent nginx systemd chromium)
+need_cmds=(aria2c transmission-cli opentracker mktorrent nginx systemd-analyze chromium unzip)
+need_pkgs=(aria2 transmission-cli opentracker mktorrent nginx systemd chromium unzip)
 missing=()
 for i in "${!need_cmds[@]}"; do
   command -v "${need_cmds[$i]}" >/dev/null 2>&1 || missing+=("${need_pkgs[$i]}")
