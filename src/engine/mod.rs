@@ -3,6 +3,7 @@
 //! here so that redb (the source of truth) is committed first and the engine follows.
 
 mod add;
+pub mod create;
 pub mod fetch;
 mod fs;
 pub mod profiles;
