@@ -357,7 +357,7 @@ mod tests {
             t.info.data.pieces.as_ref().len(),
             20 * 102_773usize.div_ceil(16 * 1024)
         );
-        assert_eq!(t.info.data.private, true);
+        assert!(t.info.data.private);
         let names: Vec<String> = t
             .info
             .data
