@@ -344,3 +344,50 @@ export function screenshotPath(name) {
   mkdirSync(SCREENSHOTS, { recursive: true });
   return join(SCREENSHOTS, name);
 }
+
+/** Share of pixels (0..1) that differ between two PNG images, measured in a blank page of
+ * `browser` (no app, no CSP); 1 when the sizes differ. */
+export async function imageDiff(browser, a, b) {
+  const ctx = await browser.newContext();
+  try {
+    const p = await ctx.newPage();
+    return await p.evaluate(
+      async ([a64, b64]) => {
+        const load = async (s) => createImageBitmap(await (await fetch('data:image/png;base64,' + s)).blob());
+        const [x, y] = await Promise.all([load(a64), load(b64)]);
+        if (x.width !== y.width || x.height !== y.height) return 1;
+        const px = (img) => {
+          const c = new OffscreenCanvas(img.width, img.height);
+          const g = c.getContext('2d');
+          g.drawImage(img, 0, 0);
+          return g.getImageData(0, 0, img.width, img.height).data;
+        };
+        const [d1, d2] = [px(x), px(y)];
+        let n = 0;
+        for (let i = 0; i < d1.length; i += 4) {
+          if (Math.abs(d1[i] - d2[i]) + Math.abs(d1[i + 1] - d2[i + 1]) + Math.abs(d1[i + 2] - d2[i + 2]) > 24) n++;
+        }
+        return n / (d1.length / 4);
+      },
+      [a.toString('base64'), b.toString('base64')],
+    );
+  } finally {
+    await ctx.close();
+  }
+}
+
+/** Writes `docs/screenshots/NAME` only when the picture changed meaningfully (more than
+ * `threshold` of its pixels), so test runs do not rewrite committed images for a changed
+ * speed figure. `UPDATE_SCREENSHOTS=1` writes every picture. Returns whether it wrote. */
+export async function saveScreenshot(page, name, { threshold = 0.01, fullPage = false } = {}) {
+  const path = screenshotPath(name);
+  const buf = await page.screenshot({ fullPage });
+  if (process.env.UPDATE_SCREENSHOTS !== '1' && existsSync(path)) {
+    const old = readFileSync(path);
+    if (old.equals(buf)) return false;
+    const browser = page.context().browser();
+    if (browser && (await imageDiff(browser, old, buf)) <= threshold) return false;
+  }
+  writeFileSync(path, buf);
+  return true;
+}

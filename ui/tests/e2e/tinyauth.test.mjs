@@ -2,7 +2,7 @@
 // trusted proxy by default) sends Remote-User; there is no login page and no logout.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Daemon, cleanup, launchBrowser, watchPage } from './helpers.mjs';
+import { Daemon, cleanup, launchBrowser, saveScreenshot, watchPage } from './helpers.mjs';
 
 let d;
 let browser;
@@ -60,7 +60,34 @@ test('without the header the page explains what is missing', async () => {
     const resp = await page.goto(d.url + '/');
     assert.equal(resp.status(), 401);
     assert.match(await page.textContent('body'), /Remote-User/);
+    // The app's look, sized for phones, plain words first and the technical detail below.
+    assert.equal(await page.locator('meta[name=viewport]').count(), 1, 'viewport meta');
+    assert.match(await page.textContent('h1'), /not signed in/i);
+    assert.match(await page.textContent('main'), /sign-in service|reverse proxy|sign in/i);
+    assert.match(await page.textContent('details, .detail'), /Remote-User/);
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.notEqual(bg, 'rgba(0, 0, 0, 0)', 'the stylesheet loaded');
   } finally {
     await ctx.close();
+  }
+});
+
+test('the not-signed-in page follows the system theme and fits a phone', async () => {
+  for (const colorScheme of ['dark', 'light']) {
+    const ctx = await browser.newContext({ colorScheme, viewport: { width: 360, height: 740 }, isMobile: true });
+    try {
+      const page = await ctx.newPage();
+      const w = watchPage(page);
+      await page.goto(d.url + '/');
+      const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      const [r, g, b] = bg.match(/\d+/g).map(Number);
+      const lum = (r + g + b) / 3;
+      assert.ok(colorScheme === 'dark' ? lum < 60 : lum > 200, `${colorScheme} background: ${bg}`);
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways scroll');
+      await saveScreenshot(page, `header-auth-${colorScheme}.png`);
+      w.check();
+    } finally {
+      await ctx.close();
+    }
   }
 });

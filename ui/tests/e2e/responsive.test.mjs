@@ -1,0 +1,104 @@
+// Phone widths (360 and 390 px): no page scrolls sideways, every button is inside the
+// viewport (admin tables become stacked rows), the profile picker keeps its room next to the
+// read-only badge. Real daemon, real Chromium with touch emulation.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Daemon, cleanup, launchBrowser, tempDir, uiLogin, watchPage } from './helpers.mjs';
+
+let d;
+let browser;
+let admin;
+let pw;
+const root = tempDir('responsive');
+
+before(async () => {
+  browser = await launchBrowser();
+  d = await new Daemon().start();
+  pw = d.adminPassword();
+  admin = await d.session('admin', pw);
+  const dir = join(root, 'movies');
+  mkdirSync(dir, { recursive: true });
+  await d.api('POST', '/api/profiles', { id: 'movies-and-series', name: 'Movies and series archive', download_dir: dir, max_active_downloads: 2 }, admin);
+  await d.api('POST', '/api/users', { username: 'a-user-with-a-long-name', password: 'long-name-password', role: 'user', permissions: { default: 'ro', 'movies-and-series': 'full' } }, admin);
+  await d.api('POST', '/api/users', { username: 'viewer', password: 'viewer-password-1', role: 'user', permissions: { default: 'ro' } }, admin);
+  await d.api('POST', '/api/tokens', { name: 'sonarr on the living-room box' }, admin);
+  for (let i = 0; i < 3; i++) {
+    const h = (i + 1).toString(16).padStart(2, '0').repeat(20);
+    await d.api('POST', '/api/profiles/default/torrents', { magnet: `magnet:?xt=urn:btih:${h}&dn=a-rather-long-torrent-name-${i}-1080p.mkv`, paused: true }, admin);
+  }
+});
+
+after(async () => {
+  await browser?.close();
+  await d?.stop();
+  if (d) cleanup(d.dataDir);
+  cleanup(root);
+});
+
+/** Problems on the current page: sideways scroll, buttons (partly) outside the viewport. */
+async function overflow(p, w) {
+  return p.evaluate((w) => {
+    const out = [];
+    const de = document.documentElement;
+    if (de.scrollWidth > w) out.push(`page is ${de.scrollWidth}px wide in a ${w}px viewport`);
+    for (const el of document.querySelectorAll('button, select, input, a')) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0) continue;
+      const st = getComputedStyle(el);
+      if (st.visibility === 'hidden') continue;
+      if (r.right > w + 1 || r.left < -1) {
+        out.push(`${el.tagName.toLowerCase()} "${(el.textContent || el.getAttribute('aria-label') || el.name || '').trim().slice(0, 30)}" spans ${Math.round(r.left)}..${Math.round(r.right)}`);
+      }
+    }
+    return out;
+  }, w);
+}
+
+for (const width of [360, 390]) {
+  test(`bug 3: no page overflows at ${width} px`, async () => {
+    const ctx = await browser.newContext({ viewport: { width, height: 800 }, isMobile: true, hasTouch: true, colorScheme: 'dark' });
+    try {
+      const p = await ctx.newPage();
+      const w = watchPage(p);
+      await p.goto(d.url + '/login');
+      await p.waitForSelector('input[name=username]');
+      assert.deepEqual(await overflow(p, width), [], 'login page');
+      await uiLogin(p, d.url, 'admin', pw);
+      await p.waitForSelector('.card');
+      assert.deepEqual(await overflow(p, width), [], 'main view');
+      for (const path of ['/admin/users', '/admin/profiles', '/settings/tokens']) {
+        await p.goto(d.url + path);
+        await p.waitForSelector('.admin-main section h2');
+        await p.waitForLoadState('networkidle');
+        await p.waitForTimeout(200);
+        assert.deepEqual(await overflow(p, width), [], path);
+      }
+      // The log out button is reachable on the admin pages.
+      const out = await p.locator('[data-testid=logout]').boundingBox();
+      assert.ok(out && out.x + out.width <= width, 'Log out inside the viewport');
+      w.check();
+    } finally {
+      await ctx.close();
+    }
+  });
+}
+
+test('bug 9: on a phone the profile picker is not cut by the read-only badge', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 800 }, isMobile: true, hasTouch: true });
+  try {
+    const p = await ctx.newPage();
+    await uiLogin(p, d.url, 'a-user-with-a-long-name', 'long-name-password');
+    await p.selectOption('select.profile-switch', 'default');
+    await p.waitForSelector('.badge.ro');
+    const sel = await p.locator('select.profile-switch').boundingBox();
+    const badge = await p.locator('.badge.ro').boundingBox();
+    assert.ok(sel.width >= 150, `the picker keeps room for a name (${sel.width}px)`);
+    assert.ok(badge.x >= sel.x + sel.width - 1 || badge.y >= sel.y + sel.height - 1, 'badge does not cover the picker');
+    assert.ok(badge.x + badge.width <= 390, 'badge inside the viewport');
+    assert.deepEqual(await overflow(p, width), []);
+  } finally {
+    await ctx.close();
+  }
+});
