@@ -21,6 +21,8 @@ const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("sessions");
 /// API tokens by id; `TOKEN_HASHES` maps SHA-256 of the secret to the id.
 const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
 const TOKEN_HASHES: TableDefinition<&str, &str> = TableDefinition::new("token_hashes");
+/// Per-user UI preferences (columns, sort, ...) by username: a small JSON object.
+const PREFERENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("preferences");
 
 /// The JSON tables owned by other modules (auth), addressed generically.
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +30,7 @@ pub enum Table {
     Users,
     Sessions,
     Tokens,
+    Preferences,
 }
 
 impl Table {
@@ -36,6 +39,7 @@ impl Table {
             Table::Users => USERS,
             Table::Sessions => SESSIONS,
             Table::Tokens => TOKENS,
+            Table::Preferences => PREFERENCES,
         }
     }
     fn name(self) -> &'static str {
@@ -43,6 +47,7 @@ impl Table {
             Table::Users => "users",
             Table::Sessions => "sessions",
             Table::Tokens => "tokens",
+            Table::Preferences => "preferences",
         }
     }
 }
@@ -257,6 +262,8 @@ impl Store {
             tx.open_table(SESSIONS)?;
             tx.open_table(TOKENS)?;
             tx.open_table(TOKEN_HASHES)?;
+            // Added later without a version bump: opening creates it in older files too.
+            tx.open_table(PREFERENCES)?;
             meta.insert("schema_version", SCHEMA_VERSION.to_string().as_str())?;
         }
         tx.commit()?;

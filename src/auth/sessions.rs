@@ -91,12 +91,62 @@ pub fn revoke_session(
 }
 
 pub(crate) fn revoke_all_in(tx: &mut Tx, username: &str) -> std::result::Result<(), StoreError> {
+    revoke_all_except_in(tx, username, None).map(|_| ())
+}
+
+/// Revokes `username`'s sessions except the one whose digest is `keep`; returns the digests
+/// of the revoked ones (so their open sockets can be closed).
+pub(crate) fn revoke_all_except_in(
+    tx: &mut Tx,
+    username: &str,
+    keep: Option<&str>,
+) -> std::result::Result<Vec<String>, StoreError> {
+    let mut revoked = Vec::new();
     for (k, s) in tx.list::<SessionRecord>(Table::Sessions)? {
-        if s.username == username {
+        if s.username == username && keep != Some(k.as_str()) {
             tx.delete(Table::Sessions, &k)?;
+            revoked.push(k);
         }
     }
-    Ok(())
+    Ok(revoked)
+}
+
+/// The live sessions of `username` as (digest, record), oldest first.
+pub fn sessions_of(
+    store: &Store,
+    username: &str,
+) -> std::result::Result<Vec<(String, SessionRecord)>, StoreError> {
+    let now = Utc::now();
+    let mut v: Vec<(String, SessionRecord)> = store
+        .list_json::<SessionRecord>(Table::Sessions)?
+        .into_iter()
+        .filter(|(_, s)| s.username == username && s.expires_at > now)
+        .collect();
+    v.sort_by_key(|(_, s)| s.created_at);
+    Ok(v)
+}
+
+/// Revokes one of `username`'s sessions by digest; someone else's session is not found.
+pub fn revoke_own_session(
+    store: &Store,
+    username: &str,
+    digest: &str,
+) -> std::result::Result<bool, StoreError> {
+    store.write(
+        |tx| match tx.get::<SessionRecord>(Table::Sessions, digest)? {
+            Some(s) if s.username == username => tx.delete(Table::Sessions, digest),
+            _ => Ok(false),
+        },
+    )
+}
+
+/// Revokes every session of `username` but `keep`; returns the revoked digests.
+pub fn revoke_other_sessions(
+    store: &Store,
+    username: &str,
+    keep: Option<&str>,
+) -> std::result::Result<Vec<String>, StoreError> {
+    store.write(|tx| revoke_all_except_in(tx, username, keep))
 }
 
 pub(crate) fn delete_tokens_in(tx: &mut Tx, username: &str) -> std::result::Result<(), StoreError> {

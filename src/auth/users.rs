@@ -21,6 +21,10 @@ pub struct UserRecord {
     #[serde(default)]
     pub permissions: BTreeMap<String, Level>,
     pub created_at: DateTime<Utc>,
+    /// The password is still the one generated at first start (printed in the log): the UI
+    /// asks to change it. Cleared by every password change.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub generated_password: bool,
 }
 
 impl UserRecord {
@@ -151,6 +155,7 @@ pub fn create(
             role,
             permissions,
             created_at: Utc::now(),
+            generated_password: false,
         };
         tx.put(Table::Users, name, &u)?;
         Ok(u)
@@ -167,6 +172,7 @@ pub fn delete(store: &Store, name: &str) -> Result<()> {
             ));
         }
         tx.delete(Table::Users, name)?;
+        tx.delete(Table::Preferences, name)?;
         sessions::revoke_all_in(tx, name)?;
         sessions::delete_tokens_in(tx, name)?;
         Ok(())
@@ -189,14 +195,27 @@ pub fn set_role(store: &Store, name: &str, role: Role) -> Result<UserRecord> {
 
 /// Sets a new password and revokes the user's sessions.
 pub fn set_password(store: &Store, name: &str, new: &str) -> Result<UserRecord> {
+    set_password_keeping(store, name, new, None).map(|(u, _)| u)
+}
+
+/// Sets a new password and revokes the user's sessions except `keep` (the digest of the
+/// session the change was made from, so the user stays signed in there). Returns the user and
+/// the digests of the revoked sessions.
+pub fn set_password_keeping(
+    store: &Store,
+    name: &str,
+    new: &str,
+    keep: Option<&str>,
+) -> Result<(UserRecord, Vec<String>)> {
     password::check_new(new).map_err(UserError::Invalid)?;
     let hash = password::hash(new).map_err(UserError::Invalid)?;
     store.write(|tx| {
         let mut u = load(tx, name)?;
         u.password_hash = Some(hash);
+        u.generated_password = false;
         tx.put(Table::Users, name, &u)?;
-        sessions::revoke_all_in(tx, name)?;
-        Ok(u)
+        let revoked = sessions::revoke_all_except_in(tx, name, keep)?;
+        Ok((u, revoked))
     })
 }
 
@@ -269,6 +288,8 @@ pub fn ensure_initial_admin(store: &Store) -> Result<Option<String>> {
         return Ok(None);
     }
     let pw = password::generate();
-    create(store, "admin", Some(&pw), Role::Admin, BTreeMap::new())?;
+    let mut u = create(store, "admin", Some(&pw), Role::Admin, BTreeMap::new())?;
+    u.generated_password = true;
+    store.write(|tx| tx.put(Table::Users, "admin", &u))?;
     Ok(Some(pw))
 }

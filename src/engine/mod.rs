@@ -481,8 +481,36 @@ impl Engine {
     pub async fn resume(&self, hash: &str) -> Result<TorrentRow> {
         let _g = self.ops.lock().await;
         self.update_record(hash, |r| r.paused = false)?;
+        if let Some(dir) = self.error_dir(hash) {
+            // Unpausing does not undo an engine error: start over with a full check of the
+            // data (what is on disk may be what caused the error), as a recheck does.
+            self.detach(hash, false).await?;
+            let _ = std::fs::remove_file(self.bitv_path(hash));
+            if let Err(e) = self.attach(hash).await {
+                let cause = match e {
+                    EngineError::Internal(m) => m,
+                    other => other.to_string(),
+                };
+                return Err(EngineError::Conflict(format!(
+                    "could not start it again with the files in {}: {cause}",
+                    dir.display()
+                )));
+            }
+        }
         self.reconcile_now().await;
         self.row(hash)
+    }
+
+    /// The save dir of a torrent the engine has in error (none when it is not in error).
+    fn error_dir(&self, hash: &str) -> Option<PathBuf> {
+        let st = self.lock();
+        let e = st.torrents.get(hash)?;
+        let failed = e.rec.has_metadata
+            && match &e.handle {
+                Some(h) => matches!(h.stats().state, librqbit::TorrentStatsState::Error),
+                None => e.error.is_some(),
+            };
+        failed.then(|| e.rec.save_dir.clone())
     }
 
     pub async fn force_start(&self, hash: &str) -> Result<TorrentRow> {

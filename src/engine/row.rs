@@ -71,8 +71,13 @@ pub struct TorrentRow {
     pub force_start: bool,
     /// While `checking`: the fraction of data verified so far.
     pub check_progress: Option<f64>,
-    /// Host names of the torrent's trackers.
+    /// Host names of the torrent's trackers (of the magnet's `tr=` while its metadata is
+    /// still being fetched).
     pub trackers: Vec<String>,
+    /// The folder the torrent's files (or its top folder) are in.
+    pub save_dir: String,
+    /// Uploaded since the daemon started (`uploaded` counts all runs).
+    pub uploaded_session: u64,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -105,6 +110,8 @@ pub struct PeerRow {
     pub downloaded: u64,
     pub uploaded: u64,
     pub connection: Option<String>,
+    /// The peer connected to us (rather than we to it).
+    pub incoming: bool,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -120,17 +127,32 @@ pub(crate) fn speeds(e: &Entry) -> (u64, u64) {
     }
 }
 
+/// The torrent's tracker URLs: the engine's, or the magnet's `tr=` before the engine has the
+/// torrent (while its metadata is being fetched).
+fn tracker_urls(e: &Entry) -> Vec<url::Url> {
+    match &e.handle {
+        Some(h) => h.shared().trackers.iter().cloned().collect(),
+        None => e
+            .rec
+            .magnet
+            .as_deref()
+            .and_then(|m| librqbit_core::magnet::Magnet::parse(m).ok())
+            .map(|m| {
+                m.trackers
+                    .iter()
+                    .filter_map(|t| url::Url::parse(t).ok())
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
 /// Tracker hosts, for grouping in the UI.
 fn tracker_hosts(e: &Entry) -> Vec<String> {
-    let mut hosts: Vec<String> = match &e.handle {
-        Some(h) => h
-            .shared()
-            .trackers
-            .iter()
-            .filter_map(|u| u.host_str().map(str::to_owned))
-            .collect(),
-        None => Vec::new(),
-    };
+    let mut hosts: Vec<String> = tracker_urls(e)
+        .iter()
+        .filter_map(|u| u.host_str().map(str::to_owned))
+        .collect();
     hosts.sort();
     hosts.dedup();
     hosts
@@ -168,6 +190,8 @@ pub(crate) fn row(e: &Entry) -> TorrentRow {
         force_start: rec.force_start,
         check_progress: None,
         trackers: tracker_hosts(e),
+        save_dir: rec.save_dir.to_string_lossy().into_owned(),
+        uploaded_session: e.uploaded_base,
     };
     match &e.handle {
         None => {
@@ -183,6 +207,7 @@ pub(crate) fn row(e: &Entry) -> TorrentRow {
             r.size = s.total_bytes;
             r.downloaded = s.progress_bytes;
             r.uploaded += s.uploaded_bytes;
+            r.uploaded_session += s.uploaded_bytes;
             r.progress = if s.total_bytes == 0 {
                 0.0
             } else {
@@ -210,6 +235,9 @@ pub(crate) fn row(e: &Entry) -> TorrentRow {
                 r.seeds = live.snapshot.peer_stats.live_seeders;
             }
             let (dl, ul) = speeds(e);
+            // The speed window still remembers the last seconds of downloading: a finished
+            // torrent downloads nothing.
+            let dl = if s.finished { 0 } else { dl };
             r.dl_speed = dl;
             r.ul_speed = ul;
             if !s.finished && dl > 0 {
@@ -280,6 +308,7 @@ pub(crate) fn peers(e: &Entry) -> Vec<PeerRow> {
             downloaded: p.counters.fetched_bytes,
             uploaded: p.counters.uploaded_bytes,
             connection: p.conn_kind.map(|k| format!("{k:?}").to_lowercase()),
+            incoming: p.counters.incoming_connections > 0 && p.counters.connections == 0,
         })
         .collect();
     v.sort_by(|a, b| a.addr.cmp(&b.addr));
@@ -287,17 +316,10 @@ pub(crate) fn peers(e: &Entry) -> Vec<PeerRow> {
 }
 
 pub(crate) fn trackers(e: &Entry) -> Vec<TrackerRow> {
-    let mut v: Vec<TrackerRow> = e
-        .handle
-        .as_ref()
-        .map(|h| {
-            h.shared()
-                .trackers
-                .iter()
-                .map(|u| TrackerRow { url: u.to_string() })
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut v: Vec<TrackerRow> = tracker_urls(e)
+        .into_iter()
+        .map(|u| TrackerRow { url: u.to_string() })
+        .collect();
     v.sort_by(|a, b| a.url.cmp(&b.url));
     v
 }

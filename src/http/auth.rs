@@ -349,12 +349,26 @@ pub async fn update_user(
     if let Some(pw) = p.password {
         let store = st.store.clone();
         let n = name.clone();
-        tokio::task::spawn_blocking(move || users::set_password(&store, &n, &pw))
-            .await
-            .map_err(ApiError::internal)??;
-        st.auth.emit(AuthEvent::UserSessionsRevoked {
-            username: name.clone(),
-        });
+        // An admin setting their own password stays signed in where they did it; their other
+        // sessions end.
+        let keep = (name == id.username && id.via == crate::auth::Via::Session)
+            .then(|| id.credential.clone())
+            .flatten();
+        let kept = keep.is_some();
+        let (_, revoked) = tokio::task::spawn_blocking(move || {
+            users::set_password_keeping(&store, &n, &pw, keep.as_deref())
+        })
+        .await
+        .map_err(ApiError::internal)??;
+        if kept {
+            for credential in revoked {
+                st.auth.emit(AuthEvent::CredentialRevoked { credential });
+            }
+        } else {
+            st.auth.emit(AuthEvent::UserSessionsRevoked {
+                username: name.clone(),
+            });
+        }
     }
     let u = users::get(&st.store, &name)?.ok_or_else(|| UserError::NotFound(name.clone()))?;
     Ok(Json(UserView::from(&u)))

@@ -4,6 +4,7 @@
 pub mod auth;
 mod error;
 mod extract;
+pub mod me;
 pub mod profiles;
 pub mod torrents;
 mod ui;
@@ -69,6 +70,13 @@ async fn stats(State(st): State<AppState>, id: Identity) -> Json<Stats> {
         auth::list_tokens,
         auth::create_token,
         auth::delete_token,
+        me::get_account,
+        me::change_password,
+        me::list_sessions,
+        me::revoke_session,
+        me::revoke_other_sessions,
+        me::get_preferences,
+        me::put_preferences,
         profiles::list,
         profiles::create,
         profiles::update,
@@ -122,6 +130,20 @@ fn api_router() -> Router<AppState> {
         )
         .route("/tokens", get(auth::list_tokens).post(auth::create_token))
         .route("/tokens/{id}", axum::routing::delete(auth::delete_token))
+        .route("/me", get(me::get_account))
+        .route("/me/password", post(me::change_password))
+        .route(
+            "/me/sessions",
+            get(me::list_sessions).delete(me::revoke_other_sessions),
+        )
+        .route(
+            "/me/sessions/{id}",
+            axum::routing::delete(me::revoke_session),
+        )
+        .route(
+            "/me/preferences",
+            get(me::get_preferences).put(me::put_preferences),
+        )
         .route("/profiles", get(profiles::list).post(profiles::create))
         .route(
             "/profiles/{id}",
@@ -210,7 +232,16 @@ async fn host_guard(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains("text/html"));
     if wants_page {
-        return ui::explain(err.status, "Unknown server name", &err.message);
+        return ui::explain(
+            err.status,
+            &ui::Explained {
+                title: "Unknown server name",
+                plain: "This server does not answer to the name you used to reach it. That protects it from web pages that try to reach it under a borrowed name.",
+                next: "Use the address you normally use for pytorrentd, or ask the person who runs it to add this name.",
+                detail: &err.message,
+            },
+            "",
+        );
     }
     err.into_response()
 }

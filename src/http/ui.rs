@@ -48,24 +48,77 @@ fn index() -> Response {
     }
 }
 
-pub(crate) fn explain(status: StatusCode, title: &str, msg: &str) -> Response {
+/// What a server-rendered page says: a title and plain words for anyone, what to do next,
+/// and the technical detail (for whoever runs the server) folded below.
+pub(crate) struct Explained<'a> {
+    pub title: &'a str,
+    pub plain: &'a str,
+    pub next: &'a str,
+    pub detail: &'a str,
+}
+
+/// A small page in the app's look (`page.css`: both themes, phone-sized). `prefix` is the
+/// path the app is served under behind a proxy ("" at the root).
+pub(crate) fn explain(status: StatusCode, e: &Explained, prefix: &str) -> Response {
     let esc = |s: &str| {
         s.replace('&', "&amp;")
             .replace('<', "&lt;")
             .replace('>', "&gt;")
+            .replace('"', "&quot;")
     };
+    let prefix = esc(prefix);
     let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>pytorrentd: {}</title></head><body><h1>{}</h1><p>{}</p></body></html>",
-        esc(title),
-        esc(title),
-        esc(msg)
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<meta name=\"color-scheme\" content=\"dark light\">\
+<title>pytorrentd: {title}</title>\
+<link rel=\"icon\" href=\"{prefix}/favicon.svg\" type=\"image/svg+xml\">\
+<link rel=\"stylesheet\" href=\"{prefix}/page.css\"></head>\
+<body><main class=\"page\"><div class=\"brand\"><img src=\"{prefix}/favicon.svg\" alt=\"\">pytorrentd</div>\
+<h1>{title}</h1><p>{plain}</p><p class=\"next\">{next}</p>\
+<details><summary>Technical details</summary><p class=\"detail\">{detail}</p></details>\
+</main></body></html>",
+        title = esc(e.title),
+        plain = esc(e.plain),
+        next = esc(e.next),
+        detail = esc(e.detail),
     );
     (
         status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
         html,
     )
         .into_response()
+}
+
+/// The page for a visitor the resolver could not identify (external providers).
+fn not_signed_in(d: &Denied, cfg: &crate::config::Config, prefix: &str) -> Response {
+    let detail = d.message(cfg);
+    let (title, plain, next) = match d {
+        Denied::UnknownUser(_) => (
+            "Your account is not set up here",
+            "You are signed in with your sign-in service, but pytorrentd does not know your account yet.",
+            "Ask the person who runs this server to add your account, then reload this page.",
+        ),
+        _ => (
+            "You are not signed in",
+            "pytorrentd could not tell who you are. This server relies on a sign-in service in front of it (a reverse proxy) to say who you are, and this time it did not.",
+            "Open pytorrentd through the address you usually use and sign in there. If that does not help, show this page to the person who runs the server.",
+        ),
+    };
+    explain(
+        StatusCode::UNAUTHORIZED,
+        &Explained {
+            title,
+            plain,
+            next,
+            detail: &detail,
+        },
+        prefix,
+    )
 }
 
 pub async fn serve(
@@ -108,10 +161,15 @@ pub async fn serve(
             tracing::error!("page load: {e}");
             explain(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal error",
-                "See the server log.",
+                &Explained {
+                    title: "Something went wrong",
+                    plain: "pytorrentd hit an internal error while loading this page.",
+                    next: "Try again in a moment. If it keeps happening, the server log says what went wrong.",
+                    detail: "internal error (the cause is in the server log)",
+                },
+                &prefix,
             )
         }
-        Err(d) => explain(StatusCode::UNAUTHORIZED, "Not signed in", &d.message(cfg)),
+        Err(d) => not_signed_in(&d, cfg, &prefix),
     }
 }

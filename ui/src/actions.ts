@@ -1,9 +1,10 @@
-import { del, errText, pool, post } from './api';
-import { isSynthetic, mergeRow } from './feed';
-import { app, canWrite, currentProfile, rows, toast } from './store';
-import type { Row } from './types';
+import { del, errText, get, patch, pool, post } from './api';
+import { isSynthetic, mergeRow, watchRows } from './feed';
+import { app, canWrite, currentProfile, online, rows, toast } from './store';
+import type { Details, Row } from './types';
 
 export type Action = 'resume' | 'pause' | 'force-start' | 'recheck';
+export type QueueMove = 'top' | 'up' | 'down' | 'bottom';
 
 const VERB: Record<Action, string> = {
   resume: 'start',
@@ -16,23 +17,55 @@ export function selectedHashes(): string[] {
   return [...app.get().selected].filter((h) => rows.map.has(h));
 }
 
+/** Whether the current profile can be changed from here now (write access, feed online). */
 export function writable(): boolean {
-  return canWrite(currentProfile()) && !isSynthetic();
+  return canWrite(currentProfile()) && !isSynthetic() && online();
+}
+
+function nameOf(h: string) {
+  return rows.map.get(h)?.name || h;
 }
 
 function reportErrors(what: string, errors: { item: string; error: unknown }[]) {
   if (!errors.length) return;
   const first = errors[0];
-  const name = rows.map.get(first.item)?.name || first.item;
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
-  toast(`Could not ${what} “${name}”: ${errText(first.error)}${more}`);
+  toast(`Could not ${what} “${nameOf(first.item)}”: ${errText(first.error)}${more}`);
 }
+
+function errorText(r: Row): string {
+  const where = r.save_dir ? ` (files in ${r.save_dir})` : '';
+  return `${r.error || 'the engine reported an error'}${where}`;
+}
+
+// Torrents started from `error`: if they fall back into error within a minute (the retry
+// checks the data first, so the answer comes later), say why.
+const retried = new Map<string, number>();
+watchRows((r, before) => {
+  const at = retried.get(r.hash);
+  if (at === undefined) return;
+  if (Date.now() - at > 60000 || r.state === 'seeding' || r.state === 'downloading') {
+    retried.delete(r.hash);
+    return;
+  }
+  if (r.state === 'error' && before?.state !== 'error') {
+    retried.delete(r.hash);
+    toast(`Could not start “${r.name}”: ${errorText(r)}`);
+  }
+});
 
 export async function act(action: Action, hashes = selectedHashes()) {
   if (!hashes.length || !writable()) return;
   const errors = await pool(hashes, 6, async (h) => {
+    const wasError = rows.map.get(h)?.state === 'error';
     const r = await post<Row>(`/api/torrents/${h}/${action}`);
-    if (r && r.hash) mergeRow(r);
+    if (r && r.hash) {
+      mergeRow(r);
+      if (wasError && (action === 'resume' || action === 'force-start')) {
+        if (r.state === 'error') toast(`Could not start “${r.name}”: ${errorText(r)}`);
+        else retried.set(h, Date.now());
+      }
+    }
   });
   reportErrors(VERB[action], errors);
 }
@@ -45,12 +78,117 @@ export async function remove(hashes: string[], deleteFiles: boolean) {
   reportErrors('remove', errors);
 }
 
+/** Queue moves, applied in queue order so several selected torrents keep their order. */
+export async function queueMove(to: QueueMove, hashes = selectedHashes()) {
+  if (!hashes.length || !writable()) return;
+  const pos = (h: string) => rows.map.get(h)?.queue_position ?? 0;
+  const list = [...hashes].sort((a, b) => pos(a) - pos(b));
+  // Moving to the top or up goes first-to-last from the bottom of the list, so the moved
+  // block keeps its inner order; down and bottom the other way round.
+  if (to === 'top' || to === 'down') list.reverse();
+  for (const h of list) {
+    try {
+      mergeRow(await patch<Row>(`/api/torrents/${h}`, { queue: to }));
+    } catch (e) {
+      toast(`Could not move “${nameOf(h)}” in the queue: ${errText(e)}`);
+      return;
+    }
+  }
+}
+
+/** Moves one torrent to queue rank `target` (1-based) with the fewest single moves. */
+export async function queueTo(hash: string, target: number) {
+  if (!writable()) return;
+  const order = [...rows.map.values()].sort((a, b) => a.queue_position - b.queue_position).map((r) => r.hash);
+  const from = order.indexOf(hash) + 1;
+  const n = order.length;
+  if (from <= 0 || target === from) return;
+  const plans: QueueMove[][] = [
+    Array(Math.abs(target - from)).fill(target < from ? 'up' : 'down'),
+    ['top', ...Array(target - 1).fill('down')],
+    ['bottom', ...Array(n - target).fill('up')],
+  ];
+  const plan = plans.reduce((a, b) => (b.length < a.length ? b : a));
+  for (const step of plan) {
+    try {
+      mergeRow(await patch<Row>(`/api/torrents/${hash}`, { queue: step }));
+    } catch (e) {
+      toast(`Could not move “${nameOf(hash)}” in the queue: ${errText(e)}`);
+      return;
+    }
+  }
+}
+
+export async function moveToProfile(hashes: string[], target: string, targetName: string) {
+  if (!hashes.length || !writable()) return;
+  let moved = 0;
+  for (const h of hashes) {
+    const name = nameOf(h);
+    try {
+      mergeRow(await patch<Row>(`/api/torrents/${h}`, { profile: target }));
+      moved++;
+      if (hashes.length === 1) toast(`Moved “${name}” to ${targetName}.`, 'info');
+    } catch (e) {
+      toast(`Could not move “${name}” to ${targetName}: ${errText(e)}`);
+      return;
+    }
+  }
+  if (moved > 1) toast(`Moved ${moved} torrents to ${targetName}.`, 'info');
+}
+
+export async function setLabel(hashes: string[], label: string | null) {
+  for (const h of hashes) {
+    try {
+      mergeRow(await patch<Row>(`/api/torrents/${h}`, { label }));
+    } catch (e) {
+      toast(`Could not set the label of “${nameOf(h)}”: ${errText(e)}`);
+      return;
+    }
+  }
+}
+
+async function copy(text: string, what: string) {
+  try {
+    await navigator.clipboard.writeText(text);
+    toast(`Copied the ${what}.`, 'info');
+  } catch {
+    // Clipboard refused (plain HTTP on another host): show it to copy by hand.
+    window.prompt(`Copy the ${what}:`, text);
+  }
+}
+
+/** A magnet link for the torrent: the stored one, else built from hash, name and trackers. */
+export async function copyMagnet(hash: string) {
+  let link = '';
+  try {
+    const d = await get<Details>(`/api/torrents/${hash}`);
+    link = d.magnet || '';
+    if (!link) {
+      const tr = await get<{ url: string }[]>(`/api/torrents/${hash}/trackers`).catch(() => []);
+      link = `magnet:?xt=urn:btih:${hash}&dn=${encodeURIComponent(d.name)}` + tr.map((t) => '&tr=' + encodeURIComponent(t.url)).join('');
+    }
+  } catch (e) {
+    toast('Could not build the magnet link: ' + errText(e));
+    return;
+  }
+  await copy(link, 'magnet link');
+}
+
+export function copyHash(hash: string) {
+  return copy(hash, 'info hash');
+}
+
 export function askRemove() {
   if (selectedHashes().length && writable()) app.set({ removeOpen: true });
 }
 
 export function openAdd(init: { magnets?: string; files?: File[] } | null = null) {
   const s = app.get();
-  if (!s.profiles.some(canWrite)) return;
+  if (!s.profiles.some(canWrite) || !online()) return;
   app.set({ addOpen: true, addInit: init });
+}
+
+/** After an add from this page: select the new torrents and bring them into view. */
+export function reveal(hashes: string[]) {
+  if (hashes.length) app.set({ reveal: hashes });
 }

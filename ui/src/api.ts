@@ -69,6 +69,7 @@ export const get = <T>(p: string) => api<T>('GET', p);
 export const post = <T>(p: string, b?: unknown) => api<T>('POST', p, b);
 export const patch = <T>(p: string, b?: unknown) => api<T>('PATCH', p, b);
 export const del = <T>(p: string) => api<T>('DELETE', p);
+export const put = <T>(p: string, b?: unknown) => api<T>('PUT', p, b);
 
 export function errText(e: unknown): string {
   if (e instanceof ApiError) return e.message;

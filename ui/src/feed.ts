@@ -16,6 +16,17 @@ export function isSynthetic() {
   return synthetic > 0;
 }
 
+/** The session ended while the page was open: the login form says so. */
+export function signedOut() {
+  location.href = '/login?ended=1';
+}
+
+/** socket.io's transport errors ("xhr poll error", ...) in words a user understands. */
+function plainConnError(m: string): string {
+  if (/xhr|poll|websocket|transport|timeout/i.test(m)) return 'The daemon cannot be reached.';
+  return m;
+}
+
 async function sessionGone(): Promise<boolean> {
   try {
     await api('GET', '/api/auth/me', undefined, { noAuthRedirect: true });
@@ -52,12 +63,21 @@ export function switchProfile(id: string) {
   subscribe(id);
 }
 
+/** Called with every row that changed (after the table's map is updated). */
+const watchers = new Set<(r: Row, before: Row | undefined) => void>();
+export function watchRows(f: (r: Row, before: Row | undefined) => void) {
+  watchers.add(f);
+  return () => watchers.delete(f);
+}
+
 function applyPatch(changed: Partial<Row>[], removed: string[]) {
   const m = rows.map;
   for (const c of changed) {
     const h = c.hash!;
     const old = m.get(h);
-    m.set(h, old ? { ...old, ...c } : (c as Row));
+    const now = old ? { ...old, ...c } : (c as Row);
+    m.set(h, now);
+    for (const w of watchers) w(now, old);
   }
   if (removed.length) {
     for (const h of removed) m.delete(h);
@@ -94,22 +114,25 @@ export function startFeed() {
   synthetic = Math.min(200000, parseInt(params.get('synthetic') || '0', 10) || 0);
   if (synthetic) startSynthetic(synthetic);
 
-  socket = io({ path: '/socket.io/', reconnectionDelay: 500, reconnectionDelayMax: 3000 });
-  socket.on('connect', () => app.set({ conn: 'online', connError: '' }));
+  // Reconnects by itself with a growing, jittered delay (1 s doubling up to 15 s), so a
+  // restarting daemon is not hammered by every open tab at once.
+  socket = io({ path: '/socket.io/', reconnectionDelay: 1000, reconnectionDelayMax: 15000, randomizationFactor: 0.5 });
+  socket.on('connect', () => app.set({ conn: 'online', connError: '', retries: 0 }));
+  socket.io.on('reconnect_attempt', (n: number) => app.set({ retries: n }));
   socket.on('disconnect', async (reason) => {
     subscribed = '';
-    app.set({ conn: 'offline' });
+    app.set({ conn: 'offline', connError: 'The connection to the daemon was lost.' });
     if (reason === 'io server disconnect') {
       // The server closed us on purpose: logged out elsewhere, user deleted, ...
-      if (await sessionGone()) location.href = '/login';
+      if (await sessionGone()) signedOut();
       else setTimeout(() => socket?.connect(), 1500);
     }
   });
   socket.on('connect_error', async (err) => {
-    app.set({ conn: 'offline', connError: err.message });
+    app.set({ conn: 'offline', connError: plainConnError(err.message) });
     if (!socket?.active) {
       // Refused by the server's middleware (not a network error): find out why.
-      if (await sessionGone()) location.href = '/login';
+      if (await sessionGone()) signedOut();
       else setTimeout(() => socket?.connect(), 3000);
     }
   });

@@ -29,6 +29,11 @@ const P: Record<string, string> = {
   logout: 'M6 2.5H3v11h3M10.5 5l3 3-3 3M13.5 8H6',
   gear: 'M8 10a2 2 0 1 0 0-4 2 2 0 0 0 0 4zM8 1.5v2M8 12.5v2M1.5 8h2M12.5 8h2M3.4 3.4l1.4 1.4M11.2 11.2l1.4 1.4M3.4 12.6l1.4-1.4M11.2 4.8l1.4-1.4',
   check: 'M3 8.5l3 3 7-7',
+  top: 'M3 2.5h10M8 14V5.5M4.5 9 8 5.5 11.5 9',
+  bottom: 'M3 13.5h10M8 2v8.5M4.5 7 8 10.5 11.5 7',
+  more: 'M3.5 8h.01M8 8h.01M12.5 8h.01',
+  copy: 'M5.5 5.5h8v8h-8zM10.5 5.5v-3h-8v8h3',
+  tag: 'M2 2.5h5.5l6.5 6.5-5 5L2.5 7.5zM5 5h.01',
 };
 
 export function Icon({ n, size = 14, ...rest }: { n: keyof typeof P | string; size?: number } & JSX.SVGAttributes<SVGSVGElement>) {

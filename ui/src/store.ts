@@ -3,7 +3,7 @@
 // components re-render only when their own row changes) and bumps a version counter.
 
 import { useEffect, useReducer, useRef } from 'preact/hooks';
-import type { Me, Profile, Row, Stats } from './types';
+import type { Account, Me, Profile, Row, Stats } from './types';
 
 type Listener = () => void;
 
@@ -74,10 +74,15 @@ export type StatusFilter =
 
 export interface AppState {
   me: Me | null;
+  /** The caller's own account (`/api/me`): password change, banner. */
+  account: Account | null;
   profiles: Profile[];
   profile: string;
   conn: Conn;
+  /** Why the feed is not connected, in plain words. */
   connError: string;
+  /** Reconnection attempts since the connection was lost. */
+  retries: number;
   stats: Stats | null;
   selected: Set<string>;
   focus: string | null;
@@ -91,6 +96,10 @@ export interface AppState {
   addInit: { magnets?: string; files?: File[] } | null;
   removeOpen: boolean;
   helpOpen: boolean;
+  /** Phone: the sheet with the less frequent actions. */
+  moreOpen: boolean;
+  /** Hashes just added from this page: shown and highlighted when their row arrives. */
+  reveal: string[];
   detailsOpen: boolean; // phone: details sheet
   sidebarOpen: boolean; // phone: filter drawer
   path: string;
@@ -106,10 +115,12 @@ function initialTheme(): 'dark' | 'light' {
 
 export const app = new Store<AppState>({
   me: null,
+  account: null,
   profiles: [],
   profile: localStorage.getItem('pt.profile') || '',
   conn: 'connecting',
   connError: '',
+  retries: 0,
   stats: null,
   selected: new Set(),
   focus: null,
@@ -123,6 +134,8 @@ export const app = new Store<AppState>({
   addInit: null,
   removeOpen: false,
   helpOpen: false,
+  moreOpen: false,
+  reveal: [],
   detailsOpen: false,
   sidebarOpen: false,
   path: location.pathname,
@@ -148,6 +161,11 @@ export function currentProfile(): Profile | undefined {
 
 export function canWrite(p: Profile | undefined): boolean {
   return !!p && (p.level === 'full' || p.level === 'admin');
+}
+
+/** Whether the live feed is up (actions are disabled while it is not). */
+export function online(): boolean {
+  return app.get().conn === 'online';
 }
 
 export function navigate(path: string) {

@@ -42,6 +42,10 @@ export interface Row {
   check_progress?: number | null;
   /** Tracker host names. */
   trackers?: string[];
+  /** Folder of the torrent's files. */
+  save_dir?: string;
+  /** Uploaded since the daemon started. */
+  uploaded_session?: number;
 }
 
 export interface Details extends Row {
@@ -69,6 +73,21 @@ export interface PeerRow {
   downloaded: number;
   uploaded: number;
   connection: string | null;
+  incoming?: boolean;
+}
+
+export interface Account {
+  username: string;
+  can_change_password: boolean;
+  password_change_required: boolean;
+  current_session: string | null;
+}
+
+export interface SessionInfo {
+  id: string;
+  created_at: string;
+  expires_at: string;
+  current: boolean;
 }
 
 export interface Me {

@@ -1,6 +1,7 @@
 // Add torrents: magnets (one per line), a URL, and .torrent files (picker, drop anywhere,
 // paste). Each .torrent is decoded in the browser so its files can be picked before adding.
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { reveal } from '../actions';
 import { api, errText } from '../api';
 import { type TorrentInfo, parseTorrent } from '../bencode';
 import * as fmt from '../format';
@@ -117,12 +118,16 @@ export function AddDialog() {
     const path = `/api/profiles/${encodeURIComponent(profile)}/torrents`;
     const errs: string[] = [];
     let added = 0;
+    const addedHashes: string[] = [];
+    const note = (r: unknown) => {
+      for (const row of (r as { added?: { hash: string }[] } | undefined)?.added || []) addedHashes.push(row.hash);
+    };
     setBusy(true);
     setErrors([]);
     const leftMagnets: string[] = [];
     for (const m of magnetLines) {
       try {
-        await api('POST', path, { ...base, magnet: m });
+        note(await api('POST', path, { ...base, magnet: m }));
         added++;
       } catch (err) {
         errs.push(`Magnet ${m.slice(0, 60)}${m.length > 60 ? '…' : ''}: ${errText(err)}`);
@@ -132,7 +137,7 @@ export function AddDialog() {
     let leftUrl = '';
     if (url.trim()) {
       try {
-        await api('POST', path, { ...base, url: url.trim() });
+        note(await api('POST', path, { ...base, url: url.trim() }));
         added++;
       } catch (err) {
         errs.push(`URL ${url.trim()}: ${errText(err)}`);
@@ -161,7 +166,7 @@ export function AddDialog() {
         if (real.some((x) => !f.wanted.has(x.index))) fd.append('only_files', [...f.wanted].sort((a, b) => a - b).join(','));
       }
       try {
-        await api('POST', path, fd);
+        note(await api('POST', path, fd));
         added++;
       } catch (err) {
         errs.push(`${f.file.name}: ${errText(err)}`);
@@ -175,6 +180,7 @@ export function AddDialog() {
     if (added) {
       const pname = profiles.find((p) => p.id === profile)?.name || profile;
       toast(`Added ${added} torrent${added > 1 ? 's' : ''}${profile !== current ? ' to ' + pname : ''}.`, 'info');
+      if (profile === current) reveal(addedHashes);
     }
     if (errs.length) setErrors(errs);
     else close();

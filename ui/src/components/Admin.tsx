@@ -3,10 +3,12 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, errText } from '../api';
 import * as fmt from '../format';
 import { Icon } from '../icons';
+import { signedOut } from '../feed';
 import { app, navigate, toggleTheme, useStore } from '../store';
-import type { Profile, Token, User } from '../types';
+import type { Profile, SessionInfo, Token, User } from '../types';
+import { PasswordBanner } from './Main';
 import { ConnBadge } from './TopBar';
-import { Modal } from './Dialogs';
+import { Modal, Toasts } from './Dialogs';
 
 const LEVELS = ['none', 'ro', 'full'];
 
@@ -42,6 +44,7 @@ function ErrorLine({ e }: { e: string }) {
 // ---------------------------------------------------------------- users
 
 function UserEditor({ u, profiles, onDone }: { u: User; profiles: Profile[]; onDone: () => void }) {
+  const self = app.get().me?.username === u.username;
   const [role, setRole] = useState(u.role);
   const [perms, setPerms] = useState<Record<string, string>>({ ...u.permissions });
   const [pw, setPw] = useState('');
@@ -72,7 +75,13 @@ function UserEditor({ u, profiles, onDone }: { u: User; profiles: Profile[]; onD
     try {
       await api('PATCH', `/api/users/${encodeURIComponent(u.username)}`, { password: pw });
       setPw('');
-      setMsg(`Password changed; ${u.username}'s sessions were signed out.`);
+      if (self) {
+        setMsg('Password changed. You stay signed in here; your other sessions were signed out.');
+        const a = app.get().account;
+        if (a) app.set({ account: { ...a, password_change_required: false } });
+      } else {
+        setMsg(`Password changed; ${u.username}'s sessions were signed out.`);
+      }
     } catch (e) {
       setErr(errText(e));
     }
@@ -119,13 +128,13 @@ function UserEditor({ u, profiles, onDone }: { u: User; profiles: Profile[]; onD
           <div class="field">
             <span>Reset password</span>
             <div class="inline-form">
-              <input type="password" autoComplete="new-password" value={pw} onInput={(e) => setPw(e.currentTarget.value)} placeholder="new password" data-testid="reset-password" />
+              <input type="password" autoComplete="new-password" value={pw} onInput={(e) => setPw(e.currentTarget.value)} placeholder="new password" aria-label="New password" data-testid="reset-password" />
               <button class="btn" type="button" disabled={!pw} onClick={reset}>Set password</button>
             </div>
           </div>
         )}
         <ErrorLine e={err} />
-        {msg && <p class="ok">{msg}</p>}
+        {msg && <p class="ok" role="status">{msg}</p>}
       </div>
       <div class="modal-foot">
         <button class="btn" onClick={onDone}>Cancel</button>
@@ -214,10 +223,10 @@ function Users() {
           <tbody>
             {users.map((u) => (
               <tr key={u.username} data-user={u.username}>
-                <td><b>{u.username}</b>{me?.username === u.username && <span class="muted"> (you)</span>}</td>
-                <td>{u.role}</td>
-                <td>{u.external ? <span class="tag ext">external</span> : 'password'}</td>
-                <td>
+                <td data-label="User"><b>{u.username}</b>{me?.username === u.username && <span class="muted"> (you)</span>}</td>
+                <td data-label="Role">{u.role}</td>
+                <td data-label="Sign-in">{u.external ? <span class="tag ext">external</span> : 'password'}</td>
+                <td data-label="Profiles">
                   {u.role === 'admin' ? (
                     <span class="muted">all</span>
                   ) : Object.keys(u.permissions).length ? (
@@ -228,9 +237,9 @@ function Users() {
                     <span class="muted">none</span>
                   )}
                 </td>
-                <td>{fmt.date(u.created_at)}</td>
-                <td class="r nowrap">
-                  <button class="btn small" onClick={() => setEditing(u)} data-testid={'edit-' + u.username}>Edit</button>{' '}
+                <td data-label="Created">{fmt.date(u.created_at)}</td>
+                <td class="r nowrap actions">
+                  <button class="btn small" onClick={() => setEditing(u)} data-testid={'edit-' + u.username} aria-label={'Edit ' + u.username}>Edit</button>{' '}
                   <button class="btn small danger" onClick={() => remove(u)} aria-label={'Delete ' + u.username}>Delete</button>
                 </td>
               </tr>
@@ -288,13 +297,13 @@ function ProfileRow({ p, reload }: { p: Profile; reload: () => void }) {
     return (
       <>
         <tr data-profile={p.id}>
-          <td><code>{p.id}</code></td>
-          <td>{p.name}</td>
-          <td class="mono">{p.download_dir}</td>
-          <td class="r">{p.max_active_downloads || 'unlimited'}</td>
-          <td class="r nowrap">
-            <button class="btn small" onClick={() => setEdit(true)}>Edit</button>{' '}
-            <button class="btn small danger" onClick={remove}>Delete</button>
+          <td data-label="Id"><code>{p.id}</code></td>
+          <td data-label="Name">{p.name}</td>
+          <td data-label="Directory" class="mono wrap">{p.download_dir}</td>
+          <td data-label="Max active" class="r">{p.max_active_downloads || 'unlimited'}</td>
+          <td class="r nowrap actions">
+            <button class="btn small" onClick={() => setEdit(true)} aria-label={'Edit profile ' + p.id}>Edit</button>{' '}
+            <button class="btn small danger" onClick={remove} aria-label={'Delete profile ' + p.id}>Delete</button>
           </td>
         </tr>
         {err && <tr><td colSpan={5}><ErrorLine e={err} /></td></tr>}
@@ -304,11 +313,11 @@ function ProfileRow({ p, reload }: { p: Profile; reload: () => void }) {
   return (
     <>
       <tr class="editing">
-        <td><code>{p.id}</code></td>
-        <td><input value={name} onInput={(e) => setName(e.currentTarget.value)} aria-label="Name" /></td>
-        <td><input class="mono" value={dir} onInput={(e) => setDir(e.currentTarget.value)} aria-label="Download directory" /></td>
-        <td class="r"><input class="num" type="number" min={0} value={max} onInput={(e) => setMax(e.currentTarget.value)} aria-label="Max active downloads" /></td>
-        <td class="r nowrap">
+        <td data-label="Id"><code>{p.id}</code></td>
+        <td data-label="Name"><input value={name} onInput={(e) => setName(e.currentTarget.value)} aria-label="Name" /></td>
+        <td data-label="Directory"><input class="mono" value={dir} onInput={(e) => setDir(e.currentTarget.value)} aria-label="Download directory" /></td>
+        <td data-label="Max active" class="r"><input class="num" type="number" min={0} value={max} onInput={(e) => setMax(e.currentTarget.value)} aria-label="Max active downloads" /></td>
+        <td class="r nowrap actions">
           <button class="btn small primary" onClick={save}>Save</button>{' '}
           <button class="btn small" onClick={() => setEdit(false)}>Cancel</button>
         </td>
@@ -444,7 +453,7 @@ function Tokens() {
             Token <b>{secret.name}</b> — copy it now, it is shown only once:
           </p>
           <div class="inline-form">
-            <input readOnly class="mono grow" value={secret.token} onFocus={(e) => e.currentTarget.select()} />
+            <input readOnly class="mono grow" value={secret.token} aria-label="New token" onFocus={(e) => e.currentTarget.select()} />
             <button class="btn" type="button" onClick={() => navigator.clipboard?.writeText(secret.token)}>Copy</button>
             <button class="btn ghost" type="button" onClick={() => setSecret(null)}>Done</button>
           </div>
@@ -458,10 +467,10 @@ function Tokens() {
             <tbody>
               {list.map((t) => (
                 <tr key={t.id}>
-                  <td>{t.name}</td>
-                  <td><code>{t.id}</code></td>
-                  <td>{fmt.date(t.created_at)}</td>
-                  <td class="r"><button class="btn small danger" onClick={() => revoke(t)}>Revoke</button></td>
+                  <td data-label="Name">{t.name}</td>
+                  <td data-label="Id"><code>{t.id}</code></td>
+                  <td data-label="Created">{fmt.date(t.created_at)}</td>
+                  <td class="r actions"><button class="btn small danger" onClick={() => revoke(t)} aria-label={'Revoke token ' + t.name}>Revoke</button></td>
                 </tr>
               ))}
             </tbody>
@@ -474,44 +483,186 @@ function Tokens() {
   );
 }
 
+// ---------------------------------------------------------------- own account
+
+function Account() {
+  const account = useStore(app, (s) => s.account);
+  const me = useStore(app, (s) => s.me)!;
+  const [cur, setCur] = useState('');
+  const [pw, setPw] = useState('');
+  const [pw2, setPw2] = useState('');
+  const [err, setErr] = useState('');
+  const [msg, setMsg] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [sessions, sessErr, reload] = useList<SessionInfo>('/api/me/sessions');
+  const [sessMsg, setSessMsg] = useState('');
+  const change = async (e: Event) => {
+    e.preventDefault();
+    setErr('');
+    setMsg('');
+    if (pw !== pw2) return setErr('The two new passwords differ.');
+    setBusy(true);
+    try {
+      const r = await api<{ revoked_sessions: number }>('POST', '/api/me/password', { current_password: cur, new_password: pw });
+      setCur('');
+      setPw('');
+      setPw2('');
+      const n = r.revoked_sessions;
+      setMsg(`Password changed. You stay signed in here${n ? `; ${n} other session${n > 1 ? 's were' : ' was'} signed out` : ''}.`);
+      if (account) app.set({ account: { ...account, password_change_required: false } });
+      reload();
+    } catch (e) {
+      setErr(errText(e));
+    }
+    setBusy(false);
+  };
+  const revoke = async (s: SessionInfo) => {
+    setSessMsg('');
+    try {
+      await api('DELETE', `/api/me/sessions/${s.id}`);
+      if (s.current) return signedOut();
+      reload();
+    } catch (e) {
+      setSessMsg(errText(e));
+    }
+  };
+  const revokeOthers = async () => {
+    setSessMsg('');
+    try {
+      const r = await api<{ revoked_sessions: number }>('DELETE', '/api/me/sessions');
+      setSessMsg(`${r.revoked_sessions} other session${r.revoked_sessions === 1 ? '' : 's'} signed out.`);
+      reload();
+    } catch (e) {
+      setSessMsg(errText(e));
+    }
+  };
+  return (
+    <section>
+      <h2>Account</h2>
+      <p class="muted small">
+        Signed in as <b>{me.username}</b> ({me.role}{me.provider !== 'local' ? ', ' + me.provider : ''}).
+      </p>
+      {account?.can_change_password ? (
+        <form class="card-form" onSubmit={change} data-testid="password-form">
+          <h3>Change your password</h3>
+          {account.password_change_required && (
+            <p class="note">You are still using the password generated at first start. Choose your own.</p>
+          )}
+          <div class="field-row">
+            <label class="field">
+              Current password
+              <input type="password" name="current" autoComplete="current-password" required value={cur} onInput={(e) => setCur(e.currentTarget.value)} />
+            </label>
+            <label class="field">
+              New password <span class="muted">(8 characters or more)</span>
+              <input type="password" name="new" autoComplete="new-password" required minLength={8} value={pw} onInput={(e) => setPw(e.currentTarget.value)} />
+            </label>
+            <label class="field">
+              New password again
+              <input type="password" name="again" autoComplete="new-password" required value={pw2} onInput={(e) => setPw2(e.currentTarget.value)} />
+            </label>
+            <button class="btn primary" type="submit" disabled={busy}>Change password</button>
+          </div>
+          <ErrorLine e={err} />
+          {msg && <p class="ok" role="status" data-testid="password-changed">{msg}</p>}
+        </form>
+      ) : (
+        <p class="muted">
+          {me.bypass
+            ? 'Bypassed and auth-disabled requests have no account and no password.'
+            : 'Your account signs in through the reverse proxy: there is no password to change here.'}
+        </p>
+      )}
+      {!me.bypass && (
+        <>
+          <h3>Sessions</h3>
+          <p class="muted small">Browsers signed in to your account. Signing one out ends it at once.</p>
+          <ErrorLine e={sessErr} />
+          {sessMsg && <p class="ok" role="status">{sessMsg}</p>}
+          {sessions && (
+            sessions.length ? (
+              <table class="plain list" data-testid="sessions-table">
+                <thead><tr><th>Session</th><th>Signed in</th><th>Expires</th><th /></tr></thead>
+                <tbody>
+                  {sessions.map((x) => (
+                    <tr key={x.id} data-session={x.id}>
+                      <td data-label="Session"><code>{x.id}</code>{x.current && <span class="tag lvl-full">this browser</span>}</td>
+                      <td data-label="Signed in">{fmt.date(x.created_at)}</td>
+                      <td data-label="Expires">{fmt.date(x.expires_at)}</td>
+                      <td class="r actions">
+                        <button class="btn small danger" onClick={() => revoke(x)} aria-label={(x.current ? 'Sign out this browser ' : 'Sign out session ') + x.id}>
+                          {x.current ? 'Sign out' : 'Revoke'}
+                        </button>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            ) : (
+              <p class="muted">No browser sessions (you use an API token or the proxy).</p>
+            )
+          )}
+          {sessions && sessions.some((x) => !x.current) && (
+            <p>
+              <button class="btn" onClick={revokeOthers} data-testid="revoke-others">Sign out all other sessions</button>
+            </p>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
+
 export function Admin() {
   const path = useStore(app, (s) => s.path);
   const me = useStore(app, (s) => s.me)!;
   const theme = useStore(app, (s) => s.theme);
   const admin = me.role === 'admin';
-  const tabs: [string, string][] = admin
-    ? [['/admin/users', 'Users'], ['/admin/profiles', 'Profiles'], ['/settings/tokens', 'API tokens']]
-    : [['/settings/tokens', 'API tokens']];
-  const page = path === '/admin/profiles' && admin ? 'profiles' : path.startsWith('/admin') && admin ? 'users' : 'tokens';
+  const tabs: [string, string][] = [
+    ...(admin ? ([['/admin/users', 'Users'], ['/admin/profiles', 'Profiles']] as [string, string][]) : []),
+    ['/settings/account', 'Account'],
+    ['/settings/tokens', 'API tokens'],
+  ];
+  const page =
+    path === '/admin/profiles' && admin
+      ? 'profiles'
+      : path.startsWith('/admin') && admin
+        ? 'users'
+        : path === '/settings/account'
+          ? 'account'
+          : 'tokens';
+  const pagePath: Record<string, string> = { users: '/admin/users', profiles: '/admin/profiles', account: '/settings/account', tokens: '/settings/tokens' };
   return (
     <div class="admin">
       <header class="topbar">
         <button class="btn ghost" onClick={() => navigate('/')} data-testid="back">
           <Icon n="back" /> Torrents
         </button>
-        <span class="brand">pytorrentd · settings</span>
+        <span class="brand hide-phone">pytorrentd · settings</span>
         <div class="spacer" />
         <ConnBadge />
-        <button class="btn icon ghost" onClick={toggleTheme} aria-label="Toggle theme"><Icon n={theme === 'dark' ? 'sun' : 'moon'} /></button>
-        <span class="muted small">{me.username}</span>
+        <button class="btn icon ghost" onClick={toggleTheme} aria-label="Toggle theme" data-tip="Toggle theme"><Icon n={theme === 'dark' ? 'sun' : 'moon'} /></button>
+        <span class="muted small hide-phone">{me.username}</span>
         {me.logout_available && (
           <form method="post" action="/logout">
-            <button class="btn ghost" type="submit" data-testid="logout"><Icon n="logout" /> Log out</button>
+            <button class="btn ghost" type="submit" data-testid="logout" aria-label="Log out"><Icon n="logout" /> <span class="hide-phone">Log out</span></button>
           </form>
         )}
       </header>
+      <PasswordBanner />
       <div class="admin-body">
-        <nav class="admin-nav">
+        <nav class="admin-nav" aria-label="Settings">
           {tabs.map(([p, l]) => (
-            <button key={p} class={'side-item' + ((page === 'users' && p === '/admin/users') || (page === 'profiles' && p === '/admin/profiles') || (page === 'tokens' && p === '/settings/tokens') ? ' on' : '')} onClick={() => navigate(p)}>
+            <button key={p} class={'side-item' + (pagePath[page] === p ? ' on' : '')} aria-current={pagePath[page] === p ? 'page' : undefined} onClick={() => navigate(p)}>
               {l}
             </button>
           ))}
         </nav>
         <main class="admin-main">
-          {page === 'users' ? <Users /> : page === 'profiles' ? <Profiles /> : <Tokens />}
+          {page === 'users' ? <Users /> : page === 'profiles' ? <Profiles /> : page === 'account' ? <Account /> : <Tokens />}
         </main>
       </div>
+      <Toasts />
     </div>
   );
 }

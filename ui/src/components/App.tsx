@@ -1,14 +1,19 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, setUnauthorizedHandler } from '../api';
-import { startFeed } from '../feed';
+import { signedOut, startFeed } from '../feed';
+import { loadPrefs } from '../prefs';
 import { app, useStore } from '../store';
-import type { Me, Profile } from '../types';
+import type { Account, Me, Profile } from '../types';
 import { Login } from './Login';
 import { Main } from './Main';
 import { Admin } from './Admin';
 
 setUnauthorizedHandler(() => {
-  if (location.pathname !== '/login') location.href = '/login';
+  if (location.pathname !== '/login') {
+    // Signed in before (the app was showing): the session ended while the page was open.
+    if (app.get().me) signedOut();
+    else location.href = '/login';
+  }
 });
 
 let started = false;
@@ -20,13 +25,16 @@ function Shell() {
   useEffect(() => {
     (async () => {
       try {
-        const [me, profiles] = await Promise.all([
+        const [me, profiles, account] = await Promise.all([
           api<Me>('GET', '/api/auth/me'),
           api<Profile[]>('GET', '/api/profiles'),
+          api<Account>('GET', '/api/me').catch(() => null),
+          loadPrefs(),
         ]);
         const cur = app.get().profile;
         app.set({
           me,
+          account,
           profiles,
           profile: profiles.some((p) => p.id === cur) ? cur : profiles[0]?.id || '',
         });

@@ -66,19 +66,21 @@ function General({ r }: { r: Row }) {
       <dd>{v as string}</dd>
     </>
   );
+  const waiting = r.state === 'initializing' && !r.size;
+  const waited = waiting ? Math.max(0, Math.floor((Date.now() - Date.parse(r.added_at)) / 1000)) : 0;
   return (
     <div class="general">
       <dl>
-        {kv('Status', <Status r={r} />)}
+        {kv('Status', waiting ? <span>Waiting for metadata from peers, for {fmt.eta(waited) || '0s'}</span> : <Status r={r} />)}
         {kv('Progress', <ProgressBar r={r} />)}
         {kv('Speed', `↓ ${fmt.speed(r.dl_speed) || '0 B/s'}   ↑ ${fmt.speed(r.ul_speed) || '0 B/s'}`)}
         {kv('ETA', fmt.eta(r.eta) || '–')}
         {kv('Seeds / peers', `${r.seeds} / ${r.peers}`)}
         {kv('Queue position', r.queue_position)}
-        {r.error ? kv('Error', <span class="err" title={r.error}>{r.error}</span>) : null}
+        {r.error ? kv('Error', <span class="err" title={r.error}>{r.error}{r.save_dir ? ` (files in ${r.save_dir})` : ''}</span>) : null}
       </dl>
       <dl>
-        {kv('Size', fmt.bytes(r.size))}
+        {kv('Size', waiting ? 'unknown until the metadata arrives' : fmt.bytes(r.size))}
         {kv('Downloaded', fmt.bytes(r.downloaded))}
         {kv('Uploaded', fmt.bytes(r.uploaded))}
         {kv('Ratio', fmt.ratio(r.ratio))}
@@ -87,7 +89,7 @@ function General({ r }: { r: Row }) {
       </dl>
       <dl>
         {kv('Info hash', <code class="sel-all">{r.hash}</code>)}
-        {kv('Save path', <span title={d?.save_dir}>{d?.save_dir || ''}</span>)}
+        {kv('Save path', <span title={d?.save_dir || r.save_dir}>{d?.save_dir || r.save_dir || ''}</span>)}
         {kv('Label', r.label || '–')}
         {kv('Added', fmt.date(r.added_at))}
         {kv('Completed', fmt.date(r.completed_at) || '–')}
@@ -230,23 +232,65 @@ function FileBar({ p }: { p: number }) {
   );
 }
 
+/** Per-peer speeds from the change of the byte counters between two fetches. */
+function usePeerSpeeds(peers: PeerRow[] | null): Map<string, { dl: number; ul: number }> {
+  const last = useRef<{ at: number; bytes: Map<string, [number, number]> } | null>(null);
+  const [speeds, setSpeeds] = useState(new Map<string, { dl: number; ul: number }>());
+  useEffect(() => {
+    if (!peers) return;
+    const now = Date.now();
+    const prev = last.current;
+    const next = new Map(peers.map((p) => [p.addr, [p.downloaded, p.uploaded] as [number, number]]));
+    if (prev && now > prev.at) {
+      const secs = (now - prev.at) / 1000;
+      const m = new Map<string, { dl: number; ul: number }>();
+      for (const p of peers) {
+        const b = prev.bytes.get(p.addr);
+        if (b) m.set(p.addr, { dl: Math.max(0, (p.downloaded - b[0]) / secs), ul: Math.max(0, (p.uploaded - b[1]) / secs) });
+      }
+      setSpeeds(m);
+    }
+    last.current = { at: now, bytes: next };
+  }, [peers]);
+  return speeds;
+}
+
+/** qBittorrent-style flags: D downloading from, U uploading to, I incoming, P µTP. */
+function peerFlags(p: PeerRow, s: { dl: number; ul: number } | undefined): string {
+  let f = '';
+  if (s && s.dl > 0) f += 'D';
+  if (s && s.ul > 0) f += 'U';
+  if (p.incoming) f += 'I';
+  if (p.connection === 'utp') f += 'P';
+  return f;
+}
+
 function Peers({ r }: { r: Row }) {
   const [peers, err] = useFetched<PeerRow[]>(`/api/torrents/${r.hash}/peers`, r);
+  const speeds = usePeerSpeeds(peers);
   if (err) return <p class="err pad">{err}</p>;
   if (!peers) return <p class="muted pad">Loading…</p>;
   if (!peers.length) return <p class="muted pad">No peers connected.</p>;
   return (
-    <table class="plain">
+    <table class="plain" data-testid="peers-table">
       <thead>
-        <tr><th>Address</th><th>Client</th><th>State</th><th>Connection</th><th class="r">Downloaded</th><th class="r">Uploaded</th></tr>
+        <tr>
+          <th>Address</th><th>Client</th><th><abbr title="D downloading from · U uploading to · I incoming · P µTP">Flags</abbr></th><th>Connection</th>
+          <th class="r">Down speed</th><th class="r">Up speed</th><th class="r">Downloaded</th><th class="r">Uploaded</th>
+        </tr>
       </thead>
       <tbody>
-        {peers.map((p) => (
-          <tr key={p.addr}>
-            <td>{p.addr}</td><td>{p.client || ''}</td><td>{p.state}</td><td>{p.connection || ''}</td>
-            <td class="r">{fmt.bytes(p.downloaded)}</td><td class="r">{fmt.bytes(p.uploaded)}</td>
-          </tr>
-        ))}
+        {peers.map((p) => {
+          const sp = speeds.get(p.addr);
+          return (
+            <tr key={p.addr}>
+              <td>{p.addr}</td><td>{p.client || ''}</td><td class="mono">{peerFlags(p, sp)}</td>
+              <td>{p.connection ? p.connection.toUpperCase() : ''}{p.incoming ? ' (in)' : ''}</td>
+              <td class="r dlc">{sp ? fmt.speed(sp.dl) : ''}</td><td class="r ulc">{sp ? fmt.speed(sp.ul) : ''}</td>
+              <td class="r">{fmt.bytes(p.downloaded)}</td><td class="r">{fmt.bytes(p.uploaded)}</td>
+            </tr>
+          );
+        })}
       </tbody>
     </table>
   );
@@ -257,6 +301,7 @@ function Trackers({ r }: { r: Row }) {
   if (err) return <p class="err pad">{err}</p>;
   if (!list) return <p class="muted pad">Loading…</p>;
   if (!list.length) return <p class="muted pad">No trackers (peers come from DHT, PEX or the add options).</p>;
+  // Fetched again when the state changes (a magnet's trackers stay the same once it resolves).
   return (
     <table class="plain">
       <thead><tr><th>URL</th></tr></thead>
@@ -310,9 +355,9 @@ export function DetailsPane({ sheet = false }: { sheet?: boolean }) {
         ))}
         <span class="tabs-title ellip">{r ? r.name : ''}</span>
         {sheet ? (
-          <button class="btn icon ghost" onClick={() => app.set({ detailsOpen: false })} aria-label="Close details"><Icon n="x" /></button>
+          <button class="btn icon ghost" onClick={() => app.set({ detailsOpen: false })} aria-label="Close details" data-tip="Close details"><Icon n="x" /></button>
         ) : (
-          <button class="btn icon ghost" onClick={toggle} aria-label={collapsed ? 'Show details' : 'Hide details'} title={collapsed ? 'Show details' : 'Hide details'}>
+          <button class="btn icon ghost" onClick={toggle} aria-label={collapsed ? 'Show details' : 'Hide details'} data-tip={collapsed ? 'Show details' : 'Hide details'}>
             <Icon n={collapsed ? 'up' : 'down'} size={12} />
           </button>
         )}

@@ -1,20 +1,71 @@
-import { useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { remove, selectedHashes } from '../actions';
 import { Icon } from '../icons';
 import { app, dismissToast, rows, toasts, useStore } from '../store';
 
+let openModals = 0;
+/** Whether a modal dialog is open: nothing behind it reacts to keys. */
+export function modalOpen(): boolean {
+  return openModals > 0;
+}
+
+const FOCUSABLE =
+  'button:not([disabled]), [href], input:not([disabled]):not([type=hidden]), select:not([disabled]), textarea:not([disabled]), summary, [tabindex]:not([tabindex="-1"])';
+
+function focusables(root: HTMLElement): HTMLElement[] {
+  return [...root.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((e) => e.offsetParent !== null || e === document.activeElement);
+}
+
+/**
+ * A modal dialog. On open it takes the focus (the element marked `data-autofocus`, else the
+ * first field or button), keeps Tab and Shift+Tab inside, closes on Escape, and gives the
+ * focus back to where it was when it closes. Keys never reach the page behind it.
+ */
 export function Modal({ title, onClose, children, wide, testid }: { title: string; onClose: () => void; children: preact.ComponentChildren; wide?: boolean; testid?: string }) {
   const down = useRef(false);
+  const box = useRef<HTMLDivElement>(null);
+  const close = useRef(onClose);
+  close.current = onClose;
+  useLayoutEffect(() => {
+    openModals++;
+    const before = document.activeElement as HTMLElement | null;
+    const el = box.current!;
+    const first = el.querySelector<HTMLElement>('[data-autofocus]') || focusables(el).find((e) => !e.closest('.modal-head')) || el;
+    first.focus();
+    return () => {
+      openModals--;
+      if (before && before.isConnected && typeof before.focus === 'function') before.focus();
+    };
+  }, []);
+  const onKeyDown = (e: KeyboardEvent) => {
+    e.stopPropagation();
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      close.current();
+      return;
+    }
+    if (e.key !== 'Tab') return;
+    const list = focusables(box.current!);
+    if (!list.length) {
+      e.preventDefault();
+      return;
+    }
+    const i = list.indexOf(document.activeElement as HTMLElement);
+    const next = e.shiftKey ? (i <= 0 ? list.length - 1 : i - 1) : i < 0 || i === list.length - 1 ? 0 : i + 1;
+    e.preventDefault();
+    list[next].focus();
+  };
   return (
     <div
       class="modal-bg"
       onPointerDown={(e) => (down.current = e.target === e.currentTarget)}
       onClick={(e) => e.target === e.currentTarget && down.current && onClose()}
+      onKeyDown={onKeyDown}
     >
-      <div class={'modal' + (wide ? ' wide' : '')} role="dialog" aria-modal="true" aria-label={title} data-testid={testid}>
+      <div class={'modal' + (wide ? ' wide' : '')} role="dialog" aria-modal="true" aria-label={title} data-testid={testid} ref={box} tabIndex={-1}>
         <div class="modal-head">
           <h2>{title}</h2>
-          <button class="btn icon ghost" onClick={onClose} aria-label="Close"><Icon n="x" /></button>
+          <button class="btn icon ghost" onClick={onClose} aria-label="Close" data-tip="Close"><Icon n="x" /></button>
         </div>
         {children}
       </div>
@@ -24,16 +75,17 @@ export function Modal({ title, onClose, children, wide, testid }: { title: strin
 
 export function RemoveDialog() {
   const open = useStore(app, (s) => s.removeOpen);
+  // A new dialog (and so new, safe state) every time it opens.
+  return open ? <RemoveBody /> : null;
+}
+
+function RemoveBody() {
   const [withData, setWithData] = useState(false);
-  const [busy, setBusy] = useState(false);
-  if (!open) return null;
-  const hashes = selectedHashes();
+  const [hashes] = useState(selectedHashes);
   const close = () => app.set({ removeOpen: false });
   const go = async () => {
-    setBusy(true);
     close();
     await remove(hashes, withData);
-    setBusy(false);
     app.set({ selected: new Set() });
   };
   const names = hashes.slice(0, 5).map((h) => rows.map.get(h)?.name || h);
@@ -51,7 +103,7 @@ export function RemoveDialog() {
       </div>
       <div class="modal-foot">
         <button class="btn" onClick={close}>Cancel</button>
-        <button class="btn danger" onClick={go} disabled={busy} autoFocus data-testid="confirm-remove">
+        <button class="btn danger" onClick={go} data-autofocus data-testid="confirm-remove">
           {withData ? 'Remove with data' : 'Remove'}
         </button>
       </div>
@@ -66,11 +118,15 @@ export const SHORTCUTS: [string, string][] = [
   ['P', 'Pause the selected torrents'],
   ['R', 'Resume the selected torrents'],
   ['Delete', 'Remove the selected torrents (asks first)'],
+  ['Enter', 'Open the details of the focused torrent'],
   ['Ctrl + O', 'Add torrents'],
-  ['↑ / ↓', 'Move the selection'],
+  ['↑ / ↓', 'Move the selection (Shift extends it)'],
+  ['Home / End', 'First / last torrent'],
+  ['Ctrl + ↑ / ↓', 'Move up / down in the queue'],
+  ['Ctrl + Shift + ↑ / ↓', 'Move to the top / bottom of the queue'],
   ['Esc', 'Clear the selection / close a dialog'],
   ['?', 'Show this list'],
-  ['Ctrl+V', 'Paste a magnet anywhere to add it'],
+  ['Ctrl + V', 'Paste a magnet anywhere to add it'],
 ];
 
 export function HelpOverlay() {
@@ -89,7 +145,7 @@ export function HelpOverlay() {
             ))}
           </tbody>
         </table>
-        <p class="muted small">Right-click a row for labels, queue moves and moving to another profile; right-click the table header to show or hide columns.</p>
+        <p class="muted small">Right-click a row for labels, queue moves, copying its magnet link and moving it to another profile; right-click the table header (or use the columns button) to show, hide and reorder columns. Drag rows to reorder the queue while the table is sorted by #.</p>
       </div>
     </Modal>
   );

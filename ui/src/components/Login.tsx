@@ -7,6 +7,9 @@ export function Login() {
   const [password, setPass] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
+  // Sent here because the session ended while a page was open (password changed elsewhere,
+  // signed out from another browser, expired, user removed).
+  const ended = new URLSearchParams(location.search).has('ended');
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
@@ -31,10 +34,16 @@ export function Login() {
   return (
     <div class="login-wrap">
       <form class="login" onSubmit={submit}>
-        <div class="login-brand">
+        <h1 class="login-brand">
           <Icon n="down" size={22} />
           <span>pytorrentd</span>
-        </div>
+        </h1>
+        {ended && !error && (
+          <p class="form-note" role="status" data-testid="login-reason">
+            You were signed out: your session ended (the password was changed, you signed out
+            elsewhere, or it expired). Sign in again to continue.
+          </p>
+        )}
         <label>
           Username
           <input

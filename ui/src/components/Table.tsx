@@ -1,15 +1,16 @@
 // The virtualized torrent table: only the rows inside the viewport (plus a small overscan)
 // are in the DOM, so thousands of torrents scroll smoothly. Columns are sortable (click),
-// resizable (drag the header edge) and hideable (right-click the header or the ⋮ button).
+// resizable (drag the header edge), reorderable (drag a header, or the arrows of the column
+// chooser) and hideable; the choice is stored per user on the server. Rows are reordered in
+// the queue by dragging while the table is sorted by #, or with Ctrl+↑/↓.
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { act, askRemove, writable } from '../actions';
-import { patch, errText } from '../api';
-import { mergeRow } from '../feed';
+import { act, askRemove, copyHash, copyMagnet, moveToProfile, openAdd, queueMove, queueTo, setLabel, writable } from '../actions';
 import * as fmt from '../format';
 import { memo, useDismiss } from '../hooks';
 import { Icon } from '../icons';
-import { COLUMNS, type Col, type ColId, type Sort, compute, setShown, shown } from '../list';
-import { app, canWrite, rows, rowsStore, toast, useStore } from '../store';
+import { COLUMNS, COL_BY_ID, DEFAULT_HIDDEN, type Col, type ColId, type Sort, compute, computeRanks, ranks, seedingSecs, setShown, shown } from '../list';
+import { getPref, prefs, setPref } from '../prefs';
+import { app, canWrite, rows, rowsStore, useStore } from '../store';
 import { trackersOf } from '../trackers';
 import type { Row } from '../types';
 
@@ -19,15 +20,24 @@ const OVERSCAN = 8;
 interface ColState {
   hidden: ColId[];
   widths: Partial<Record<ColId, number>>;
+  order?: ColId[];
 }
 
-function load<T>(k: string, d: T): T {
-  try {
-    const v = JSON.parse(localStorage.getItem(k) || 'null');
-    return v ?? d;
-  } catch {
-    return d;
-  }
+const DEFAULT_COLS: ColState = { hidden: DEFAULT_HIDDEN, widths: {}, order: [] };
+
+/** The stored column state, cleaned of unknown ids. */
+function readCols(): ColState {
+  const v = getPref<ColState>('cols', DEFAULT_COLS);
+  const known = (ids: unknown) => (Array.isArray(ids) ? ids.filter((i): i is ColId => typeof i === 'string' && i in COL_BY_ID) : []);
+  return { hidden: known(v.hidden), widths: v.widths && typeof v.widths === 'object' ? v.widths : {}, order: known(v.order) };
+}
+
+/** Columns in the user's order (new columns at their default place). */
+function ordered(order: ColId[] | undefined): Col[] {
+  if (!order?.length) return COLUMNS;
+  const pos = new Map(order.map((id, i) => [id, i]));
+  const rest = COLUMNS.filter((c) => !pos.has(c.id));
+  return [...order.map((id) => COL_BY_ID[id]), ...rest];
 }
 
 export function ProgressBar({ r }: { r: Row }) {
@@ -44,7 +54,7 @@ export function ProgressBar({ r }: { r: Row }) {
 
 export function Status({ r }: { r: Row }) {
   return (
-    <span class={'st s-' + r.state} title={r.error || undefined}>
+    <span class={'st s-' + r.state} title={r.error ? r.error + (r.save_dir ? ` (files in ${r.save_dir})` : '') : undefined}>
       <i class="dot" />
       {fmt.stateLabel(r)}
     </span>
@@ -54,7 +64,7 @@ export function Status({ r }: { r: Row }) {
 function cell(c: ColId, r: Row) {
   switch (c) {
     case 'queue_position':
-      return r.queue_position;
+      return ranks.get(r.hash) ?? r.queue_position;
     case 'name':
       return <span title={r.name}>{r.name}</span>;
     case 'size':
@@ -77,6 +87,22 @@ function cell(c: ColId, r: Row) {
       return r.label || '';
     case 'added_at':
       return fmt.date(r.added_at);
+    case 'completed_at':
+      return fmt.date(r.completed_at);
+    case 'remaining':
+      return r.size ? fmt.bytes(Math.max(0, r.size - r.downloaded)) : '';
+    case 'downloaded':
+      return fmt.bytes(r.downloaded);
+    case 'uploaded':
+      return fmt.bytes(r.uploaded);
+    case 'uploaded_session':
+      return fmt.bytes(r.uploaded_session ?? 0);
+    case 'seeding_time':
+      return fmt.eta(seedingSecs(r));
+    case 'tracker':
+      return <span title={(r.trackers || []).join(', ')}>{r.trackers?.[0] || ''}</span>;
+    case 'save_dir':
+      return <span title={r.save_dir}>{r.save_dir || ''}</span>;
   }
 }
 
@@ -87,102 +113,124 @@ interface RowProps {
   focus: boolean;
   cols: Col[];
   odd: boolean;
+  drag: boolean;
+  flash: boolean;
+  rank: number | undefined;
 }
 
 const RowView = memo(
-  ({ r, top, sel, focus, cols, odd }: RowProps) => (
+  ({ r, top, sel, focus, cols, odd, drag, flash }: RowProps) => (
     <div
-      class={'tr' + (sel ? ' sel' : '') + (focus ? ' focus' : '') + (odd ? ' odd' : '') + (r.state === 'error' ? ' err' : '')}
+      id={'r-' + r.hash}
+      class={'tr' + (sel ? ' sel' : '') + (focus ? ' focus' : '') + (odd ? ' odd' : '') + (r.state === 'error' ? ' err' : '') + (flash ? ' flash' : '')}
       data-h={r.hash}
       role="row"
       aria-selected={sel}
+      draggable={drag}
       style={{ transform: `translateY(${top}px)` }}
     >
       {cols.map((c) => (
-        <div key={c.id} class={'td c-' + c.id + (c.right ? ' r' : '')} role="cell">
+        <div key={c.id} class={'td c-' + c.id + (c.right ? ' r' : '')} role="gridcell">
           {cell(c.id, r)}
         </div>
       ))}
     </div>
   ),
-  (a, b) => a.r === b.r && a.top === b.top && a.sel === b.sel && a.focus === b.focus && a.cols === b.cols && a.odd === b.odd,
+  (a, b) =>
+    a.r === b.r && a.top === b.top && a.sel === b.sel && a.focus === b.focus && a.cols === b.cols && a.odd === b.odd && a.drag === b.drag && a.flash === b.flash && a.rank === b.rank,
 );
 
 function ColumnMenu({ at, state, onChange, close }: { at: { x: number; y: number }; state: ColState; onChange: (s: ColState) => void; close: () => void }) {
   const ref = useRef<HTMLDivElement>(null);
   useDismiss(true, close, ref);
+  const list = ordered(state.order);
   const toggle = (id: ColId) => {
     const hidden = state.hidden.includes(id) ? state.hidden.filter((h) => h !== id) : [...state.hidden, id];
     onChange({ ...state, hidden });
   };
+  const move = (id: ColId, by: number) => {
+    const ids = list.map((c) => c.id);
+    const i = ids.indexOf(id);
+    const j = i + by;
+    if (j < 0 || j >= ids.length) return;
+    [ids[i], ids[j]] = [ids[j], ids[i]];
+    onChange({ ...state, order: ids });
+  };
   return (
-    <div class="menu ctx" ref={ref} role="menu" style={{ left: at.x + 'px', top: at.y + 'px' }}>
+    <div class="menu ctx cols-menu" ref={ref} role="menu" aria-label="Columns" style={{ left: at.x + 'px', top: at.y + 'px' }}>
       <div class="menu-head">Columns</div>
-      {COLUMNS.map((c) => (
-        <label key={c.id} class="menu-check">
-          <input type="checkbox" checked={!state.hidden.includes(c.id)} disabled={c.id === 'name'} onChange={() => toggle(c.id)} />
-          {c.id === 'queue_position' ? 'Queue position (#)' : c.title}
-        </label>
-      ))}
-      <button onClick={() => onChange({ hidden: [], widths: {} })}>Reset columns</button>
+      <div class="menu-scroll">
+        {list.map((c, i) => (
+          <div key={c.id} class="menu-check">
+            <label class="grow">
+              <input type="checkbox" checked={!state.hidden.includes(c.id)} disabled={c.id === 'name'} onChange={() => toggle(c.id)} />
+              {c.long || c.title}
+            </label>
+            <button class="mini" aria-label={`Move ${c.long || c.title} left`} disabled={i === 0} onClick={() => move(c.id, -1)}>
+              <Icon n="up" size={10} />
+            </button>
+            <button class="mini" aria-label={`Move ${c.long || c.title} right`} disabled={i === list.length - 1} onClick={() => move(c.id, 1)}>
+              <Icon n="down" size={10} />
+            </button>
+          </div>
+        ))}
+      </div>
+      <button onClick={() => onChange({ ...DEFAULT_COLS })}>Reset columns</button>
     </div>
   );
 }
 
-function RowMenu({ at, close }: { at: { x: number; y: number }; close: () => void }) {
+export function RowMenu({ at, close }: { at: { x: number; y: number }; close: () => void }) {
   const ref = useRef<HTMLDivElement>(null);
   useDismiss(true, close, ref);
   const profiles = useStore(app, (s) => s.profiles);
   const profile = useStore(app, (s) => s.profile);
   const hashes = [...app.get().selected];
+  const one = hashes.length === 1 ? hashes[0] : null;
   const w = writable();
   const run = (f: () => unknown) => () => {
     close();
     f();
   };
-  const patchAll = (body: object, what: string) => async () => {
+  const label = () => {
     close();
-    for (const h of hashes) {
-      try {
-        mergeRow(await patch<Row>(`/api/torrents/${h}`, body));
-      } catch (e) {
-        toast(`Could not ${what}: ${errText(e)}`);
-        return;
-      }
-    }
-  };
-  const setLabel = () => {
     const first = rows.map.get(hashes[0]);
     const l = window.prompt('Label (empty clears it)', first?.label || '');
-    if (l !== null) patchAll({ label: l.trim() || null }, 'set the label')();
-    else close();
+    if (l !== null) setLabel(hashes, l.trim() || null);
   };
-  const targets = profiles.filter((p) => p.id !== profile && (p.level === 'full' || p.level === 'admin'));
-  if (!w) {
-    return (
-      <div class="menu ctx" ref={ref} role="menu" style={{ left: at.x + 'px', top: at.y + 'px' }}>
-        <div class="menu-head muted">Read-only profile</div>
-      </div>
-    );
-  }
+  const targets = profiles.filter((p) => p.id !== profile && canWrite(p));
+  const style = { left: at.x + 'px', top: at.y + 'px' };
   return (
-    <div class="menu ctx" ref={ref} role="menu" style={{ left: at.x + 'px', top: at.y + 'px' }}>
-      <button onClick={run(() => act('resume'))}><Icon n="play" /> Start</button>
-      <button onClick={run(() => act('pause'))}><Icon n="pause" /> Pause</button>
-      <button onClick={run(() => act('force-start'))}><Icon n="force" /> Force start</button>
-      <button onClick={run(() => act('recheck'))}><Icon n="recheck" /> Recheck</button>
-      <hr />
-      <button onClick={setLabel}>Set label…</button>
-      <button onClick={patchAll({ queue: 'top' }, 'move in the queue')}>Queue: top</button>
-      <button onClick={patchAll({ queue: 'up' }, 'move in the queue')}>Queue: up</button>
-      <button onClick={patchAll({ queue: 'down' }, 'move in the queue')}>Queue: down</button>
-      <button onClick={patchAll({ queue: 'bottom' }, 'move in the queue')}>Queue: bottom</button>
-      {targets.length > 0 && <hr />}
-      {targets.map((p) => (
-        <button key={p.id} onClick={patchAll({ profile: p.id }, 'move to ' + p.name)}>Move to {p.name || p.id}</button>
-      ))}
-      <hr />
-      <button class="danger" onClick={run(askRemove)}><Icon n="trash" /> Remove…</button>
+    <div class="menu ctx" ref={ref} role="menu" style={style} data-testid="row-menu">
+      {w && (
+        <>
+          <button role="menuitem" onClick={run(() => act('resume'))}><Icon n="play" /> Start</button>
+          <button role="menuitem" onClick={run(() => act('pause'))}><Icon n="pause" /> Pause</button>
+          <button role="menuitem" onClick={run(() => act('force-start'))}><Icon n="force" /> Force start</button>
+          <button role="menuitem" onClick={run(() => act('recheck'))}><Icon n="recheck" /> Force recheck</button>
+          <hr />
+        </>
+      )}
+      {one && <button role="menuitem" onClick={run(() => app.set({ focus: one, detailsOpen: true }))}><Icon n="info" /> Open details</button>}
+      {one && <button role="menuitem" onClick={run(() => copyMagnet(one))}><Icon n="copy" /> Copy magnet link</button>}
+      {one && <button role="menuitem" onClick={run(() => copyHash(one))}><Icon n="copy" /> Copy info hash</button>}
+      {!w && <div class="menu-head muted">Read-only: no changes here</div>}
+      {w && (
+        <>
+          <hr />
+          <button role="menuitem" onClick={label}><Icon n="tag" /> Set label…</button>
+          <button role="menuitem" onClick={run(() => queueMove('top', hashes))}><Icon n="top" /> Queue: top</button>
+          <button role="menuitem" onClick={run(() => queueMove('up', hashes))}><Icon n="up" /> Queue: up</button>
+          <button role="menuitem" onClick={run(() => queueMove('down', hashes))}><Icon n="down" /> Queue: down</button>
+          <button role="menuitem" onClick={run(() => queueMove('bottom', hashes))}><Icon n="bottom" /> Queue: bottom</button>
+          {targets.length > 0 && <hr />}
+          {targets.map((p) => (
+            <button role="menuitem" key={p.id} onClick={run(() => moveToProfile(hashes, p.id, p.name || p.id))}>Move to {p.name || p.id}</button>
+          ))}
+          <hr />
+          <button role="menuitem" class="danger" onClick={run(askRemove)}><Icon n="trash" /> Remove…</button>
+        </>
+      )}
     </div>
   );
 }
@@ -195,16 +243,39 @@ export function bySlot<T>(first: number, last: number, slots: number, f: (index:
   return idx.map(f);
 }
 
-/** What an empty table says. */
-export function emptyText(loaded: boolean, long: boolean): string {
+/** What an empty table says, with what to do about it. */
+export function EmptyState({ loaded, long }: { loaded: boolean; long: boolean }) {
   const s = app.get();
-  if (!s.profiles.length) return 'No profile is visible to you. Ask an administrator for access.';
-  if (!loaded) return s.connError || 'Loading…';
-  if (rows.map.size) return 'No torrent matches the filters.';
-  if (!canWrite(s.profiles.find((p) => p.id === s.profile))) return 'No torrents in this profile.';
-  return long
-    ? 'No torrents yet. Add one with the Add button or Ctrl+O, by pasting a magnet, or by dropping .torrent files here.'
-    : 'No torrents yet. Tap + to add one.';
+  let text: string;
+  let cta = false;
+  if (!s.profiles.length) text = 'No profile is visible to you. Ask an administrator for access.';
+  else if (!loaded) text = s.connError || 'Loading…';
+  else if (rows.map.size) text = 'No torrent matches the filters.';
+  else if (!canWrite(s.profiles.find((p) => p.id === s.profile))) text = 'No torrents in this profile.';
+  else {
+    cta = true;
+    text = long
+      ? 'No torrents yet. Add one with the button below or Ctrl+O, by pasting a magnet link anywhere, or by dropping .torrent files on the page.'
+      : 'No torrents yet.';
+  }
+  const filtered = loaded && rows.map.size > 0;
+  return (
+    <div class="empty" data-testid="empty-state">
+      <p>{text}</p>
+      {cta && (
+        <p class="empty-actions">
+          <button class="btn primary" onClick={() => openAdd()}><Icon n="plus" /> Add torrents</button>
+          <a href="/api/openapi.json" target="_blank" rel="noopener">API documentation</a>
+          <button class="link" onClick={() => app.set({ helpOpen: true })}>Keyboard shortcuts</button>
+        </p>
+      )}
+      {filtered && (
+        <p class="empty-actions">
+          <button class="btn" onClick={() => app.set({ status: 'all', label: null, tracker: null, search: '' })}>Clear the filters</button>
+        </p>
+      )}
+    </div>
+  );
 }
 
 /** Click, Ctrl+click and Shift+click selection over the shown order. */
@@ -238,41 +309,29 @@ export function useShownList(): Row[] {
   const tracker = useStore(app, (s) => s.tracker);
   const search = useStore(app, (s) => s.search);
   const [sort] = useSortState();
-  const list = useMemo(
-    () => compute(rows.map.values(), { status, label, tracker, search, trackerOf: trackersOf }, sort),
-    [version, status, label, tracker, search, sort],
-  );
+  const list = useMemo(() => {
+    computeRanks(rows.map.values());
+    return compute(rows.map.values(), { status, label, tracker, search, trackerOf: trackersOf }, sort);
+  }, [version, status, label, tracker, search, sort]);
   setShown(list);
-  // The selection only ever holds shown rows (filters narrow it, like qBittorrent).
+  // The selection and the details only ever show shown rows (filters narrow them, like
+  // qBittorrent).
   useEffect(() => {
     const s = app.get();
-    if (!s.selected.size) return;
     const vis = new Set(list.map((r) => r.hash));
-    let drop = false;
-    for (const h of s.selected) if (!vis.has(h)) drop = true;
-    if (drop) app.set({ selected: new Set([...s.selected].filter((h) => vis.has(h))) });
+    const patch: Partial<typeof s> = {};
+    if ([...s.selected].some((h) => !vis.has(h))) patch.selected = new Set([...s.selected].filter((h) => vis.has(h)));
+    if (s.focus && !vis.has(s.focus)) patch.focus = null;
+    if (Object.keys(patch).length) app.set(patch);
   }, [list]);
   return list;
 }
 
-// The sort is shared by the table and the phone cards.
-let sortState: Sort = load<Sort>('pt.sort', { col: 'queue_position', desc: false });
-const sortListeners = new Set<() => void>();
+// The sort is shared by the table and the phone cards, and stored with the preferences.
 function useSortState(): [Sort, (s: Sort) => void] {
-  const [, force] = useState(0);
-  useEffect(() => {
-    const l = () => force((x) => x + 1);
-    sortListeners.add(l);
-    return () => void sortListeners.delete(l);
-  }, []);
-  return [
-    sortState,
-    (s: Sort) => {
-      sortState = s;
-      localStorage.setItem('pt.sort', JSON.stringify(s));
-      sortListeners.forEach((l) => l());
-    },
-  ];
+  const sort = useStore(prefs, (p) => p.values.sort as Sort | undefined);
+  const valid = sort && typeof sort === 'object' && sort.col in COL_BY_ID ? sort : { col: 'queue_position' as ColId, desc: false };
+  return [valid, (s: Sort) => setPref('sort', s)];
 }
 
 /** Fixed-height windowing over a scroll container: re-renders only when the window of
@@ -313,22 +372,51 @@ export function useWindow(count: number, rowH: number, headH = 0) {
   return { ref, first, last, slots };
 }
 
+/** Brings rows just added from this page into view, selected and briefly highlighted. When a
+ * filter hides them, the filters are cleared. Returns the hashes to highlight. */
+export function useReveal(list: Row[], scrollTo: (i: number) => void): Set<string> {
+  const reveal = useStore(app, (s) => s.reveal);
+  const [flash, setFlash] = useState<Set<string>>(new Set());
+  useEffect(() => {
+    if (!reveal.length) return;
+    const here = reveal.filter((h) => rows.map.has(h));
+    if (!here.length) return;
+    const idx = here.map((h) => list.findIndex((r) => r.hash === h));
+    if (idx.some((i) => i < 0)) {
+      app.set({ status: 'all', label: null, tracker: null, search: '' });
+      return;
+    }
+    app.set({ reveal: [], selected: new Set(here), focus: here[0], anchor: here[0] });
+    scrollTo(Math.min(...idx));
+    setFlash(new Set(here));
+    const t = setTimeout(() => setFlash(new Set()), 2500);
+    return () => clearTimeout(t);
+  }, [reveal, list]);
+  return flash;
+}
+
 export function Table() {
   const list = useShownList();
   const selected = useStore(app, (s) => s.selected);
   const focus = useStore(app, (s) => s.focus);
   const loaded = useStore(rowsStore, (s) => s.loaded);
+  const conn = useStore(app, (s) => s.conn);
+  const profile = useStore(app, (s) => s.profile);
+  useStore(prefs, (p) => p.values.cols);
   const [sort, setSort] = useSortState();
-  const [colState, setColStateRaw] = useState<ColState>(() => load('pt.cols', { hidden: [], widths: {} }));
-  const setColState = (s: ColState) => {
-    setColStateRaw(s);
-    localStorage.setItem('pt.cols', JSON.stringify(s));
-  };
+  const colState = readCols();
+  const [dragW, setDragW] = useState<{ id: ColId; w: number } | null>(null);
+  const setColState = (s: ColState) => setPref('cols', s);
   const [colMenu, setColMenu] = useState<{ x: number; y: number } | null>(null);
   const [rowMenu, setRowMenu] = useState<{ x: number; y: number } | null>(null);
+  const [dropAt, setDropAt] = useState<number | null>(null);
+  const colKey = JSON.stringify(colState) + (dragW ? dragW.id + dragW.w : '');
   const cols = useMemo(
-    () => COLUMNS.filter((c) => !colState.hidden.includes(c.id)).map((c) => ({ ...c, width: colState.widths[c.id] || c.width })),
-    [colState],
+    () =>
+      ordered(colState.order)
+        .filter((c) => !colState.hidden.includes(c.id))
+        .map((c) => ({ ...c, width: dragW?.id === c.id ? dragW.w : colState.widths[c.id] || c.width })),
+    [colKey],
   );
   // Column widths are CSS variables on the container (flex cells read them); the name
   // column also takes the spare width; 24px at the end hold the columns button.
@@ -336,44 +424,68 @@ export function Table() {
   for (const c of cols) widthVars['--w-' + c.id] = c.width + 'px';
   const total = cols.reduce((a, c) => a + c.width, 0) + 24;
   const { ref, first, last, slots } = useWindow(list.length, ROW_H, ROW_H + 2);
+  const canWriteHere = canWrite(app.get().profiles.find((p) => p.id === profile)) && conn === 'online';
+  const canDrag = canWriteHere && sort.col === 'queue_position' && !sort.desc;
 
-  // Keep the focused row visible when it moves by keyboard.
-  useEffect(() => {
-    if (!focus || !ref.current) return;
-    const i = list.findIndex((r) => r.hash === focus);
-    if (i < 0) return;
+  const scrollTo = (i: number) => {
     const el = ref.current;
+    if (!el) return;
     const y = i * ROW_H;
     const head = ROW_H + 2;
     if (y < el.scrollTop) el.scrollTop = y;
     else if (y + ROW_H > el.scrollTop + el.clientHeight - head) el.scrollTop = y + ROW_H - el.clientHeight + head;
+  };
+  const flash = useReveal(list, scrollTo);
+
+  // Keep the focused row visible when it moves by keyboard.
+  useEffect(() => {
+    if (!focus) return;
+    const i = list.findIndex((r) => r.hash === focus);
+    if (i >= 0) scrollTo(i);
   }, [focus]);
 
+  const resizing = useRef(false);
   const resize = (id: ColId, e: PointerEvent) => {
     e.preventDefault();
     e.stopPropagation();
+    resizing.current = true;
     const startX = e.clientX;
     const start = cols.find((c) => c.id === id)!.width;
     let w = start;
     const move = (ev: PointerEvent) => {
       w = Math.max(32, Math.round(start + ev.clientX - startX));
-      setColStateRaw((s) => ({ ...s, widths: { ...s.widths, [id]: w } }));
+      setDragW({ id, w });
     };
     const up = () => {
+      resizing.current = false;
       window.removeEventListener('pointermove', move);
       window.removeEventListener('pointerup', up);
-      setColStateRaw((s) => {
-        localStorage.setItem('pt.cols', JSON.stringify(s));
-        return s;
-      });
+      setDragW(null);
+      const s = readCols();
+      setColState({ ...s, widths: { ...s.widths, [id]: w } });
     };
     window.addEventListener('pointermove', move);
     window.addEventListener('pointerup', up);
   };
 
+  // Column reordering by dragging a header onto another.
+  const onHeadDragStart = (e: DragEvent, id: ColId) => {
+    if (resizing.current) return e.preventDefault();
+    e.dataTransfer?.setData('application/x-pt-col', id);
+    if (e.dataTransfer) e.dataTransfer.effectAllowed = 'move';
+  };
+  const onHeadDrop = (e: DragEvent, target: ColId) => {
+    const id = e.dataTransfer?.getData('application/x-pt-col') as ColId | undefined;
+    if (!id || id === target) return;
+    e.preventDefault();
+    const ids = ordered(colState.order).map((c) => c.id).filter((c) => c !== id);
+    ids.splice(ids.indexOf(target), 0, id);
+    setColState({ ...colState, order: ids });
+  };
+
   const rowOf = (e: Event) => (e.target as HTMLElement).closest('[data-h]')?.getAttribute('data-h') || null;
   const onClick = (e: MouseEvent) => {
-    if ((e.target as HTMLElement).closest('.thead')) return;
+    if ((e.target as HTMLElement).closest('.thead, .empty')) return;
     const h = rowOf(e);
     if (h) selectRow(h, e);
     else if (!e.ctrlKey && !e.shiftKey && !e.metaKey) app.set({ selected: new Set(), focus: null });
@@ -389,7 +501,38 @@ export function Table() {
     if (!h) return;
     e.preventDefault();
     if (!app.get().selected.has(h)) selectRow(h, { ctrlKey: false, metaKey: false, shiftKey: false });
-    setRowMenu({ x: Math.min(e.clientX, window.innerWidth - 200), y: Math.min(e.clientY, window.innerHeight - 360) });
+    setRowMenu({ x: Math.min(e.clientX, window.innerWidth - 220), y: Math.min(e.clientY, window.innerHeight - 470) });
+  };
+  // Queue reordering by dragging rows (sorted by #, ascending).
+  const onRowDragStart = (e: DragEvent) => {
+    const h = rowOf(e);
+    if (!h || !canDrag) return e.preventDefault();
+    e.dataTransfer?.setData('application/x-pt-row', h);
+    if (e.dataTransfer) e.dataTransfer.effectAllowed = 'move';
+    if (!app.get().selected.has(h)) selectRow(h, { ctrlKey: false, metaKey: false, shiftKey: false });
+  };
+  const dropIndex = (e: DragEvent) => {
+    const body = (e.currentTarget as HTMLElement).getBoundingClientRect();
+    return Math.max(0, Math.min(list.length, Math.round((e.clientY - body.top) / ROW_H)));
+  };
+  const onRowDragOver = (e: DragEvent) => {
+    if (!canDrag || !e.dataTransfer?.types.includes('application/x-pt-row')) return;
+    e.preventDefault();
+    setDropAt(dropIndex(e));
+  };
+  const onRowDrop = (e: DragEvent) => {
+    const h = e.dataTransfer?.getData('application/x-pt-row');
+    setDropAt(null);
+    if (!h || !canDrag) return;
+    e.preventDefault();
+    const at = dropIndex(e);
+    const from = list.findIndex((r) => r.hash === h);
+    if (from < 0) return;
+    // The rank of the row the torrent is dropped before (ranks count the whole profile).
+    const before = list[Math.min(at, list.length - 1)];
+    let target = at >= list.length ? rows.map.size : ranks.get(before.hash) ?? at + 1;
+    if (at > from) target -= 1;
+    queueTo(h, Math.max(1, target));
   };
   return (
     <div class="table-wrap">
@@ -397,10 +540,21 @@ export function Table() {
         class="tt"
         ref={ref}
         role="grid"
-        aria-rowcount={list.length}
+        aria-label="Torrents"
+        aria-rowcount={list.length + 1}
+        aria-multiselectable="true"
+        aria-activedescendant={focus && list.some((r) => r.hash === focus) ? 'r-' + focus : undefined}
+        tabIndex={0}
         data-testid="torrent-table"
         style={widthVars}
         onClick={onClick}
+        onFocus={(e) => {
+          // Keyboard users land on a row: the focused one, else the first.
+          if (e.target === e.currentTarget && !app.get().focus && list.length) {
+            const h = list[0].hash;
+            app.set({ focus: h, anchor: h });
+          }
+        }}
       >
         <div
           class="thead"
@@ -408,7 +562,7 @@ export function Table() {
           style={{ minWidth: total + 'px' }}
           onContextMenu={(e) => {
             e.preventDefault();
-            setColMenu({ x: e.clientX, y: e.clientY });
+            setColMenu({ x: Math.min(e.clientX, window.innerWidth - 250), y: e.clientY });
           }}
         >
           {cols.map((c) => (
@@ -418,20 +572,26 @@ export function Table() {
               role="columnheader"
               aria-sort={sort.col === c.id ? (sort.desc ? 'descending' : 'ascending') : 'none'}
               data-col={c.id}
+              draggable
+              title={c.long}
+              onDragStart={(e) => onHeadDragStart(e, c.id)}
+              onDragOver={(e) => e.dataTransfer?.types.includes('application/x-pt-col') && e.preventDefault()}
+              onDrop={(e) => onHeadDrop(e, c.id)}
               onClick={() => setSort({ col: c.id, desc: sort.col === c.id ? !sort.desc : false })}
             >
               <span class="ellip">{c.title}</span>
-              {sort.col === c.id && <span class="arrow">{sort.desc ? '▼' : '▲'}</span>}
+              {sort.col === c.id && <span class="arrow" aria-hidden="true">{sort.desc ? '▼' : '▲'}</span>}
               <span class="grip" onPointerDown={(e) => resize(c.id, e)} onClick={(e) => e.stopPropagation()} />
             </div>
           ))}
           <button
             class="th-more"
-            title="Columns"
             aria-label="Columns"
+            data-tip="Columns"
+            data-testid="columns-button"
             onClick={(e) => {
               const r = (e.currentTarget as HTMLElement).getBoundingClientRect();
-              setColMenu({ x: Math.min(r.left, window.innerWidth - 200), y: r.bottom });
+              setColMenu({ x: Math.min(r.left, window.innerWidth - 250), y: r.bottom });
             }}
           >
             <Icon n="cols" size={12} />
@@ -439,24 +599,38 @@ export function Table() {
         </div>
         <div
           class="tbody"
+          role="rowgroup"
           style={{ height: list.length * ROW_H + 'px', minWidth: total + 'px' }}
           onDblClick={onDbl}
           onContextMenu={onCtx}
+          onDragStart={onRowDragStart}
+          onDragOver={onRowDragOver}
+          onDragLeave={(e) => !e.relatedTarget && setDropAt(null)}
+          onDrop={onRowDrop}
         >
           {bySlot(first, last, slots, (j) => {
             const r = list[j];
-            return <RowView key={j % slots} r={r} top={j * ROW_H} sel={selected.has(r.hash)} focus={focus === r.hash} cols={cols} odd={j % 2 === 1} />;
+            return (
+              <RowView
+                key={j % slots}
+                r={r}
+                top={j * ROW_H}
+                sel={selected.has(r.hash)}
+                focus={focus === r.hash}
+                cols={cols}
+                odd={j % 2 === 1}
+                drag={canDrag}
+                flash={flash.has(r.hash)}
+                rank={ranks.get(r.hash)}
+              />
+            );
           })}
+          {dropAt !== null && <div class="drop-line" style={{ transform: `translateY(${dropAt * ROW_H - 1}px)` }} />}
         </div>
-        {list.length === 0 && (
-          <div class="empty">
-            {emptyText(loaded, true)}
-          </div>
-        )}
+        {list.length === 0 && <EmptyState loaded={loaded} long />}
       </div>
       {colMenu && <ColumnMenu at={colMenu} state={colState} onChange={setColState} close={() => setColMenu(null)} />}
       {rowMenu && <RowMenu at={rowMenu} close={() => setRowMenu(null)} />}
     </div>
   );
 }
-

@@ -1,5 +1,5 @@
 import { useRef, useState } from 'preact/hooks';
-import { act, askRemove, openAdd } from '../actions';
+import { act, askRemove, openAdd, queueMove } from '../actions';
 import { switchProfile } from '../feed';
 import { useDismiss } from '../hooks';
 import { Icon } from '../icons';
@@ -30,10 +30,18 @@ function ProfileSwitch() {
 export function ConnBadge() {
   const conn = useStore(app, (s) => s.conn);
   const err = useStore(app, (s) => s.connError);
+  const retries = useStore(app, (s) => s.retries);
+  const text = conn === 'offline' ? 'reconnecting…' : conn;
+  const tip =
+    conn === 'online'
+      ? 'Live: figures update as they change'
+      : conn === 'connecting'
+        ? 'Connecting to the daemon…'
+        : `${err || 'The daemon cannot be reached.'} Trying again${retries ? ` (attempt ${retries})` : ''}; actions are disabled until then.`;
   return (
-    <span class={'badge conn-' + conn} data-testid="conn-badge" data-state={conn} title={err || 'Live feed: ' + conn}>
+    <span class={'badge conn-' + conn} data-testid="conn-badge" data-state={conn} title={tip} role="status" aria-label={'Connection: ' + text}>
       <i />
-      {conn}
+      {text}
     </span>
   );
 }
@@ -49,7 +57,7 @@ function UserMenu() {
   };
   return (
     <div class="menu-wrap" ref={ref}>
-      <button class="btn ghost" aria-haspopup="menu" aria-expanded={open} onClick={() => setOpen(!open)} data-testid="user-menu">
+      <button class="btn ghost" aria-haspopup="menu" aria-expanded={open} onClick={() => setOpen(!open)} data-testid="user-menu" aria-label={'User menu: ' + me.username}>
         <Icon n="user" />
         <span class="hide-phone">{me.username}</span>
         <Icon n="chevd" size={10} />
@@ -71,6 +79,7 @@ function UserMenu() {
               <button role="menuitem" onClick={() => go('/admin/profiles')}>Profiles</button>
             </>
           )}
+          <button role="menuitem" onClick={() => go('/settings/account')}>Account and sessions</button>
           <button role="menuitem" onClick={() => go('/settings/tokens')}>API tokens</button>
           <button role="menuitem" onClick={() => { setOpen(false); app.set({ helpOpen: true }); }}>Keyboard shortcuts</button>
           {me.logout_available && (
@@ -88,20 +97,29 @@ function UserMenu() {
 
 function Bulk() {
   const sel = useStore(app, (s) => s.selected.size);
-  const none = sel === 0;
+  const conn = useStore(app, (s) => s.conn);
+  const none = sel === 0 || conn !== 'online';
   const b = (n: string, title: string, f: () => void, testid: string) => (
-    <button class="btn icon" title={title} aria-label={title} disabled={none} onClick={f} data-testid={testid}>
+    <button class="btn icon" aria-label={title} data-tip={title} disabled={none} onClick={f} data-testid={testid}>
       <Icon n={n} />
     </button>
   );
   return (
-    <div class="group" role="toolbar" aria-label="Selected torrents">
-      {b('play', 'Start (Space / R)', () => act('resume'), 'bulk-start')}
-      {b('pause', 'Pause (P)', () => act('pause'), 'bulk-pause')}
-      {b('force', 'Force start (ignore the queue)', () => act('force-start'), 'bulk-force')}
-      {b('recheck', 'Recheck data', () => act('recheck'), 'bulk-recheck')}
-      {b('trash', 'Remove (Delete)', askRemove, 'bulk-remove')}
-    </div>
+    <>
+      <div class="group" role="toolbar" aria-label="Selected torrents">
+        {b('play', 'Start (Space / R)', () => act('resume'), 'bulk-start')}
+        {b('pause', 'Pause (P)', () => act('pause'), 'bulk-pause')}
+        {b('force', 'Force start (ignore the queue)', () => act('force-start'), 'bulk-force')}
+        {b('recheck', 'Recheck data', () => act('recheck'), 'bulk-recheck')}
+        {b('trash', 'Remove (Delete)', askRemove, 'bulk-remove')}
+      </div>
+      <div class="group" role="toolbar" aria-label="Queue">
+        {b('top', 'Queue: top (Ctrl+Shift+↑)', () => queueMove('top'), 'queue-top')}
+        {b('up', 'Queue: up (Ctrl+↑)', () => queueMove('up'), 'queue-up')}
+        {b('down', 'Queue: down (Ctrl+↓)', () => queueMove('down'), 'queue-down')}
+        {b('bottom', 'Queue: bottom (Ctrl+Shift+↓)', () => queueMove('bottom'), 'queue-bottom')}
+      </div>
+    </>
   );
 }
 
@@ -110,13 +128,14 @@ export function TopBar({ phone }: { phone: boolean }) {
   const search = useStore(app, (s) => s.search);
   const profiles = useStore(app, (s) => s.profiles);
   const profile = useStore(app, (s) => s.profile);
+  const conn = useStore(app, (s) => s.conn);
   const cur = profiles.find((p) => p.id === profile);
   const anyWritable = profiles.some(canWrite);
   const write = canWrite(cur);
   return (
     <header class="topbar">
       {phone ? (
-        <button class="btn icon" aria-label="Filters" onClick={() => app.set({ sidebarOpen: true })}>
+        <button class="btn icon" aria-label="Filters" data-tip="Filters" onClick={() => app.set({ sidebarOpen: true })}>
           <Icon n="menu" />
         </button>
       ) : (
@@ -126,9 +145,13 @@ export function TopBar({ phone }: { phone: boolean }) {
         </span>
       )}
       <ProfileSwitch />
-      {cur && cur.level === 'ro' && <span class="badge ro" title="You can only look at this profile">read-only</span>}
+      {cur && cur.level === 'ro' && (
+        <span class="badge ro" title="You can only look at this profile" aria-label="read-only profile">
+          {phone ? 'ro' : 'read-only'}
+        </span>
+      )}
       {anyWritable && !phone && (
-        <button class="btn primary" onClick={() => openAdd()} title="Add torrents (Ctrl+O)" data-testid="add-button">
+        <button class="btn primary" onClick={() => openAdd()} data-tip="Add torrents (Ctrl+O)" data-testid="add-button" disabled={conn !== 'online'}>
           <Icon n="plus" />
           Add
         </button>
@@ -148,11 +171,11 @@ export function TopBar({ phone }: { phone: boolean }) {
         </label>
       )}
       <ConnBadge />
-      <button class="btn icon ghost" onClick={toggleTheme} title="Toggle theme" aria-label="Toggle theme" data-testid="theme-toggle">
+      <button class="btn icon ghost" onClick={toggleTheme} data-tip="Toggle theme" aria-label="Toggle theme" data-testid="theme-toggle">
         <Icon n={theme === 'dark' ? 'sun' : 'moon'} />
       </button>
       {!phone && (
-        <button class="btn icon ghost" onClick={() => app.set({ helpOpen: true })} title="Keyboard shortcuts (?)" aria-label="Keyboard shortcuts">
+        <button class="btn icon ghost" onClick={() => app.set({ helpOpen: true })} data-tip="Keyboard shortcuts (?)" aria-label="Keyboard shortcuts">
           <Icon n="key" />
         </button>
       )}

@@ -295,6 +295,7 @@ test('bug 9: moving a torrent to another profile is confirmed', async () => {
   const dir = join(root, 'other-profile');
   mkdirSync(dir, { recursive: true });
   await d.api('POST', '/api/profiles', { id: 'other', name: 'Other', download_dir: dir, max_active_downloads: 0 }, admin);
+  await page.fill('input[aria-label="Filter by name"]', 'to-be-moved');
   await select(h);
   await page.click(`${row(h)} .c-name`, { button: 'right' });
   await page.click('.menu button:has-text("Move to Other")');

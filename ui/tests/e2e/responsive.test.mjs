@@ -97,7 +97,7 @@ test('bug 9: on a phone the profile picker is not cut by the read-only badge', a
     assert.ok(sel.width >= 150, `the picker keeps room for a name (${sel.width}px)`);
     assert.ok(badge.x >= sel.x + sel.width - 1 || badge.y >= sel.y + sel.height - 1, 'badge does not cover the picker');
     assert.ok(badge.x + badge.width <= 390, 'badge inside the viewport');
-    assert.deepEqual(await overflow(p, width), []);
+    assert.deepEqual(await overflow(p, 390), []);
   } finally {
     await ctx.close();
   }
