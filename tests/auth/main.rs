@@ -6,6 +6,7 @@ mod util;
 
 mod cli;
 mod common;
+mod me;
 mod nginx;
 mod origin;
 mod permissions;
