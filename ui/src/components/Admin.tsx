@@ -590,7 +590,7 @@ function Account() {
                       <td data-label="Signed in">{fmt.date(x.created_at)}</td>
                       <td data-label="Expires">{fmt.date(x.expires_at)}</td>
                       <td class="r actions">
-                        <button class="btn small danger" onClick={() => revoke(x)} aria-label={(x.current ? 'Sign out this browser ' : 'Sign out session ') + x.id}>
+                        <button class="btn small danger" onClick={() => revoke(x)} aria-label={(x.current ? 'Sign out this browser, session ' : 'Revoke session ') + x.id}>
                           {x.current ? 'Sign out' : 'Revoke'}
                         </button>
                       </td>

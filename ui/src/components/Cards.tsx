@@ -13,7 +13,7 @@ const CARD_H = 76;
 
 const Card = memo(
   ({ r, top, sel }: { r: Row; top: number; sel: boolean }) => (
-    <div class={'card' + (sel ? ' sel' : '')} data-h={r.hash} role="listitem" aria-selected={sel} style={{ transform: `translateY(${top}px)` }}>
+    <div class={'card' + (sel ? ' sel' : '')} data-h={r.hash} role="option" aria-selected={sel} style={{ transform: `translateY(${top}px)` }}>
       <div class="card-top">
         <span class="check" aria-hidden="true">{sel && <Icon n="check" size={12} />}</span>
         <span class="card-name">{r.name}</span>
@@ -66,7 +66,7 @@ export function Cards() {
           </button>
         )}
       </div>
-      <div class="cards" ref={ref} role="list" data-testid="cards">
+      <div class="cards" ref={ref} role="listbox" aria-label="Torrents" aria-multiselectable="true" data-testid="cards">
         <div class="cards-inner" style={{ height: list.length * CARD_H + 'px' }} onClick={onClick}>
           {bySlot(first, last, slots, (j) => (
             <Card key={j % slots} r={list[j]} top={j * CARD_H} sel={selected.has(list[j].hash)} />

@@ -347,12 +347,14 @@ export function DetailsPane({ sheet = false }: { sheet?: boolean }) {
   return (
     <section class={'details' + (sheet ? ' as-sheet' : '') + (collapsed && !sheet ? ' collapsed' : '')} style={style} aria-label="Details">
       {!sheet && !collapsed && <div class="splitter" onPointerDown={drag} aria-hidden="true" />}
-      <div class="tabs" role="tablist">
-        {TABS.map((t) => (
-          <button key={t.id} role="tab" aria-selected={tab === t.id && !collapsed} class={tab === t.id && !collapsed ? 'on' : ''} onClick={() => setTab(t.id)} data-testid={'tab-' + t.id}>
-            {t.label}
-          </button>
-        ))}
+      <div class="tabs">
+        <div class="tablist" role="tablist" aria-label="Details">
+          {TABS.map((t) => (
+            <button key={t.id} role="tab" aria-selected={tab === t.id && !collapsed} class={tab === t.id && !collapsed ? 'on' : ''} onClick={() => setTab(t.id)} data-testid={'tab-' + t.id}>
+              {t.label}
+            </button>
+          ))}
+        </div>
         <span class="tabs-title ellip">{r ? r.name : ''}</span>
         {sheet ? (
           <button class="btn icon ghost" onClick={() => app.set({ detailsOpen: false })} aria-label="Close details" data-tip="Close details"><Icon n="x" /></button>

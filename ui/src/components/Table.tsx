@@ -157,7 +157,7 @@ function ColumnMenu({ at, state, onChange, close }: { at: { x: number; y: number
     onChange({ ...state, order: ids });
   };
   return (
-    <div class="menu ctx cols-menu" ref={ref} role="menu" aria-label="Columns" style={{ left: at.x + 'px', top: at.y + 'px' }}>
+    <div class="menu ctx cols-menu" ref={ref} role="dialog" aria-label="Columns" style={{ left: Math.max(4, at.x) + 'px', top: at.y + 'px' }}>
       <div class="menu-head">Columns</div>
       <div class="menu-scroll">
         {list.map((c, i) => (
@@ -584,18 +584,19 @@ export function Table() {
               <span class="grip" onPointerDown={(e) => resize(c.id, e)} onClick={(e) => e.stopPropagation()} />
             </div>
           ))}
-          <button
-            class="th-more"
-            aria-label="Columns"
-            data-tip="Columns"
-            data-testid="columns-button"
-            onClick={(e) => {
-              const r = (e.currentTarget as HTMLElement).getBoundingClientRect();
-              setColMenu({ x: Math.min(r.left, window.innerWidth - 250), y: r.bottom });
-            }}
-          >
-            <Icon n="cols" size={12} />
-          </button>
+          <div class="th-more" role="columnheader">
+            <button
+              aria-label="Columns"
+              data-tip="Columns"
+              data-testid="columns-button"
+              onClick={(e) => {
+                const r = (e.currentTarget as HTMLElement).getBoundingClientRect();
+                setColMenu({ x: Math.min(r.left - 200, window.innerWidth - 250), y: r.bottom });
+              }}
+            >
+              <Icon n="cols" size={12} />
+            </button>
+          </div>
         </div>
         <div
           class="tbody"

@@ -391,3 +391,26 @@ export async function saveScreenshot(page, name, { threshold = 0.01, fullPage = 
   writeFileSync(path, buf);
   return true;
 }
+
+let axeSource = null;
+/** Runs axe-core (the pinned devDependency, evaluated in the page: the app's CSP forbids
+ * injected script tags) and returns its serious and critical violations, as readable lines. */
+export async function axeViolations(page, { exclude = [] } = {}) {
+  if (!axeSource) {
+    const path = join(UI_DIR, 'node_modules/axe-core/axe.min.js');
+    if (!existsSync(path)) throw new Error('axe-core is missing: run `npm ci` in ui/');
+    axeSource = readFileSync(path, 'utf8');
+  }
+  await page.evaluate(axeSource);
+  const res = await page.evaluate(async (exclude) => {
+    const ctx = exclude.length ? { exclude: exclude.map((s) => [s]) } : document;
+    const r = await window.axe.run(ctx, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+      resultTypes: ['violations'],
+    });
+    return r.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ') + (n.failureSummary ? ' (' + n.failureSummary.replace(/\s+/g, ' ').slice(0, 160) + ')' : '')).join(' | ')}`);
+  }, exclude);
+  return res;
+}

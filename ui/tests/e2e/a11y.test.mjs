@@ -1,0 +1,124 @@
+// Accessibility with axe-core (pinned in package-lock, evaluated in the page): no serious or
+// critical violation on the login page, the main view, the Add dialog, the details tabs, the
+// remove dialog, the admin pages and the account page, in the dark and the light theme, on a
+// desktop and a phone. Real daemon, real Chromium.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Daemon, axeViolations, cleanup, launchBrowser, uiLogin, watchPage } from './helpers.mjs';
+
+let d;
+let browser;
+let admin;
+let pw;
+const hashes = [];
+
+before(async () => {
+  browser = await launchBrowser();
+  d = await new Daemon().start();
+  pw = d.adminPassword();
+  admin = await d.session('admin', pw);
+  const names = [['debian-13.1.0-amd64-netinst.iso', 'linux', false], ['Big.Buck.Bunny.1080p', 'video', true], ['ubuntu-24.04-server.iso', null, true]];
+  for (const [i, [n, label, paused]] of names.entries()) {
+    const h = (i + 10).toString(16).padStart(2, '0').repeat(20);
+    hashes.push(h);
+    await d.api('POST', '/api/profiles/default/torrents', { magnet: `magnet:?xt=urn:btih:${h}&dn=${n}&tr=http%3A%2F%2Flocalhost%3A9%2Fannounce`, label, paused }, admin);
+  }
+  await d.api('POST', '/api/users', { username: 'viewer', password: 'viewer-password-1', role: 'user', permissions: { default: 'ro' } }, admin);
+  await d.api('POST', '/api/tokens', { name: 'script' }, admin);
+});
+
+after(async () => {
+  await browser?.close();
+  await d?.stop();
+  if (d) cleanup(d.dataDir);
+});
+
+async function check(page, what, found) {
+  const v = await axeViolations(page);
+  if (v.length) found.push(`${what}:\n  ${v.join('\n  ')}`);
+}
+
+for (const theme of ['dark', 'light']) {
+  test(`axe: no serious or critical violations, ${theme} theme`, async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1366, height: 820 }, colorScheme: theme });
+    const found = [];
+    try {
+      const page = await ctx.newPage();
+      const w = watchPage(page);
+      await page.goto(d.url + '/login');
+      await page.waitForSelector('input[name=username]');
+      assert.equal(await page.getAttribute('html', 'data-theme'), theme);
+      await check(page, 'login', found);
+      await uiLogin(page, d.url, 'admin', pw);
+      await page.waitForSelector(`.tr[data-h="${hashes[0]}"]`);
+      await check(page, 'main view', found);
+      await page.click(`.tr[data-h="${hashes[0]}"] .c-name`);
+      for (const tab of ['general', 'files', 'peers', 'trackers']) {
+        await page.click(`[data-testid=tab-${tab}]`);
+        await page.waitForTimeout(200);
+        await check(page, `details: ${tab}`, found);
+      }
+      await page.click(`.tr[data-h="${hashes[0]}"] .c-name`, { button: 'right' });
+      await page.waitForSelector('[data-testid=row-menu]');
+      await check(page, 'row menu', found);
+      await page.keyboard.press('Escape');
+      await page.click('[data-testid=columns-button]');
+      await page.waitForSelector('.cols-menu');
+      await check(page, 'column chooser', found);
+      await page.keyboard.press('Escape');
+      await page.click('[data-testid=add-button]');
+      await page.waitForSelector('[data-testid=add-dialog]');
+      await page.click('details.advanced summary');
+      await check(page, 'add dialog', found);
+      await page.keyboard.press('Escape');
+      await page.click(`.tr[data-h="${hashes[0]}"] .c-name`);
+      await page.keyboard.press('Delete');
+      await page.waitForSelector('[data-testid=remove-dialog]');
+      await check(page, 'remove dialog', found);
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('?');
+      await page.waitForSelector('[data-testid=help-overlay]');
+      await check(page, 'shortcuts', found);
+      await page.keyboard.press('Escape');
+      for (const path of ['/admin/users', '/admin/profiles', '/settings/tokens', '/settings/account']) {
+        await page.goto(d.url + path);
+        await page.waitForSelector('.admin-main section h2');
+        await page.waitForLoadState('networkidle');
+        await check(page, path, found);
+      }
+      await page.goto(d.url + '/admin/users');
+      await page.click('[data-testid=edit-viewer]');
+      await page.waitForSelector('[data-testid=user-editor]');
+      await check(page, 'user editor', found);
+      w.check();
+    } finally {
+      await ctx.close();
+    }
+    assert.deepEqual(found, [], found.join('\n'));
+  });
+}
+
+test('axe: the phone layout, dark and light', async () => {
+  const found = [];
+  for (const theme of ['dark', 'light']) {
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, colorScheme: theme });
+    try {
+      const page = await ctx.newPage();
+      await uiLogin(page, d.url, 'admin', pw);
+      await page.waitForSelector(`.card[data-h="${hashes[0]}"]`);
+      await check(page, `${theme} cards`, found);
+      await page.tap(`.card[data-h="${hashes[0]}"]`);
+      await page.waitForSelector('.actionbar');
+      await page.click('[data-testid=more-actions]');
+      await page.waitForSelector('[data-testid=more-sheet]');
+      await check(page, `${theme} more sheet`, found);
+      await page.click('[data-testid=more-sheet] .cancel');
+      await page.goto(d.url + '/admin/users');
+      await page.waitForSelector('.admin-main section h2');
+      await check(page, `${theme} admin users`, found);
+    } finally {
+      await ctx.close();
+    }
+  }
+  assert.deepEqual(found, [], found.join('\n'));
+});
