@@ -1,6 +1,6 @@
 import { del, errText, get, patch, pool, post } from './api';
 import { isSynthetic, mergeRow, watchRows } from './feed';
-import { app, canWrite, currentProfile, online, rows, toast } from './store';
+import { app, bumpRows, canWrite, currentProfile, online, rows, toast } from './store';
 import type { Details, Row } from './types';
 
 export type Action = 'resume' | 'pause' | 'force-start' | 'recheck';
@@ -78,6 +78,23 @@ export async function remove(hashes: string[], deleteFiles: boolean) {
   reportErrors('remove', errors);
 }
 
+/** A queue move renumbers the whole profile; the feed reports it within a second, but the
+ * next move (or the # column) needs the new order now. */
+async function refreshPositions() {
+  const profile = app.get().profile;
+  try {
+    const list = await get<Row[]>(`/api/profiles/${encodeURIComponent(profile)}/torrents`);
+    if (app.get().profile !== profile) return;
+    for (const r of list) {
+      const old = rows.map.get(r.hash);
+      if (old && old.queue_position !== r.queue_position) rows.map.set(r.hash, { ...old, queue_position: r.queue_position });
+    }
+    bumpRows();
+  } catch {
+    /* the feed brings the order soon */
+  }
+}
+
 /** Queue moves, applied in queue order so several selected torrents keep their order. */
 export async function queueMove(to: QueueMove, hashes = selectedHashes()) {
   if (!hashes.length || !writable()) return;
@@ -91,14 +108,16 @@ export async function queueMove(to: QueueMove, hashes = selectedHashes()) {
       mergeRow(await patch<Row>(`/api/torrents/${h}`, { queue: to }));
     } catch (e) {
       toast(`Could not move “${nameOf(h)}” in the queue: ${errText(e)}`);
-      return;
+      break;
     }
   }
+  await refreshPositions();
 }
 
 /** Moves one torrent to queue rank `target` (1-based) with the fewest single moves. */
 export async function queueTo(hash: string, target: number) {
   if (!writable()) return;
+  await refreshPositions();
   const order = [...rows.map.values()].sort((a, b) => a.queue_position - b.queue_position).map((r) => r.hash);
   const from = order.indexOf(hash) + 1;
   const n = order.length;
@@ -114,9 +133,10 @@ export async function queueTo(hash: string, target: number) {
       mergeRow(await patch<Row>(`/api/torrents/${hash}`, { queue: step }));
     } catch (e) {
       toast(`Could not move “${nameOf(hash)}” in the queue: ${errText(e)}`);
-      return;
+      break;
     }
   }
+  await refreshPositions();
 }
 
 export async function moveToProfile(hashes: string[], target: string, targetName: string) {

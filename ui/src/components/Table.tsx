@@ -511,9 +511,16 @@ export function Table() {
     if (e.dataTransfer) e.dataTransfer.effectAllowed = 'move';
     if (!app.get().selected.has(h)) selectRow(h, { ctrlKey: false, metaKey: false, shiftKey: false });
   };
+  // Where a dragged row goes: before the row under the pointer, or after it when the pointer
+  // is on its lower half; below the last row, at the end.
   const dropIndex = (e: DragEvent) => {
-    const body = (e.currentTarget as HTMLElement).getBoundingClientRect();
-    return Math.max(0, Math.min(list.length, Math.round((e.clientY - body.top) / ROW_H)));
+    const el = (e.target as HTMLElement).closest('[data-h]');
+    const i = el ? list.findIndex((r) => r.hash === el.getAttribute('data-h')) : -1;
+    if (el && i >= 0) {
+      const r = el.getBoundingClientRect();
+      return i + (e.clientY > r.top + r.height / 2 ? 1 : 0);
+    }
+    return list.length;
   };
   const onRowDragOver = (e: DragEvent) => {
     if (!canDrag || !e.dataTransfer?.types.includes('application/x-pt-row')) return;
@@ -528,10 +535,11 @@ export function Table() {
     const at = dropIndex(e);
     const from = list.findIndex((r) => r.hash === h);
     if (from < 0) return;
-    // The rank of the row the torrent is dropped before (ranks count the whole profile).
-    const before = list[Math.min(at, list.length - 1)];
-    let target = at >= list.length ? rows.map.size : ranks.get(before.hash) ?? at + 1;
-    if (at > from) target -= 1;
+    if (at === from || at === from + 1) return;
+    // Ranks count the whole profile (a filter may hide rows). Moving up, the torrent takes
+    // the rank of the row it is dropped before; moving down, the rows in between move up one.
+    const rank = (r: Row) => ranks.get(r.hash) ?? 1;
+    const target = at >= list.length ? rank(list[list.length - 1]) : at < from ? rank(list[at]) : rank(list[at]) - 1;
     queueTo(h, Math.max(1, target));
   };
   return (

@@ -1,0 +1,283 @@
+// What a qBittorrent or Flood user reaches for on the first day: the context menu (copy
+// magnet and info hash, details), queue buttons, shortcuts and drag-and-drop, columns that
+// can be chosen and reordered and follow the user to another browser, the Peers tab of a real
+// download, the speeds in the tab title, the phone's "more" sheet, the account page (own
+// password, sessions) and the banner after a first sign-in with the generated password, empty
+// states with something to do, keyboard navigation of the table. Real daemon, real aria2c.
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, beforeEach, test } from 'node:test';
+import { Daemon, Seeder, cleanup, launchBrowser, makePayload, saveScreenshot, tempDir, uiLogin, waitFor, watchPage } from './helpers.mjs';
+
+let d;
+let browser;
+let ctx;
+let page;
+let admin;
+let pw;
+const root = tempDir('features');
+const seeders = [];
+const row = (h) => `.tr[data-h="${h}"]`;
+const Q = [];
+
+async function order() {
+  const list = await d.api('GET', '/api/profiles/default/torrents', undefined, admin);
+  return list.sort((a, b) => a.queue_position - b.queue_position).map((r) => r.hash).filter((h) => Q.includes(h));
+}
+
+before(async () => {
+  browser = await launchBrowser();
+  d = await new Daemon().start();
+  pw = d.adminPassword();
+  admin = await d.session('admin', pw);
+  for (const n of ['queue-one', 'queue-two', 'queue-three']) {
+    const h = (Q.length + 1).toString(16).padStart(2, '0').repeat(20);
+    Q.push(h);
+    await d.api('POST', '/api/profiles/default/torrents', { magnet: `magnet:?xt=urn:btih:${h}&dn=${n}&tr=http%3A%2F%2Flocalhost%3A9%2Fannounce`, paused: true }, admin);
+  }
+  ctx = await browser.newContext({ viewport: { width: 1440, height: 860 }, colorScheme: 'dark' });
+  page = await ctx.newPage();
+});
+
+let loggedIn = false;
+beforeEach(async () => {
+  if (!loggedIn) return;
+  await page.goto(d.url + '/');
+  await page.waitForSelector('[data-testid=conn-badge][data-state=online]');
+});
+
+after(async () => {
+  for (const s of seeders) s.stop();
+  await browser?.close();
+  await d?.stop();
+  if (d) cleanup(d.dataDir);
+  cleanup(root);
+});
+
+test('first sign-in with the generated password: a banner leads to the account page', async () => {
+  await uiLogin(page, d.url, 'admin', pw);
+  loggedIn = true;
+  const banner = await page.waitForSelector('[data-testid=password-banner]');
+  assert.match(await banner.textContent(), /generated/);
+  await page.click('[data-testid=password-banner] button');
+  await page.waitForURL(/\/settings\/account$/);
+  await page.fill('[data-testid=password-form] input[name=current]', pw);
+  await page.fill('[data-testid=password-form] input[name=new]', 'my own admin password');
+  await page.fill('[data-testid=password-form] input[name=again]', 'my own admin password');
+  await page.click('[data-testid=password-form] button[type=submit]');
+  await page.waitForSelector('[data-testid=password-changed]');
+  pw = 'my own admin password';
+  admin = await d.session('admin', pw);
+  await page.click('[data-testid=back]');
+  await page.waitForSelector(row(Q[0]));
+  assert.equal(await page.locator('[data-testid=password-banner]').count(), 0, 'banner gone');
+  assert.equal((await d.api('GET', '/api/me', undefined, admin)).password_change_required, false);
+});
+
+test('account page: own password with a wrong current one, sessions listed and revoked', async () => {
+  await d.api('POST', '/api/users', { username: 'sam', password: 'sam-password-1', role: 'user', permissions: { default: 'full' } }, admin);
+  const a = await browser.newContext();
+  const b = await browser.newContext();
+  try {
+    const pa = await a.newPage();
+    const w = watchPage(pa);
+    const pb = await b.newPage();
+    await uiLogin(pb, d.url, 'sam', 'sam-password-1');
+    await uiLogin(pa, d.url, 'sam', 'sam-password-1');
+    await pa.click('[data-testid=user-menu]');
+    await pa.click('.menu button:has-text("Account")');
+    await pa.waitForURL(/\/settings\/account$/);
+    await pa.waitForSelector('[data-testid=sessions-table] tr[data-session]');
+    assert.equal(await pa.locator('[data-testid=sessions-table] tr[data-session]').count(), 2);
+    assert.match(await pa.textContent('[data-testid=sessions-table]'), /this browser/);
+    await pa.fill('input[name=current]', 'not my password');
+    await pa.fill('input[name=new]', 'sam-password-2');
+    await pa.fill('input[name=again]', 'sam-password-2');
+    await pa.click('[data-testid=password-form] button[type=submit]');
+    await pa.waitForSelector('[data-testid=password-form] .form-error');
+    assert.match(await pa.textContent('[data-testid=password-form] .form-error'), /current password is wrong/);
+    await pa.fill('input[name=current]', 'sam-password-1');
+    await pa.click('[data-testid=password-form] button[type=submit]');
+    const ok = await pa.waitForSelector('[data-testid=password-changed]');
+    assert.match(await ok.textContent(), /stay signed in here; 1 other session was signed out/);
+    await pb.waitForURL(/\/login\?ended=1/, { timeout: 15000 });
+    await waitFor('one session left', 5, async () => (await pa.locator('[data-testid=sessions-table] tr[data-session]').count()) === 1);
+    // A second browser signs in again; "sign out all other sessions" ends it.
+    await uiLogin(pb, d.url, 'sam', 'sam-password-2');
+    await pa.reload();
+    await pa.waitForSelector('[data-testid=revoke-others]');
+    await pa.click('[data-testid=revoke-others]');
+    await pb.waitForURL(/\/login\?ended=1/, { timeout: 15000 });
+    assert.equal(await pa.evaluate(async () => (await fetch('/api/auth/me')).status), 200);
+    await saveScreenshot(pa, 'account.png');
+    w.check();
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('queue: toolbar buttons, shortcuts and dragging rows', async () => {
+  if (!loggedIn) {
+    await uiLogin(page, d.url, 'admin', pw);
+    loggedIn = true;
+  }
+  await page.click(`${row(Q[2])} .c-name`);
+  await page.click('[data-testid=queue-top]');
+  await waitFor('queue-three on top', 10, async () => (await order())[0] === Q[2]);
+  await page.keyboard.press('Control+ArrowDown');
+  await waitFor('queue-three one down', 10, async () => (await order())[1] === Q[2]);
+  await page.keyboard.press('Control+Shift+ArrowDown');
+  await waitFor('queue-three at the bottom', 10, async () => (await order())[2] === Q[2]);
+  await page.keyboard.press('Control+Shift+ArrowUp');
+  await waitFor('queue-three at the top again', 10, async () => (await order())[0] === Q[2]);
+  // Drag queue-three below queue-two (sorted by #).
+  const before = await order();
+  assert.deepEqual(before, [Q[2], Q[0], Q[1]]);
+  await page.waitForSelector(`${row(Q[2])}[draggable=true]`);
+  // The table has caught up with the moves (ranks 1, 2, 3 as in the API).
+  const rank = async (h) => (await page.textContent(`${row(h)} .c-queue_position`)).trim();
+  await waitFor('the table in queue order', 10, async () => (await rank(Q[2])) === '1' && (await rank(Q[0])) === '2' && (await rank(Q[1])) === '3');
+  await page.dragAndDrop(row(Q[2]), row(Q[1]), { sourcePosition: { x: 200, y: 11 }, targetPosition: { x: 200, y: 18 } });
+  await waitFor("queue-three dragged to the end", 10, async () => JSON.stringify(await order()) === JSON.stringify([Q[0], Q[1], Q[2]]));
+  // The # column shows ranks 1..n.
+  await waitFor('ranks in the table', 5, async () => (await page.textContent(`${row(Q[2])} .c-queue_position`)).trim() === '3');
+});
+
+test('context menu: copy the info hash and the magnet link, open details', async () => {
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: d.url });
+  await page.click(`${row(Q[0])} .c-name`, { button: 'right' });
+  await page.click('[data-testid=row-menu] button:has-text("Copy info hash")');
+  await waitFor('hash in the clipboard', 5, async () => (await page.evaluate(() => navigator.clipboard.readText())) === Q[0]);
+  await page.click(`${row(Q[0])} .c-name`, { button: 'right' });
+  await page.click('[data-testid=row-menu] button:has-text("Copy magnet link")');
+  await waitFor('magnet in the clipboard', 5, async () => {
+    const m = await page.evaluate(() => navigator.clipboard.readText());
+    return m.startsWith(`magnet:?xt=urn:btih:${Q[0]}`) && m.includes('tr=');
+  });
+  await page.click(`${row(Q[1])} .c-name`, { button: 'right' });
+  await page.click('[data-testid=row-menu] button:has-text("Open details")');
+  await waitFor('details of queue-two', 5, async () => (await page.textContent('.details .tabs-title')).includes('queue-two'));
+});
+
+test('columns: chosen, reordered by dragging, and kept on the server for the user', async () => {
+  await page.click('[data-testid=columns-button]');
+  const menu = page.locator('.cols-menu');
+  await menu.locator('label:has-text("Save path") input').check();
+  await menu.locator('label:has-text("ETA") input').uncheck();
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('.th.c-save_dir');
+  assert.equal(await page.locator('.th.c-eta').count(), 0);
+  // Drag the Size header in front of Name.
+  await page.dragAndDrop('.th.c-size', '.th.c-name');
+  await waitFor('Size before Name', 5, async () => {
+    const ids = await page.locator('.thead .th').evaluateAll((els) => els.map((e) => e.dataset.col));
+    return ids.indexOf('size') < ids.indexOf('name');
+  });
+  assert.match(await page.textContent(`${row(Q[0])} .c-save_dir`), /downloads/);
+  await waitFor('saved on the server', 5, async () => {
+    const p = await d.api('GET', '/api/me/preferences', undefined, admin);
+    return p.cols?.hidden?.includes('eta') && p.cols.order.indexOf('size') < p.cols.order.indexOf('name');
+  });
+  // Another browser (no local storage) gets the same columns.
+  const other = await browser.newContext({ viewport: { width: 1440, height: 860 } });
+  try {
+    const p2 = await other.newPage();
+    await uiLogin(p2, d.url, 'admin', pw);
+    await p2.waitForSelector('.th.c-save_dir');
+    assert.equal(await p2.locator('.th.c-eta').count(), 0);
+    const ids = await p2.locator('.thead .th').evaluateAll((els) => els.map((e) => e.dataset.col));
+    assert.ok(ids.indexOf('size') < ids.indexOf('name'), ids.join(','));
+  } finally {
+    await other.close();
+  }
+  // Keyboard alternative to dragging, then back to the defaults.
+  await page.click('[data-testid=columns-button]');
+  await page.click('.cols-menu button[aria-label="Move Size left"]');
+  await page.click('.cols-menu button:has-text("Reset columns")');
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('.th.c-eta');
+});
+
+test('keyboard: the table takes focus, arrows move a visible focus, Enter opens the details', async () => {
+  await page.focus('[data-testid=torrent-table]');
+  await page.keyboard.press('Home');
+  const firstHash = await page.evaluate(() => document.querySelector('.tr.focus')?.dataset.h);
+  assert.ok(firstHash);
+  await page.keyboard.press('ArrowDown');
+  const second = await page.evaluate(() => document.querySelector('.tr.focus')?.dataset.h);
+  assert.notEqual(second, firstHash);
+  assert.equal(await page.getAttribute('[data-testid=torrent-table]', 'aria-activedescendant'), 'r-' + second);
+  // Focus through the keyboard shows an outline on the focused row.
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Shift+Tab');
+  const outline = await page.evaluate(() => getComputedStyle(document.querySelector('.tr.focus')).outlineStyle);
+  assert.equal(outline, 'solid', 'visible focus');
+  await page.keyboard.press('Shift+ArrowUp');
+  assert.equal(await page.locator('.tr.sel').count(), 2, 'Shift extends the selection');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('role')), 'tab');
+});
+
+test('a real download: Peers tab, speeds in the tab title', async () => {
+  const P = makePayload(root, 'peers-payload', [['peers-payload.bin', 6_000_000]]);
+  const s = await new Seeder(root, [P.torrent], P.dataDir, ['--max-overall-upload-limit=400K']).start();
+  seeders.push(s);
+  const form = new FormData();
+  form.append('torrent', new Blob([readFileSync(P.torrent)]), 'peers.torrent');
+  form.append('peers', s.addr);
+  const r = await fetch(d.url + '/api/profiles/default/torrents', { method: 'POST', headers: { Cookie: admin.cookie }, body: form });
+  assert.equal(r.status, 201);
+  await d.api('PATCH', `/api/torrents/${P.hash}`, { queue: 'top' }, admin);
+  await page.waitForSelector(row(P.hash));
+  await page.click(`${row(P.hash)} .c-name`);
+  await page.click('[data-testid=tab-peers]');
+  await waitFor('a peer downloading with a speed', 40, async () => {
+    const t = await page.textContent('[data-testid=peers-table] tbody').catch(() => '');
+    return t.includes('127.0.0.1') && /aria2/i.test(t) && /D/.test(await page.textContent('[data-testid=peers-table] tbody td.mono')) && /B\/s/.test(t);
+  }, 500);
+  assert.match(await page.textContent('[data-testid=peers-table] tbody'), /TCP|UTP/);
+  await waitFor('speeds in the title', 10, async () => /^↓ \d.* ↑ .* — pytorrentd$/.test(await page.title()));
+});
+
+test('phone: percent on cards, the "more" sheet reaches force start, recheck, queue, move', async () => {
+  const dir = join(root, 'phone-target');
+  mkdirSync(dir, { recursive: true });
+  await d.api('POST', '/api/profiles', { id: 'elsewhere', name: 'Elsewhere', download_dir: dir, max_active_downloads: 0 }, admin);
+  const c = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  try {
+    const p = await c.newPage();
+    const w = watchPage(p);
+    await uiLogin(p, d.url, 'admin', pw);
+    await p.waitForSelector(`.card[data-h="${Q[0]}"]`);
+    assert.match(await p.textContent(`.card[data-h="${Q[0]}"] .card-pct`), /%$/);
+    await p.tap(`.card[data-h="${Q[0]}"]`);
+    await p.click('[data-testid=more-actions]');
+    const sheet = p.locator('[data-testid=more-sheet]');
+    for (const label of ['Force start', 'Force recheck', 'Set label', 'Queue: top', 'Queue: bottom', 'Move to Elsewhere', 'Copy magnet link']) {
+      assert.equal(await sheet.locator(`button:has-text("${label}"), button[aria-label="${label}"]`).count(), 1, label);
+    }
+    await sheet.locator('button[aria-label="Queue: bottom"]').click();
+    await waitFor('moved to the bottom from the phone', 10, async () => (await order()).at(-1) === Q[0]);
+    w.check();
+  } finally {
+    await c.close();
+  }
+});
+
+test('empty profile: the empty state offers to add a torrent', async () => {
+  const dir = join(root, 'empty-profile');
+  mkdirSync(dir, { recursive: true });
+  await d.api('POST', '/api/profiles', { id: 'empty', name: 'Empty', download_dir: dir, max_active_downloads: 0 }, admin);
+  await page.reload();
+  await page.waitForSelector('[data-testid=conn-badge][data-state=online]');
+  await page.selectOption('select.profile-switch', 'empty');
+  const empty = await page.waitForSelector('[data-testid=empty-state]');
+  assert.match(await empty.textContent(), /No torrents yet/);
+  await page.click('[data-testid=empty-state] button:has-text("Add torrents")');
+  await page.waitForSelector('[data-testid=add-dialog]');
+  assert.equal(await page.inputValue('[data-testid=add-profile]'), 'empty');
+  await page.keyboard.press('Escape');
+  await page.selectOption('select.profile-switch', 'default');
+});
