@@ -3,10 +3,11 @@ import { remove, selectedHashes } from '../actions';
 import { Icon } from '../icons';
 import { app, dismissToast, rows, toasts, useStore } from '../store';
 
-let openModals = 0;
+/** Open modal dialogs, innermost last. */
+const stack: HTMLElement[] = [];
 /** Whether a modal dialog is open: nothing behind it reacts to keys. */
 export function modalOpen(): boolean {
-  return openModals > 0;
+  return stack.length > 0;
 }
 
 const FOCUSABLE =
@@ -27,13 +28,29 @@ export function Modal({ title, onClose, children, wide, testid }: { title: strin
   const close = useRef(onClose);
   close.current = onClose;
   useLayoutEffect(() => {
-    openModals++;
     const before = document.activeElement as HTMLElement | null;
     const el = box.current!;
+    stack.push(el);
     const first = el.querySelector<HTMLElement>('[data-autofocus]') || focusables(el).find((e) => !e.closest('.modal-head')) || el;
     first.focus();
+    // Focus can still leave the dialog (a focused button becomes disabled, a click on the
+    // backdrop): keys then arrive at the document. The innermost dialog takes them back.
+    const outside = (e: KeyboardEvent) => {
+      if (stack[stack.length - 1] !== el || el.contains(document.activeElement)) return;
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        e.stopPropagation();
+        close.current();
+      } else if (e.key === 'Tab') {
+        e.preventDefault();
+        e.stopPropagation();
+        (focusables(el)[0] || el).focus();
+      }
+    };
+    document.addEventListener('keydown', outside, true);
     return () => {
-      openModals--;
+      document.removeEventListener('keydown', outside, true);
+      stack.splice(stack.indexOf(el), 1);
       if (before && before.isConnected && typeof before.focus === 'function') before.focus();
     };
   }, []);

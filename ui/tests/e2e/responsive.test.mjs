@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Daemon, cleanup, launchBrowser, tempDir, uiLogin, watchPage } from './helpers.mjs';
+import { Daemon, cleanup, launchBrowser, saveScreenshot, tempDir, uiLogin, watchPage } from './helpers.mjs';
 
 let d;
 let browser;
@@ -74,6 +74,7 @@ for (const width of [360, 390]) {
         await p.waitForLoadState('networkidle');
         await p.waitForTimeout(200);
         assert.deepEqual(await overflow(p, width), [], path);
+        if (width === 390 && path === '/admin/users') await saveScreenshot(p, 'phone-admin.png');
       }
       // The log out button is reachable on the admin pages.
       const out = await p.locator('[data-testid=logout]').boundingBox();

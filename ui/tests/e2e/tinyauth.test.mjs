@@ -84,6 +84,7 @@ test('the not-signed-in page follows the system theme and fits a phone', async (
       const lum = (r + g + b) / 3;
       assert.ok(colorScheme === 'dark' ? lum < 60 : lum > 200, `${colorScheme} background: ${bg}`);
       assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways scroll');
+      await page.click('summary');
       await saveScreenshot(page, `header-auth-${colorScheme}.png`);
       w.check();
     } finally {

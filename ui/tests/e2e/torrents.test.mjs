@@ -11,7 +11,7 @@ import {
   cleanup,
   launchBrowser,
   makePayload,
-  screenshotPath,
+  saveScreenshot,
   tempDir,
   uiLogin,
   waitFor,
@@ -237,7 +237,7 @@ test('an admin creates a user and grants a profile', async () => {
   await page.click('[data-testid=edit-proxyuser]');
   assert.equal(await page.locator('[data-testid=reset-password]').count(), 0);
   await page.keyboard.press('Escape');
-  await page.click('[data-testid=user-editor] button[aria-label=Close]').catch(() => {});
+  await page.waitForSelector('[data-testid=user-editor]', { state: 'detached' });
   // bob can now write to the profile
   const c = await browser.newContext();
   try {
@@ -314,7 +314,7 @@ test('screenshots: main view dark and light, add dialog', async () => {
     const p = parseFloat(await page.textContent(`${row(C.hash)} .c-progress`));
     return speed !== '' && p > 3;
   }, 100);
-  await page.screenshot({ path: screenshotPath('main-dark.png') });
+  await saveScreenshot(page, 'main-dark.png');
 
   await page.click('[data-testid=theme-toggle]');
   assert.equal(await page.getAttribute('html', 'data-theme'), 'light');
@@ -322,7 +322,7 @@ test('screenshots: main view dark and light, add dialog', async () => {
   await page.click('[data-testid=tab-files]');
   await page.waitForSelector('[data-testid=file-want-0]');
   await page.waitForTimeout(300);
-  await page.screenshot({ path: screenshotPath('main-light.png') });
+  await saveScreenshot(page, 'main-light.png');
   await page.click('[data-testid=theme-toggle]');
   assert.equal(await page.getAttribute('html', 'data-theme'), 'dark');
 
@@ -333,7 +333,7 @@ test('screenshots: main view dark and light, add dialog', async () => {
   await page.fill('[data-testid=add-magnets]', 'magnet:?xt=urn:btih:' + 'ab'.repeat(20) + '&dn=example');
   await page.uncheck('[data-testid=pick-file-1]');
   await page.click('details.advanced summary');
-  await page.screenshot({ path: screenshotPath('add-dialog.png') });
+  await saveScreenshot(page, 'add-dialog.png');
   // A duplicate is refused by the API; the dialog says why, in plain words.
   await page.fill('[data-testid=add-magnets]', '');
   await page.click('[data-testid=add-submit]');
@@ -356,7 +356,7 @@ test('the phone viewport renders cards', async () => {
     await p.tap(`.card[data-h="${A.hash}"]`);
     await p.waitForSelector('.actionbar');
     await p.waitForTimeout(400);
-    await p.screenshot({ path: screenshotPath('phone.png') });
+    await saveScreenshot(p, 'phone.png');
     w.check();
   } finally {
     await c.close();
