@@ -16,8 +16,15 @@ export function isSynthetic() {
   return synthetic > 0;
 }
 
+let leaving = false;
+/** The user logs out: the session's end that follows is no surprise to report. */
+export function markLeaving() {
+  leaving = true;
+}
+
 /** The session ended while the page was open: the login form says so. */
 export function signedOut() {
+  if (leaving) return;
   location.href = '/login?ended=1';
 }
 

@@ -248,7 +248,7 @@ export function AddDialog() {
                     {f.wanted.size}/{f.info.files.filter((x) => !x.padding).length} files · {fmt.bytes(f.info.files.filter((x) => f.wanted.has(x.index)).reduce((a, x) => a + x.size, 0))}
                   </span>
                 )}
-                <button type="button" class="btn icon ghost" aria-label={'Remove ' + f.file.name} onClick={() => setFiles((l) => l.filter((p) => p.id !== f.id))}>
+                <button type="button" class="btn icon ghost" aria-label={'Remove ' + f.file.name} data-tip="Remove from the list" onClick={() => setFiles((l) => l.filter((p) => p.id !== f.id))}>
                   <Icon n="x" size={12} />
                 </button>
               </div>

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, errText } from '../api';
 import * as fmt from '../format';
 import { Icon } from '../icons';
-import { signedOut } from '../feed';
+import { markLeaving, signedOut } from '../feed';
 import { app, navigate, toggleTheme, useStore } from '../store';
 import type { Profile, SessionInfo, Token, User } from '../types';
 import { PasswordBanner } from './Main';
@@ -644,7 +644,7 @@ export function Admin() {
         <button class="btn icon ghost" onClick={toggleTheme} aria-label="Toggle theme" data-tip="Toggle theme"><Icon n={theme === 'dark' ? 'sun' : 'moon'} /></button>
         <span class="muted small hide-phone">{me.username}</span>
         {me.logout_available && (
-          <form method="post" action="/logout">
+          <form method="post" action="/logout" onSubmit={markLeaving}>
             <button class="btn ghost" type="submit" data-testid="logout" aria-label="Log out"><Icon n="logout" /> <span class="hide-phone">Log out</span></button>
           </form>
         )}

@@ -175,7 +175,7 @@ export function Toasts() {
       {list.map((t) => (
         <div key={t.id} class={'toast ' + t.kind} role={t.kind === 'error' ? 'alert' : 'status'}>
           <span>{t.text}</span>
-          <button class="btn icon ghost" onClick={() => dismissToast(t.id)} aria-label="Dismiss"><Icon n="x" size={12} /></button>
+          <button class="btn icon ghost" onClick={() => dismissToast(t.id)} aria-label="Dismiss" data-tip="Dismiss"><Icon n="x" size={12} /></button>
         </div>
       ))}
     </div>

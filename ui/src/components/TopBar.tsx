@@ -1,6 +1,6 @@
 import { useRef, useState } from 'preact/hooks';
 import { act, askRemove, openAdd, queueMove } from '../actions';
-import { switchProfile } from '../feed';
+import { markLeaving, switchProfile } from '../feed';
 import { useDismiss } from '../hooks';
 import { Icon } from '../icons';
 import { app, canWrite, navigate, toggleTheme, useStore } from '../store';
@@ -83,7 +83,7 @@ function UserMenu() {
           <button role="menuitem" onClick={() => go('/settings/tokens')}>API tokens</button>
           <button role="menuitem" onClick={() => { setOpen(false); app.set({ helpOpen: true }); }}>Keyboard shortcuts</button>
           {me.logout_available && (
-            <form method="post" action="/logout">
+            <form method="post" action="/logout" onSubmit={markLeaving}>
               <button role="menuitem" type="submit" data-testid="logout">
                 <Icon n="logout" /> Log out
               </button>

@@ -52,6 +52,16 @@ for (const theme of ['dark', 'light']) {
       await uiLogin(page, d.url, 'admin', pw);
       await page.waitForSelector(`.tr[data-h="${hashes[0]}"]`);
       await check(page, 'main view', found);
+      // Icon-only buttons have a name and a tooltip that shows on hover and on keyboard focus.
+      const bare = await page.evaluate(() =>
+        [...document.querySelectorAll('.topbar button, .thead button, .tabs button')]
+          .filter((b) => !b.textContent.trim() && (!b.getAttribute('aria-label') || !b.dataset.tip))
+          .map((b) => b.outerHTML.slice(0, 120)),
+      );
+      assert.deepEqual(bare, [], 'icon-only buttons without a name or tooltip');
+      await page.hover('[data-testid=theme-toggle]');
+      const tip = await page.evaluate(() => getComputedStyle(document.querySelector('[data-testid=theme-toggle]'), '::after').content);
+      assert.equal(tip, '"Toggle theme"', 'visible tooltip');
       await page.click(`.tr[data-h="${hashes[0]}"] .c-name`);
       for (const tab of ['general', 'files', 'peers', 'trackers']) {
         await page.click(`[data-testid=tab-${tab}]`);
