@@ -2,6 +2,7 @@
 // so they follow the user between browsers, with a localStorage copy for the first paint.
 // Writes are debounced; a failed write is retried with the next change.
 import { api } from './api';
+import { DEFAULT_HIDDEN } from './list';
 import { Store } from './store';
 
 type Prefs = Record<string, unknown>;
@@ -26,6 +27,7 @@ export async function loadPrefs() {
     if (v && typeof v === 'object' && !Array.isArray(v)) {
       localStorage.setItem(CACHE, JSON.stringify(v));
       prefs.set({ values: v, loaded: true });
+      migrateLocal(v);
       return;
     }
   } catch {
@@ -50,4 +52,24 @@ export function setPref(key: string, value: unknown) {
       /* stays in localStorage; the next change sends it again */
     });
   }, 400);
+}
+
+/** Earlier versions kept the columns and the sort in this browser only: carry them over once
+ * (columns added since then stay hidden, as for a new user). */
+function migrateLocal(server: Prefs) {
+  const old = (k: string) => {
+    try {
+      return JSON.parse(localStorage.getItem(k) || 'null');
+    } catch {
+      return null;
+    }
+  };
+  const cols = old('pt.cols');
+  const sort = old('pt.sort');
+  if (cols && server.cols === undefined && Array.isArray(cols.hidden)) {
+    setPref('cols', { hidden: [...new Set([...cols.hidden, ...DEFAULT_HIDDEN])], widths: cols.widths || {}, order: [] });
+  }
+  if (sort && server.sort === undefined && typeof sort.col === 'string') setPref('sort', sort);
+  localStorage.removeItem('pt.cols');
+  localStorage.removeItem('pt.sort');
 }
