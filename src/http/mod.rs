@@ -201,7 +201,10 @@ async fn host_guard(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use crate::auth::request::{HostVerdict, check_host};
-    let health = req.method() == http::Method::GET && req.uri().path() == "/api/health";
+    // The health probe, and the stylesheet of the page that explains a refusal (it holds no
+    // data, so serving it to any name reveals nothing).
+    let health = req.method() == http::Method::GET
+        && matches!(req.uri().path(), "/api/health" | "/page.css");
     let verdict = check_host(&st.config, req.headers());
     let err = match verdict {
         HostVerdict::Accepted => return next.run(req).await,

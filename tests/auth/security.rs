@@ -269,6 +269,11 @@ async fn dns_rebinding_is_refused_everywhere() {
             "{label}: a page load gets an explaining page: {}",
             page.text()
         );
+        // The explaining page's stylesheet (no data in it) is served to any name.
+        let css = inst
+            .send(Call::get("/page.css").host(Some("evil.test:8090")))
+            .await;
+        assert_eq!(css.status, 200, "{label}: page.css: {}", css.brief());
         // The same request by an accepted name still works, so the refusal was the Host's.
         let ok = inst
             .send(
