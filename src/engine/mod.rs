@@ -919,6 +919,40 @@ fn remove_tree(p: &Path) -> std::io::Result<()> {
     }
 }
 
+/// A description of the engine state kept under `DATA_DIR/engine` (the session's torrent
+/// list and fast-resume bitfields), or `None` when there is none worth keeping. A data
+/// directory with such state but no database must not be started from scratch.
+pub fn saved_state(data_dir: &Path) -> Option<String> {
+    let dir = data_dir.join("engine");
+    let listed = std::fs::read(dir.join("session.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| {
+            v.get("torrents")
+                .and_then(|t| t.as_object())
+                .map(|t| t.len())
+        })
+        .unwrap_or(0);
+    let resume_files = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| {
+                    let n = e.file_name();
+                    let n = n.to_string_lossy();
+                    n.ends_with(".bitv") || n.ends_with(".torrent")
+                })
+                .count()
+        })
+        .unwrap_or(0);
+    if listed == 0 && resume_files == 0 {
+        return None;
+    }
+    Some(format!(
+        "{}: session.json lists {listed} torrents, {resume_files} fast-resume files",
+        dir.display()
+    ))
+}
+
 /// Makes the engine's own persistence agree with redb before the session starts: its torrent
 /// list is emptied (we re-add from redb), and fast-resume files of torrents redb does not
 /// know are deleted.

@@ -5,6 +5,7 @@
 //! Needs the Debian packages `aria2`, `opentracker`, `mktorrent` (a missing tool fails the
 //! test with an install hint).
 
+mod faults;
 mod util;
 
 mod bad_input;
@@ -15,4 +16,5 @@ mod ops;
 mod queue;
 mod restart;
 mod security;
+mod storage;
 mod swarm;

@@ -210,6 +210,8 @@ pub struct Daemon {
     /// number of the current run (1 for the first start, 2 after the first restart, ...)
     pub run: u32,
     extra_env: Vec<(String, String)>,
+    /// Arguments appended to `serve` from the next start on (e.g. `--reinitialize`).
+    pub extra_args: Vec<String>,
     child: Option<Child>,
     client: reqwest::Client,
 }
@@ -252,6 +254,7 @@ impl Daemon {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            extra_args: Vec::new(),
             child: None,
             client: http_client(),
         };
@@ -322,6 +325,7 @@ impl Daemon {
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
         }
+        cmd.args(&self.extra_args);
         let child = cmd.spawn().expect("spawn pytorrentd");
         self.child = Some(child);
         self.wait_ready().await
