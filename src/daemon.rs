@@ -31,14 +31,11 @@ pub enum DaemonError {
     },
     #[error("control socket: {0}")]
     Control(std::io::Error),
-    #[error(
-        "refusing to start: {state}, but the database {} is {}; nothing was changed. Restore pytorrentd.redb from a backup, or run `pytorrentd serve --reinitialize` to start with an empty database (the engine state is moved aside, not deleted)",
-        path.display(),
-        if *empty { "empty (0 bytes)" } else { "missing" }
-    )]
+    #[error("{}", no_database_text(path, state.as_deref(), *empty))]
     NoDatabase {
         path: PathBuf,
-        state: String,
+        /// The engine state found next to it, if any.
+        state: Option<String>,
         empty: bool,
     },
     #[error(
@@ -65,6 +62,18 @@ pub enum DaemonError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+fn no_database_text(path: &Path, state: Option<&str>, empty: bool) -> String {
+    format!(
+        "refusing to start: the database {} is {}{}; nothing was changed. Restore pytorrentd.redb from a backup, or run `pytorrentd serve --reinitialize` to start with an empty database (what is there now is moved aside, not deleted)",
+        path.display(),
+        if empty { "empty (0 bytes)" } else { "missing" },
+        match state {
+            Some(s) => format!(", but the data directory holds torrent engine state ({s})"),
+            None => String::new(),
+        }
+    )
 }
 
 /// Decisions an operator makes for one start, apart from the configuration.
@@ -144,14 +153,15 @@ pub(crate) fn open_checked_store(
     let inspection = Store::inspect(&path);
     let fresh = match inspection {
         Inspection::Missing | Inspection::Empty => {
-            if let Some(state) = crate::engine::saved_state(dir) {
+            // A missing file is a first start, unless engine state says torrents existed. A
+            // 0-byte file is never what redb leaves behind: something else emptied it.
+            let state = crate::engine::saved_state(dir);
+            let empty = inspection == Inspection::Empty;
+            if state.is_some() || empty {
                 if !opts.reinitialize {
-                    return Err(DaemonError::NoDatabase {
-                        path,
-                        state,
-                        empty: inspection == Inspection::Empty,
-                    });
+                    return Err(DaemonError::NoDatabase { path, state, empty });
                 }
+                set_aside(&path)?;
                 set_aside(&dir.join("engine"))?;
             }
             true

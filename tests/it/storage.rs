@@ -259,3 +259,244 @@ fn tree_digest(dir: &Path) -> Vec<(String, String)> {
     out.sort();
     out
 }
+
+/// Flips a byte inside every copy of `needle` (a record's bytes) in the file: redb is
+/// copy-on-write, so stale copies may sit in free pages; one of them is the live record,
+/// whose page checksum then no longer matches.
+fn flip_record_bytes(bytes: &mut [u8], needle: &[u8]) {
+    let spots: Vec<usize> = bytes
+        .windows(needle.len())
+        .enumerate()
+        .filter(|(_, w)| *w == needle)
+        .map(|(at, _)| at + needle.len() / 2)
+        .collect();
+    assert!(
+        !spots.is_empty(),
+        "record bytes not found in the database file"
+    );
+    for at in spots {
+        bytes[at] ^= 0x01;
+    }
+}
+
+/// Sets `meta/schema_version` with redb directly, as a newer pytorrentd would have.
+fn set_schema_version(db: &Path, v: &str) {
+    let meta: redb::TableDefinition<&str, &str> = redb::TableDefinition::new("meta");
+    let db = redb::Database::open(db).expect("open with redb");
+    let tx = db.begin_write().unwrap();
+    tx.open_table(meta)
+        .unwrap()
+        .insert("schema_version", v)
+        .unwrap();
+    tx.commit().unwrap();
+}
+
+/// A truncated file, a flipped byte in a used page, a 0-byte file and a newer schema: each
+/// makes `serve` (and the CLI) refuse with one line and exit 1, and the file keeps every
+/// byte; `pytorrentd check` reports what is readable. With the good file back, all is there.
+#[tokio::test(flavor = "multi_thread")]
+async fn damaged_or_newer_database_is_refused_and_left_byte_for_byte() {
+    let tmp = tempdir("db-damaged");
+    let root = tmp.path();
+    let mut d = Daemon::start(root).await;
+    let mut hashes = Vec::new();
+    for i in 0..3 {
+        let p = Payload::single(&root.join("src"), &format!("f{i}.bin"), 50_000, &[], 16_384).await;
+        d.add_torrent_ok("default", &p.torrent, &[("label", "keep")])
+            .await;
+        hashes.push(p.hash);
+    }
+    hashes.sort();
+    d.stop().await;
+    let db = d.data_dir.join("pytorrentd.redb");
+    let good = fs::read(&db).unwrap();
+
+    // Reading a sound database from the CLI changes nothing either.
+    let before = sha256_file(&db);
+    let out = run_cli(root, &d, &["user", "list"]).await;
+    assert_eq!(out.code, Some(0), "user list on a sound database\n{out}");
+    let out = run_cli(root, &d, &["check"]).await;
+    assert_eq!(out.code, Some(0), "check of a sound database\n{out}");
+    assert!(
+        out.stdout.contains("torrents: 3 readable") && out.stdout.contains("result: ok"),
+        "check report\n{out}"
+    );
+    assert_eq!(
+        before,
+        sha256_file(&db),
+        "user list / check modified the file"
+    );
+
+    let newer = {
+        let scratch = root.join("scratch.redb");
+        fs::write(&scratch, &good).unwrap();
+        set_schema_version(&scratch, "99");
+        fs::read(&scratch).unwrap()
+    };
+    let mut flipped = good.clone();
+    flip_record_bytes(&mut flipped, hashes[1].as_bytes());
+    let cases: Vec<(&str, Vec<u8>, &[&str])> = vec![
+        (
+            "truncated",
+            good[..good.len() / 2].to_vec(),
+            &["damaged", "backup", "pytorrentd check", "--reinitialize"],
+        ),
+        (
+            "flipped",
+            flipped,
+            &["damaged", "backup", "pytorrentd check", "--reinitialize"],
+        ),
+        (
+            "zero-length",
+            Vec::new(),
+            &["empty (0 bytes)", "backup", "--reinitialize"],
+        ),
+        (
+            "newer schema",
+            newer,
+            &["schema version 99", "newer", "backup", "pytorrentd check"],
+        ),
+    ];
+    for (case, bytes, words) in cases {
+        fs::write(&db, &bytes).unwrap();
+        let sha = sha256_file(&db);
+        let port = free_port().to_string();
+        let out = run_cli(root, &d, &["serve", "--host", "127.0.0.1", "--port", &port]).await;
+        assert_eq!(out.code, Some(1), "{case}: serve must refuse\n{out}");
+        let line = out.one_error_line(case);
+        assert!(
+            line.contains(db.to_str().unwrap()),
+            "{case}: names the file: {line}"
+        );
+        for w in words {
+            assert!(line.contains(w), "{case}: message lacks {w:?}: {line}");
+        }
+        assert_eq!(sha, sha256_file(&db), "{case}: serve modified the file");
+
+        let out = run_cli(root, &d, &["user", "list"]).await;
+        assert_eq!(out.code, Some(1), "{case}: user list must refuse\n{out}");
+        out.one_error_line(case);
+        let out = run_cli(root, &d, &["check"]).await;
+        assert_eq!(out.code, Some(1), "{case}: check reports a problem\n{out}");
+        assert!(
+            out.stdout.contains("PROBLEMS FOUND") && !out.stderr.contains("panicked"),
+            "{case}: check output\n{out}"
+        );
+        if case == "newer schema" {
+            assert!(out.stdout.contains("torrents: 3 readable"), "{case}\n{out}");
+        }
+        assert_eq!(sha, sha256_file(&db), "{case}: the CLI modified the file");
+        assert!(
+            !fs::read_dir(&d.data_dir)
+                .unwrap()
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().contains("set-aside")),
+            "{case}: nothing may be moved without --reinitialize"
+        );
+    }
+
+    fs::write(&db, &good).unwrap();
+    d.start_again().await;
+    let mut got: Vec<String> = d
+        .torrents("default")
+        .await
+        .iter()
+        .map(|r| r["hash"].as_str().unwrap().to_owned())
+        .collect();
+    got.sort();
+    assert_eq!(got, hashes, "the good file serves every torrent");
+}
+
+/// One torrent record that does not decode (written into the real redb file) is moved to
+/// quarantine at start and logged; the daemon serves the rest, and `pytorrentd check`
+/// lists the quarantined record.
+#[tokio::test(flavor = "multi_thread")]
+async fn unreadable_torrent_record_is_quarantined_and_the_rest_served() {
+    let tmp = tempdir("db-quarantine");
+    let root = tmp.path();
+    let mut d = Daemon::start(root).await;
+    let a = Payload::single(&root.join("src"), "a.bin", 40_000, &[], 16_384).await;
+    let b = Payload::single(&root.join("src"), "b.bin", 40_000, &[], 16_384).await;
+    d.add_torrent_ok("default", &a.torrent, &[]).await;
+    d.add_torrent_ok("default", &b.torrent, &[]).await;
+    d.stop().await;
+
+    let db_path = d.data_dir.join("pytorrentd.redb");
+    {
+        let torrents: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("torrents");
+        let db = redb::Database::open(&db_path).expect("open with redb");
+        let tx = db.begin_write().unwrap();
+        tx.open_table(torrents)
+            .unwrap()
+            .insert(b.hash.as_str(), &b"{\"hash\": \"truncated reco"[..])
+            .unwrap();
+        tx.commit().unwrap();
+    }
+
+    d.start_again().await;
+    let rows = d.torrents("default").await;
+    let hashes: Vec<&str> = rows.iter().map(|r| r["hash"].as_str().unwrap()).collect();
+    assert_eq!(
+        hashes,
+        vec![a.hash.as_str()],
+        "the readable torrent is served"
+    );
+    let log = d.log_of_run(2);
+    assert!(
+        log.lines()
+            .any(|l| l.contains("quarantine") && l.contains(&b.hash)),
+        "the quarantined record is logged:\n{log}"
+    );
+    d.stop().await;
+
+    let out = run_cli(root, &d, &["check"]).await;
+    assert_eq!(
+        out.code,
+        Some(1),
+        "check reports the quarantined record\n{out}"
+    );
+    assert!(
+        out.stdout.contains("quarantined: 1")
+            && out.stdout.contains(&format!("torrents/{}", b.hash)),
+        "check lists it\n{out}"
+    );
+    // A second start serves the same (the record stays in quarantine, nothing new logged).
+    d.start_again().await;
+    assert_eq!(d.torrents("default").await.len(), 1);
+}
+
+/// A read-only data directory: `serve` refuses with one clear line (no panic), while the
+/// read-only CLI commands still work.
+#[tokio::test(flavor = "multi_thread")]
+async fn read_only_data_dir_is_refused_clearly() {
+    let tmp = tempdir("db-readonly");
+    let root = tmp.path();
+    let disk = Tmpfs::mount(&root.join("data"), "16m");
+    let mut d = Daemon::start(root).await;
+    d.stop().await;
+    let st = std::process::Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(&disk.path)
+        .status()
+        .unwrap();
+    assert!(st.success(), "remount read-only");
+    let port = free_port().to_string();
+    let out = run_cli(root, &d, &["serve", "--host", "127.0.0.1", "--port", &port]).await;
+    assert_eq!(out.code, Some(1), "serve on a read-only data dir\n{out}");
+    let line = out.one_error_line("read-only");
+    assert!(
+        line.contains("not writable") && line.contains(d.data_dir.to_str().unwrap()),
+        "names the directory and the problem: {line}"
+    );
+    let out = run_cli(root, &d, &["user", "list"]).await;
+    assert_eq!(
+        out.code,
+        Some(0),
+        "user list on a read-only data dir\n{out}"
+    );
+    assert!(out.stdout.contains("admin"), "{out}");
+    let out = run_cli(root, &d, &["check"]).await;
+    assert_eq!(out.code, Some(0), "check on a read-only data dir\n{out}");
+    drop(d);
+    drop(disk);
+}
