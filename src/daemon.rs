@@ -214,11 +214,40 @@ pub(crate) fn open_checked_store(
     Ok(store)
 }
 
+/// Raises the soft limit on open files to the hard limit: every torrent the engine runs
+/// holds a descriptor per file plus its peer connections, and distributions still start
+/// services with a soft limit of 1,024 (docs/reliability.md, "File descriptors").
+fn raise_fd_limit() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let l = getrlimit(Resource::Nofile);
+    // No hard limit means "as many as the kernel allows" (fs.nr_open, 1,048,576 by default).
+    let target = l.maximum.unwrap_or(1 << 20);
+    let Some(current) = l.current else { return };
+    if current >= target {
+        return;
+    }
+    let raised = setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: Some(target),
+            maximum: l.maximum,
+        },
+    );
+    match raised {
+        Ok(()) => info!(from = current, to = target, "open-file limit raised"),
+        Err(e) => warn!(
+            limit = current,
+            "could not raise the open-file limit to {target}: {e}; torrents beyond it wait"
+        ),
+    }
+}
+
 /// Runs the daemon until a stop signal arrives.
 pub async fn serve(config: Config, opts: StartOptions) -> Result<(), DaemonError> {
     for w in config.risk_warnings() {
         warn!("{w}");
     }
+    raise_fd_limit();
     let state = AppState::open_with(config, opts).await?;
     let config = state.config.clone();
     let engine = state.engine.clone();

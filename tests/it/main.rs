@@ -14,6 +14,7 @@ mod engine_patches;
 mod moves;
 mod ops;
 mod queue;
+mod resources;
 mod restart;
 mod security;
 mod storage;
