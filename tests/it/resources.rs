@@ -145,3 +145,203 @@ async fn full_download_disk_waits_visibly_and_continues_by_itself() {
     drop(d);
     drop(disk);
 }
+
+/// (soft, hard) "Max open files" of a process.
+fn nofile_limits(pid: u32) -> (u64, u64) {
+    let text = fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("Max open files line");
+    let nums: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    (nums[0], nums[1])
+}
+
+fn open_fds(pid: u32) -> usize {
+    fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count()
+}
+
+/// Adds `n` synthetic single-piece torrents (no data anywhere) in batches; returns hashes.
+async fn add_synthetic(d: &Daemon, profile: &str, n: usize, paused: bool) -> Vec<String> {
+    let mut hashes = Vec::new();
+    let mut left = n;
+    while left > 0 {
+        let batch = left.min(50);
+        left -= batch;
+        let mut form = reqwest::multipart::Form::new();
+        for i in 0..batch {
+            form = form.part(
+                "torrent",
+                reqwest::multipart::Part::bytes(synthetic_torrent(&format!("t{left}-{i}.bin"), 1))
+                    .file_name(format!("t{left}-{i}.torrent"))
+                    .mime_str("application/x-bittorrent")
+                    .unwrap(),
+            );
+        }
+        form = form.text("paused", paused.to_string());
+        let (st, body) = d
+            .post_multipart(&format!("/api/profiles/{profile}/torrents"), form)
+            .await;
+        assert_eq!(st, 201, "add a batch of {batch}: {body}");
+        for r in body["added"].as_array().unwrap() {
+            hashes.push(r["hash"].as_str().unwrap().to_owned());
+        }
+    }
+    hashes
+}
+
+/// A soft limit of 256 is raised to the hard limit at start; 300 paused torrents hold no
+/// file descriptor (before and after a restart); a resumed one takes its descriptors and
+/// gives them back when paused again.
+#[tokio::test(flavor = "multi_thread")]
+async fn soft_limit_is_raised_and_paused_torrents_hold_no_descriptors() {
+    let tmp = tempdir("fd-paused");
+    let root = tmp.path();
+    let launcher = ["prlimit", "--nofile=256:8192"];
+    require_tool("prlimit", "util-linux");
+    let mut d = Daemon::start_launched(root, &[], &launcher).await;
+    assert_eq!(
+        nofile_limits(d.pid()),
+        (8192, 8192),
+        "the soft limit is raised to the hard limit"
+    );
+    let baseline = open_fds(d.pid());
+    let hashes = add_synthetic(&d, "default", 300, true).await;
+    let rows = d.torrents("default").await;
+    assert!(rows.iter().all(|r| r["state"] == "paused"), "all paused");
+    let fds = open_fds(d.pid());
+    assert!(
+        fds < baseline + 20,
+        "300 paused torrents must not hold descriptors: {baseline} before, {fds} after"
+    );
+
+    d.restart().await;
+    assert_eq!(nofile_limits(d.pid()), (8192, 8192));
+    let rows = wait_for(30, "all 300 restored, paused", async || {
+        let rows = d.torrents("default").await;
+        if rows.len() == 300 && rows.iter().all(|r| r["state"] == "paused") {
+            Ok(rows)
+        } else {
+            Err(format!(
+                "{:?}",
+                states_of(&rows).iter().take(5).collect::<Vec<_>>()
+            ))
+        }
+    })
+    .await;
+    assert!(
+        rows.iter().all(|r| r["size"].as_u64() == Some(16_384)),
+        "sizes known"
+    );
+    let fds = open_fds(d.pid());
+    assert!(fds < baseline + 20, "after restart: {baseline} → {fds}");
+
+    // Resumed, it is in the engine (its data file is open); paused again, it leaves.
+    let one = &hashes[0];
+    let row = d.action(one, "resume").await;
+    assert_ne!(row["state"], "paused", "{row}");
+    let data = d.download_dir.join(row["name"].as_str().unwrap());
+    let holds = |pid: u32| {
+        fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .flatten()
+            .any(|e| fs::read_link(e.path()).is_ok_and(|t| t == data))
+    };
+    let pid = d.pid();
+    wait_for(20, "the resumed torrent's file to be open", async || {
+        if holds(pid) {
+            Ok(())
+        } else {
+            Err("not open".into())
+        }
+    })
+    .await;
+    d.action(one, "pause").await;
+    wait_for(20, "the paused torrent's file to be closed", async || {
+        if holds(pid) {
+            Err("still open".into())
+        } else {
+            Ok(())
+        }
+    })
+    .await;
+    assert_eq!(d.torrent(one).await["state"], "paused");
+}
+
+/// Soft and hard limit 200 and 150 running torrents: those beyond what the limit allows
+/// (minus descriptors kept for the web server) wait with reason `fd_limit`, the API keeps
+/// answering, and waiting torrents start by themselves when others are deleted.
+#[tokio::test(flavor = "multi_thread")]
+async fn torrents_beyond_the_descriptor_limit_wait_and_the_api_keeps_answering() {
+    let tmp = tempdir("fd-limit");
+    let root = tmp.path();
+    require_tool("prlimit", "util-linux");
+    let d = Daemon::start_launched(root, &[], &["prlimit", "--nofile=200:200"]).await;
+    assert_eq!(nofile_limits(d.pid()), (200, 200));
+    let hashes = add_synthetic(&d, "default", 150, false).await;
+
+    let waiting = |rows: &[Value]| {
+        rows.iter()
+            .filter(|r| r["reason"] == "fd_limit")
+            .map(|r| r["hash"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let rows = d.torrents("default").await;
+    let w = waiting(&rows);
+    assert!(
+        !w.is_empty() && w.len() < 150,
+        "some torrents run, the rest wait for descriptors: {} waiting",
+        w.len()
+    );
+    for r in rows.iter().filter(|r| r["reason"] == "fd_limit") {
+        assert_eq!(r["state"], "queued", "{r}");
+        assert!(
+            r["error"]
+                .as_str()
+                .unwrap_or("")
+                .contains("file descriptors"),
+            "{r}"
+        );
+    }
+    assert!(open_fds(d.pid()) < 200);
+    // The listener never starves: every request is answered, quickly.
+    for i in 0..30 {
+        let t0 = std::time::Instant::now();
+        let (st, _) = d.get("/api/health").await;
+        assert_eq!(st, 200, "health #{i}");
+        let (st, _) = d.get("/api/profiles/default/torrents").await;
+        assert_eq!(st, 200, "list #{i}");
+        assert!(
+            t0.elapsed() < Duration::from_secs(2),
+            "request #{i} was slow"
+        );
+    }
+
+    // Deleting running torrents frees descriptors: waiting ones start by themselves.
+    let running: Vec<&String> = hashes.iter().filter(|h| !w.contains(h)).collect();
+    for h in running.iter().take(30) {
+        let (st, body) = d.delete(&format!("/api/torrents/{h}")).await;
+        assert!((200..300).contains(&st), "delete {h}: {st} {body}");
+    }
+    wait_for(
+        40,
+        "waiting torrents to start once descriptors are free",
+        async || {
+            let now = waiting(&d.torrents("default").await).len();
+            if now < w.len() {
+                Ok(())
+            } else {
+                Err(format!("{now} still waiting (was {})", w.len()))
+            }
+        },
+    )
+    .await;
+    let log = d.log_of_run(1);
+    assert!(
+        !log.contains("accept error"),
+        "the listener never ran out of descriptors:\n{log}"
+    );
+}

@@ -212,6 +212,8 @@ pub struct Daemon {
     extra_env: Vec<(String, String)>,
     /// Arguments appended to `serve` from the next start on (e.g. `--reinitialize`).
     pub extra_args: Vec<String>,
+    /// A program that execs the daemon, with its arguments (e.g. `prlimit --nofile=…`).
+    pub launcher: Vec<String>,
     child: Option<Child>,
     client: reqwest::Client,
 }
@@ -240,6 +242,11 @@ impl Daemon {
     }
 
     pub async fn start_with_env(root: &Path, env: &[(&str, &str)]) -> Daemon {
+        Self::start_launched(root, env, &[]).await
+    }
+
+    /// `start_with_env`, the daemon exec'ed by `launcher` (e.g. `["prlimit", "--nofile=64"]`).
+    pub async fn start_launched(root: &Path, env: &[(&str, &str)], launcher: &[&str]) -> Daemon {
         let data_dir = root.join("data");
         let download_dir = root.join("downloads");
         fs::create_dir_all(&download_dir).unwrap();
@@ -255,6 +262,7 @@ impl Daemon {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             extra_args: Vec::new(),
+            launcher: launcher.iter().map(|s| s.to_string()).collect(),
             child: None,
             client: http_client(),
         };
@@ -304,7 +312,14 @@ impl Daemon {
         self.port = free_port();
         self.bt_port = free_port();
         let (out, err) = self.log_paths(self.run);
-        let mut cmd = clean_command(&daemon_bin());
+        let mut cmd = match self.launcher.split_first() {
+            Some((prog, args)) => {
+                let mut c = clean_command(Path::new(prog));
+                c.args(args).arg(daemon_bin());
+                c
+            }
+            None => clean_command(&daemon_bin()),
+        };
         cmd.arg("serve")
             .arg("--host")
             .arg("127.0.0.1")
