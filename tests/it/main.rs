@@ -10,6 +10,7 @@ mod util;
 
 mod bad_input;
 mod cli;
+mod crash;
 mod engine_patches;
 mod moves;
 mod ops;

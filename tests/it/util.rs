@@ -231,8 +231,12 @@ pub fn clean_command(bin: &Path) -> Command {
     cmd
 }
 
+/// The binary under test: this build's, or `PYTORRENTD_BIN` (e.g. a release build for the
+/// long crash loop).
 pub fn daemon_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_pytorrentd"))
+    std::env::var_os("PYTORRENTD_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_pytorrentd")))
 }
 
 impl Daemon {
