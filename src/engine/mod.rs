@@ -732,13 +732,12 @@ impl Engine {
                 }
             }
             // Not in the engine (paused, or waiting): its files are removed here.
-            None if delete_files => {
-                if let Some((save_dir, meta)) = parked {
+            None => {
+                if delete_files && let Some((save_dir, meta)) = parked {
                     remove_files(&save_dir, &meta);
                 }
                 let _ = std::fs::remove_file(self.bitv_path(hash));
             }
-            None => {}
         }
         self.emit(EngineEvent::Removed {
             profile,
