@@ -3,8 +3,8 @@
 //! here so that redb (the source of truth) is committed first and the engine follows.
 
 mod add;
-pub mod fetch;
 mod faults;
+pub mod fetch;
 mod fs;
 pub mod profiles;
 mod rate;

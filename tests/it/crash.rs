@@ -25,6 +25,9 @@ use crate::util::*;
 /// label.
 type Look = Option<(String, Option<String>)>;
 
+/// A torrent as observed after a restart: profile, label, name.
+type Seen = (String, Option<String>, String);
+
 #[derive(Default)]
 struct Worker {
     /// Torrents whose state is known for sure (acknowledged, or observed after a restart).
@@ -219,7 +222,7 @@ async fn burst(
 }
 
 /// Every torrent as the restarted daemon serves it: hash → (profile, label, name).
-async fn observe(d: &Daemon) -> Result<BTreeMap<String, (String, Option<String>, String)>, String> {
+async fn observe(d: &Daemon) -> Result<BTreeMap<String, Seen>, String> {
     let mut seen = BTreeMap::new();
     for p in PROFILES {
         let (st, body) = d.get(&format!("/api/profiles/{p}/torrents")).await;
@@ -258,7 +261,7 @@ async fn check(d: &Daemon, workers: &[Arc<Mutex<Worker>>]) -> (Vec<String>, usiz
             for (key, looks) in &f.looks {
                 if f.all_or_nothing {
                     // An add in flight: its torrents are found by name; all or none.
-                    let found: Vec<(&String, &(String, Option<String>, String))> = seen
+                    let found: Vec<(&String, &Seen)> = seen
                         .iter()
                         .filter(|(_, v)| v.2.starts_with(key.as_str()))
                         .collect();
@@ -309,8 +312,11 @@ async fn check(d: &Daemon, workers: &[Arc<Mutex<Worker>>]) -> (Vec<String>, usiz
                 }
             }
         }
-        let known: Vec<(String, (String, Option<String>))> =
-            g.known.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let known: Vec<(String, (String, Option<String>))> = g
+            .known
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         for (h, want) in known {
             claimed.insert(h.clone());
             if uncertain.contains(&h) {
@@ -327,7 +333,9 @@ async fn check(d: &Daemon, workers: &[Arc<Mutex<Worker>>]) -> (Vec<String>, usiz
     }
     for h in seen.keys() {
         if !claimed.contains(h) {
-            problems.push(format!("{h} is present but no acknowledged add made it (or a deleted torrent came back)"));
+            problems.push(format!(
+                "{h} is present but no acknowledged add made it (or a deleted torrent came back)"
+            ));
         }
     }
     // Whole torrents: details and files answer, one file each.
@@ -335,7 +343,9 @@ async fn check(d: &Daemon, workers: &[Arc<Mutex<Worker>>]) -> (Vec<String>, usiz
         let (st, row) = d.get(&format!("/api/torrents/{h}")).await;
         let (fst, files) = d.get(&format!("/api/torrents/{h}/files")).await;
         if st != 200 || fst != 200 || files.as_array().map(|a| a.len()) != Some(1) {
-            problems.push(format!("{h} half present: details {st} {row}, files {fst} {files}"));
+            problems.push(format!(
+                "{h} half present: details {st} {row}, files {fst} {files}"
+            ));
         } else if row["state"] == "error" {
             problems.push(format!("{h} in error after restart: {}", row["error"]));
         }
@@ -366,15 +376,7 @@ async fn crash_loop() {
         let tasks: Vec<_> = workers
             .iter()
             .enumerate()
-            .map(|(i, w)| {
-                tokio::spawn(burst(
-                    w.clone(),
-                    i,
-                    d.base(),
-                    rng.random(),
-                    tally.clone(),
-                ))
-            })
+            .map(|(i, w)| tokio::spawn(burst(w.clone(), i, d.base(), rng.random(), tally.clone())))
             .collect();
         tokio::time::sleep(Duration::from_millis(rng.random_range(200..2000))).await;
         d.kill9();
