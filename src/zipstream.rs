@@ -155,7 +155,11 @@ where
             extra.extend_from_slice(&fields);
         }
         let size32 = if big_len { 0xFFFF_FFFF } else { f.len as u32 };
-        let off32 = if big_off { 0xFFFF_FFFF } else { f.offset as u32 };
+        let off32 = if big_off {
+            0xFFFF_FFFF
+        } else {
+            f.offset as u32
+        };
         let version = if f.zip64 || big_off { 45u16 } else { 20 };
         let mut c = Vec::with_capacity(46 + f.name.len() + extra.len());
         c.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
@@ -256,7 +260,9 @@ mod tests {
             .map(|(n, d)| Entry {
                 name: n.to_string(),
                 len: d.len() as u64,
-                modified: Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000)),
+                modified: Some(
+                    SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000),
+                ),
                 data: std::io::Cursor::new(d.clone()),
             })
             .collect()
@@ -305,8 +311,14 @@ print("zip64" if any(i.file_size >= 0 and i.extra.startswith(b"\x01\x00") for i 
 
     fn sample() -> Vec<(&'static str, Vec<u8>)> {
         vec![
-            ("film/movie.mkv", (0..200_000u32).map(|i| (i % 251) as u8).collect()),
-            ("film/subs/en.srt", b"1\n00:00:01,000 --> 00:00:02,000\nHello\n".to_vec()),
+            (
+                "film/movie.mkv",
+                (0..200_000u32).map(|i| (i % 251) as u8).collect(),
+            ),
+            (
+                "film/subs/en.srt",
+                b"1\n00:00:01,000 --> 00:00:02,000\nHello\n".to_vec(),
+            ),
             ("film/empty.txt", Vec::new()),
             ("film/été ✓.txt", b"utf-8 name".to_vec()),
         ]
@@ -326,7 +338,14 @@ print("zip64" if any(i.file_size >= 0 and i.extra.startswith(b"\x01\x00") for i 
     async fn zip64_records_when_sizes_offsets_or_counts_do_not_fit() {
         let files = sample();
         // Entries of 1,000 bytes or more, and offsets beyond 1,000, count as "too big".
-        let zip = build(&files, Limits { size: 1_000, count: 3 }).await;
+        let zip = build(
+            &files,
+            Limits {
+                size: 1_000,
+                count: 3,
+            },
+        )
+        .await;
         assert!(python_check(&zip, &files).ends_with(";zip64"));
         let eocd64 = zip.windows(4).any(|w| w == 0x0606_4b50u32.to_le_bytes());
         let locator = zip.windows(4).any(|w| w == 0x0706_4b50u32.to_le_bytes());
@@ -345,9 +364,17 @@ print("zip64" if any(i.file_size >= 0 and i.extra.startswith(b"\x01\x00") for i 
     async fn sizes_that_lie_are_errors() {
         let mut short = entries(&[("a", vec![1, 2, 3])]);
         short[0].len = 4;
-        assert!(write(&mut Vec::new(), short, Limits::default()).await.is_err());
+        assert!(
+            write(&mut Vec::new(), short, Limits::default())
+                .await
+                .is_err()
+        );
         let mut long = entries(&[("a", vec![1, 2, 3])]);
         long[0].len = 2;
-        assert!(write(&mut Vec::new(), long, Limits::default()).await.is_err());
+        assert!(
+            write(&mut Vec::new(), long, Limits::default())
+                .await
+                .is_err()
+        );
     }
 }
