@@ -85,6 +85,11 @@ async fn maintain(engine: &Engine) {
         }
     }
     for hash in attach {
+        // Still short of descriptors: the rest wait for the next pass (one check, not one
+        // per waiting torrent).
+        if !faults::fd_headroom(8) {
+            break;
+        }
         if let Some(e) = engine.lock().torrents.get_mut(&hash) {
             e.fault = None;
             e.retries = e.retries.saturating_add(1);
