@@ -18,8 +18,8 @@
 //
 // Every interval one CSV line: time, RSS, CPU %, fds, threads, requests, errors, latency
 // p50/p95/p99/max (ms), socket events, socket drops. Verdict: after the warm-up, RSS and fds
-// stay within ±tolerance of their median (fds: at least ±3), threads show no growth (median
-// of the last third of the samples within ±tolerance, at least ±4, of the first third),
+// stay within ±tolerance of their median (fds: at least ±3), threads stop growing (median of
+// the last third of the samples at most tolerance, at least 2, above the middle third),
 // there are 0 request errors, 0 socket drops, and the daemon is healthy at the end. The
 // exit code is non-zero when the verdict fails. Every process started here is stopped by
 // PID.
@@ -271,17 +271,19 @@ async function main() {
       problems.push(`${key} not flat: median ${r.med.toFixed(1)}, allowed ±${r.allowed.toFixed(1)}, off at ${r.bad.map((s) => `${s.elapsed}s=${s[key].toFixed(1)}`).join(' ')}`);
     }
   }
-  // Threads of tokio's blocking pool come and go (idle ones end after 10 s), so a single
-  // sample says little: threads are judged by their trend, the median of the last third of
-  // the samples against the first third.
+  // Threads: tokio's blocking pool keeps a thread for every blocking call that ran at the
+  // same time as others, and under steady load the pool's round-robin wake-ups keep them all
+  // alive, so the count climbs in steps to the peak concurrency of the workload and stays
+  // there. Bounded is fine, growing is not: the median of the last third of the samples
+  // may exceed the median of the middle third by at most ±tolerance (at least 2 threads).
   if (after.length >= 3) {
     const third = Math.max(1, Math.floor(after.length / 3));
     const med = (xs) => pct(xs.map((s) => s.threads).sort((a, b) => a - b), 50);
-    const first = med(after.slice(0, third));
+    const middle = med(after.slice(third, after.length - third));
     const last = med(after.slice(-third));
-    report.threadTrend = { first, last };
-    if (last > first + Math.max(first * TOLERANCE, 4)) {
-      problems.push(`threads keep growing: median ${first} in the first third, ${last} in the last`);
+    report.threadTrend = { middle, last };
+    if (last > middle + Math.max(middle * TOLERANCE, 2)) {
+      problems.push(`threads keep growing: median ${middle} in the middle third of the samples, ${last} in the last`);
     }
   }
   if (stats.errors.length) problems.push(`${stats.errors.length} request errors, e.g. ${stats.errors.slice(0, 5).join(' | ')}`);
