@@ -35,6 +35,9 @@ pub enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCmd),
+    /// Report what the database holds, without modifying it (stop the daemon first); exit
+    /// 1 when anything is damaged, unreadable or quarantined.
+    Check(DataDirArg),
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -134,9 +137,19 @@ pub struct ServeArgs {
     /// Data directory (PYTORRENT_DATA_DIR).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Start with an empty database when the existing one is missing, empty, damaged or
+    /// from a newer version; the old file and engine state are moved aside, not deleted.
+    #[arg(long)]
+    pub reinitialize: bool,
 }
 
 impl ServeArgs {
+    pub fn start_options(&self) -> crate::daemon::StartOptions {
+        crate::daemon::StartOptions {
+            reinitialize: self.reinitialize,
+        }
+    }
+
     pub fn overrides(&self) -> ServeOverrides {
         ServeOverrides {
             host: self.host,
@@ -422,15 +435,164 @@ async fn run(cfg: &Config, req: Request) -> Result<serde_json::Value, CliError> 
             )));
         }
     }
-    if !Store::path(&cfg.data_dir).exists() {
-        return Err(CliError(format!(
-            "no database in {} (start the daemon once, or pass --data-dir)",
-            cfg.data_dir.display()
-        )));
-    }
-    let store = Store::open(&cfg.data_dir).map_err(|e| CliError(e.to_string()))?;
+    let store = open_offline(&cfg.data_dir, is_read_only(&req))?;
     tokio::task::spawn_blocking(move || control::execute_offline(&store, req))
         .await
         .map_err(|e| CliError(e.to_string()))?
         .map_err(|e| CliError(e.to_string()))
+}
+
+/// Requests that only read: served from a read-only view, so listing never rewrites (or
+/// creates) the database.
+fn is_read_only(req: &Request) -> bool {
+    matches!(req, Request::ProfileList | Request::UserList)
+}
+
+/// Opens the database of a stopped daemon for a CLI command. Never creates one, never
+/// touches a damaged one; reads go through a view that leaves the file unchanged.
+fn open_offline(data_dir: &std::path::Path, read_only: bool) -> Result<Store, CliError> {
+    use crate::store::Inspection;
+    let path = Store::path(data_dir);
+    match Store::inspect(&path) {
+        Inspection::Missing => Err(CliError(format!(
+            "no database in {} (start the daemon once, or pass --data-dir)",
+            data_dir.display()
+        ))),
+        Inspection::Empty => Err(CliError(format!(
+            "the database {} is empty (0 bytes); nothing was changed. Restore it from a backup, or start the daemon with `pytorrentd serve --reinitialize`",
+            path.display()
+        ))),
+        Inspection::Damaged(reason) => Err(CliError(format!(
+            "the database {} is damaged ({reason}); it was not modified. See what is readable with `pytorrentd check`",
+            path.display()
+        ))),
+        Inspection::TooNew { found } => Err(CliError(format!(
+            "the database {} has schema version {found}, newer than this pytorrentd understands ({}); it was not modified",
+            path.display(),
+            crate::store::SCHEMA_VERSION
+        ))),
+        Inspection::Locked => Err(CliError(
+            crate::store::StoreError::Locked { path }.to_string(),
+        )),
+        Inspection::Usable { .. } => if read_only {
+            Store::open_view(data_dir)
+        } else {
+            Store::open_existing(data_dir)
+        }
+        .map_err(|e| CliError(e.to_string())),
+    }
+}
+
+/// `pytorrentd check`: what the database holds, read through a view that never writes the
+/// file. Returns the report, and whether everything was sound.
+pub fn check_cmd(a: &DataDirArg) -> Result<(String, bool), CliError> {
+    use crate::store::Inspection;
+    use std::fmt::Write;
+    let cfg = load_config(&a.overrides())?;
+    let path = Store::path(&cfg.data_dir);
+    let mut out = String::new();
+    let mut sound = true;
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let _ = writeln!(out, "database: {} ({size} bytes)", path.display());
+    let store = match Store::inspect(&path) {
+        Inspection::Missing => {
+            let _ = writeln!(out, "status: missing");
+            sound = false;
+            None
+        }
+        Inspection::Empty => {
+            let _ = writeln!(out, "status: empty (0 bytes)");
+            sound = false;
+            None
+        }
+        Inspection::Locked => {
+            return Err(CliError(format!(
+                "{} is in use by a running daemon; stop it first (`systemctl stop pytorrentd`)",
+                path.display()
+            )));
+        }
+        Inspection::Usable { schema } => {
+            let _ = writeln!(
+                out,
+                "status: sound (schema {schema}, every page checksum verified)"
+            );
+            Some(Store::open_view(&cfg.data_dir).map_err(|e| CliError(e.to_string()))?)
+        }
+        Inspection::TooNew { found } => {
+            sound = false;
+            let _ = writeln!(
+                out,
+                "status: schema {found}, newer than this build ({}); reading what this build understands",
+                crate::store::SCHEMA_VERSION
+            );
+            Store::open_damaged_view(&cfg.data_dir).ok()
+        }
+        Inspection::Damaged(reason) => {
+            sound = false;
+            let _ = writeln!(out, "status: DAMAGED: {reason}");
+            match Store::open_damaged_view(&cfg.data_dir) {
+                Ok(s) => {
+                    let _ = writeln!(
+                        out,
+                        "reading what is still readable (results may be incomplete):"
+                    );
+                    Some(s)
+                }
+                Err(e) => {
+                    let _ = writeln!(out, "nothing is readable: {e}");
+                    None
+                }
+            }
+        }
+    };
+    if let Some(store) = store {
+        let r = store.report();
+        for t in &r.tables {
+            let _ = write!(out, "{}: {} readable", t.table, t.readable.len());
+            if !t.unreadable.is_empty() {
+                let _ = write!(out, ", {} unreadable", t.unreadable.len());
+            }
+            let _ = writeln!(out);
+            if matches!(t.table.as_str(), "users" | "profiles") && !t.readable.is_empty() {
+                let _ = writeln!(out, "  {}", t.readable.join(", "));
+            }
+            if t.table == "torrents" {
+                for (profile, n) in &r.torrents_by_profile {
+                    let _ = writeln!(out, "  profile {profile}: {n}");
+                }
+            }
+            for (key, reason) in &t.unreadable {
+                sound = false;
+                let _ = writeln!(out, "  UNREADABLE {}/{key}: {reason}", t.table);
+            }
+            if let Some(e) = &t.error {
+                sound = false;
+                let _ = writeln!(out, "  TABLE UNREADABLE past this point: {e}");
+            }
+        }
+        if let Some(n) = r.torrent_files {
+            let _ = writeln!(out, "torrent files: {n}");
+        }
+        let _ = writeln!(out, "quarantined: {}", r.quarantined.len());
+        for q in &r.quarantined {
+            sound = false;
+            let _ = writeln!(
+                out,
+                "  {}/{} (set aside {}): {}",
+                q.table,
+                q.key,
+                q.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                q.reason
+            );
+        }
+    }
+    if let Some(state) = crate::engine::saved_state(&cfg.data_dir) {
+        let _ = writeln!(out, "engine state: {state}");
+    }
+    let _ = writeln!(
+        out,
+        "result: {}",
+        if sound { "ok" } else { "PROBLEMS FOUND" }
+    );
+    Ok((out, sound))
 }

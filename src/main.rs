@@ -127,7 +127,7 @@ fn main() -> ExitCode {
             for w in warnings {
                 tracing::warn!("{w}");
             }
-            match rt.block_on(pytorrentd::daemon::serve(cfg)) {
+            match rt.block_on(pytorrentd::daemon::serve(cfg, a.start_options())) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(e),
             }
@@ -135,5 +135,16 @@ fn main() -> ExitCode {
         Command::Config(a) => output(cli::config_cmd(&a)),
         Command::User(u) => output(rt.block_on(cli::user_cmd(u))),
         Command::Profile(p) => output(rt.block_on(cli::profile_cmd(p))),
+        Command::Check(a) => match cli::check_cmd(&a) {
+            Ok((report, sound)) => {
+                print!("{report}");
+                if sound {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
+            Err(e) => fail(e),
+        },
     }
 }

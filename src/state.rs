@@ -21,8 +21,16 @@ impl AppState {
     /// starts the engine: everything `serve` needs except the listeners. Tests use it to
     /// drive the real application in-process.
     pub async fn open(config: Config) -> Result<AppState, crate::daemon::DaemonError> {
+        Self::open_with(config, Default::default()).await
+    }
+
+    /// `open` with the operator's start options (`serve --reinitialize`).
+    pub async fn open_with(
+        config: Config,
+        opts: crate::daemon::StartOptions,
+    ) -> Result<AppState, crate::daemon::DaemonError> {
         crate::daemon::prepare_data_dir(&config)?;
-        let store = Store::open(&config.data_dir)?;
+        let store: Store = crate::daemon::open_checked_store(&config, opts)?;
         crate::engine::profiles::ensure_default(&store, &config.download_dir)?;
         if let Some(pw) = crate::auth::users::ensure_initial_admin(&store)? {
             // The one time a secret is logged, by design: nobody else can tell it to the owner.

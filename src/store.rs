@@ -1,14 +1,25 @@
-//! The redb store: the single source of truth for profiles, torrent records and (later)
-//! users, sessions and tokens. Values are JSON so that fields can be added with serde
-//! defaults; the schema version in `meta` gates real migrations. Every mutation commits
-//! (fsync) before returning, so an API answer always describes durable state.
+//! The redb store: the single source of truth for profiles, torrent records, users, sessions
+//! and tokens. Values are JSON so that fields can be added with serde defaults; the schema
+//! version in `meta` gates real migrations. Every mutation commits (fsync) before returning,
+//! so an API answer always describes durable state.
+//!
+//! Faults (docs/reliability.md): after an I/O error redb refuses every later operation until
+//! the database is closed and opened again, so the store keeps the `Database` in a slot it
+//! can swap, reopens it on that error class and retries the operation once. Failed writes are
+//! remembered for the health check until a write succeeds again. A file is verified through
+//! a copy-on-write view (`snapshot`) before it is trusted, so a damaged file is reported and
+//! never modified; records that do not decode are moved to a quarantine table at start.
+
+mod snapshot;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use tracing::{info, warn};
 
 const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 const PROFILES: TableDefinition<&str, &[u8]> = TableDefinition::new("profiles");
@@ -23,6 +34,17 @@ const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
 const TOKEN_HASHES: TableDefinition<&str, &str> = TableDefinition::new("token_hashes");
 /// Per-user UI preferences (columns, sort, ...) by username: a small JSON object.
 const PREFERENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("preferences");
+/// Records set aside at start because they did not decode, by `table/key`.
+const QUARANTINE: TableDefinition<&str, &[u8]> = TableDefinition::new("quarantine");
+
+/// redb's default cache may grow to 1 GiB; our records are small and a NAS has little memory
+/// to spare.
+const CACHE_BYTES: usize = 16 * 1024 * 1024;
+
+/// How long a failed reopen is not retried (every request would otherwise run a repair).
+const REOPEN_BACKOFF: Duration = Duration::from_secs(1);
+/// How often the health check may probe a store whose writes failed.
+const PROBE_INTERVAL: Duration = Duration::from_secs(2);
 
 /// The JSON tables owned by other modules (auth), addressed generically.
 #[derive(Debug, Clone, Copy)]
@@ -56,47 +78,111 @@ impl Table {
 /// closure succeeds, rolled back otherwise.
 pub struct Tx {
     tx: redb::WriteTransaction,
+    /// The first storage failure seen inside the closure (for the health state).
+    failure: std::cell::RefCell<Option<StoreError>>,
 }
 
 impl Tx {
+    fn note<T>(&self, r: std::result::Result<T, impl Into<redb::Error>>) -> Result<T> {
+        r.map_err(|e| {
+            let e = classify(e.into());
+            let mut failure = self.failure.borrow_mut();
+            if e.is_storage_failure() && failure.is_none() {
+                *failure = Some(e.clone());
+            }
+            e
+        })
+    }
     pub fn get<T: DeserializeOwned>(&self, t: Table, key: &str) -> Result<Option<T>> {
-        let table = self.tx.open_table(t.def())?;
-        let v = table.get(key)?;
-        match v {
-            Some(v) => Ok(Some(decode(t.name(), key, v.value())?)),
+        let bytes = {
+            let table = self.tx.open_table(t.def());
+            let table = self.note(table)?;
+            let v = table.get(key).map(|v| v.map(|v| v.value().to_vec()));
+            self.note(v)?
+        };
+        match bytes {
+            Some(v) => Ok(Some(decode(t.name(), key, &v)?)),
             None => Ok(None),
         }
     }
     pub fn put<T: Serialize>(&mut self, t: Table, key: &str, v: &T) -> Result<()> {
-        self.tx
-            .open_table(t.def())?
-            .insert(key, encode(v).as_slice())?;
-        Ok(())
+        let r = self
+            .tx
+            .open_table(t.def())
+            .map_err(redb::Error::from)
+            .and_then(|mut table| {
+                table
+                    .insert(key, encode(v).as_slice())
+                    .map(|_| ())
+                    .map_err(redb::Error::from)
+            });
+        self.note(r)
     }
     pub fn delete(&mut self, t: Table, key: &str) -> Result<bool> {
-        Ok(self.tx.open_table(t.def())?.remove(key)?.is_some())
+        let r = self
+            .tx
+            .open_table(t.def())
+            .map_err(redb::Error::from)
+            .and_then(|mut table| {
+                table
+                    .remove(key)
+                    .map(|v| v.is_some())
+                    .map_err(redb::Error::from)
+            });
+        self.note(r)
     }
     pub fn list<T: DeserializeOwned>(&self, t: Table) -> Result<Vec<(String, T)>> {
-        collect(&self.tx.open_table(t.def())?, t.name())
+        let raw = {
+            let table = self.tx.open_table(t.def());
+            let table = self.note(table)?;
+            let rows = raw_rows(&table);
+            self.note(rows)?
+        };
+        raw.into_iter()
+            .map(|(k, v)| {
+                let d = decode(t.name(), &k, &v)?;
+                Ok((k, d))
+            })
+            .collect()
     }
     pub fn put_token_hash(&mut self, hash: &str, id: &str) -> Result<()> {
-        self.tx.open_table(TOKEN_HASHES)?.insert(hash, id)?;
-        Ok(())
+        let r = self
+            .tx
+            .open_table(TOKEN_HASHES)
+            .map_err(redb::Error::from)
+            .and_then(|mut t| t.insert(hash, id).map(|_| ()).map_err(redb::Error::from));
+        self.note(r)
     }
     pub fn delete_token_hash(&mut self, hash: &str) -> Result<()> {
-        self.tx.open_table(TOKEN_HASHES)?.remove(hash)?;
-        Ok(())
+        let r = self
+            .tx
+            .open_table(TOKEN_HASHES)
+            .map_err(redb::Error::from)
+            .and_then(|mut t| t.remove(hash).map(|_| ()).map_err(redb::Error::from));
+        self.note(r)
     }
 }
 
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("the database {path} is locked by another process (is the daemon running?)")]
     Locked { path: PathBuf },
     #[error("database schema version {found} is newer than this build supports ({supported})")]
     TooNew { found: u32, supported: u32 },
+    /// The disk holding the database is full (ENOSPC or a quota): nothing was saved.
+    #[error("no space left on the disk holding the database: {0}")]
+    NoSpace(String),
+    /// Any other I/O failure of the database file, or a database that could not be reopened
+    /// after one: nothing was saved.
+    #[error("the database cannot be used after an I/O error: {0}")]
+    Unavailable(String),
+    /// redb found damaged pages or headers.
+    #[error("the database file is damaged: {0}")]
+    Damaged(String),
+    #[error("this view of the database is read-only")]
+    ReadOnly,
     #[error("database error: {0}")]
     Db(String),
     #[error("corrupt record in {table}/{key}: {reason}")]
@@ -105,12 +191,54 @@ pub enum StoreError {
         key: String,
         reason: String,
     },
+    /// redb refuses every operation after an I/O error until the database is reopened. Seen
+    /// only inside this module: operations reopen and retry, then report `Unavailable`.
+    #[error("a previous I/O error left the database unusable until it is reopened")]
+    PreviousIo,
+}
+
+impl StoreError {
+    /// Failures of the storage under the database (not of the data or the request).
+    pub fn is_storage_failure(&self) -> bool {
+        matches!(
+            self,
+            StoreError::NoSpace(_) | StoreError::Unavailable(_) | StoreError::PreviousIo
+        )
+    }
+}
+
+fn is_no_space(e: &std::io::Error) -> bool {
+    // ENOSPC, EDQUOT
+    matches!(e.raw_os_error(), Some(28) | Some(122))
+        || matches!(
+            e.kind(),
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+        )
+}
+
+fn classify_io(e: &std::io::Error) -> StoreError {
+    if is_no_space(e) {
+        StoreError::NoSpace(e.to_string())
+    } else {
+        StoreError::Unavailable(e.to_string())
+    }
+}
+
+fn classify(e: redb::Error) -> StoreError {
+    match e {
+        redb::Error::Io(io) => classify_io(&io),
+        redb::Error::PreviousIo
+        | redb::Error::DatabaseClosed
+        | redb::Error::TransactionPoisoned => StoreError::PreviousIo,
+        redb::Error::Corrupted(s) => StoreError::Damaged(s),
+        other => StoreError::Db(other.to_string()),
+    }
 }
 
 macro_rules! db_err {
     ($($t:ty),*) => {$(
         impl From<$t> for StoreError {
-            fn from(e: $t) -> Self { StoreError::Db(e.to_string()) }
+            fn from(e: $t) -> Self { classify(e.into()) }
         }
     )*};
 }
@@ -121,6 +249,28 @@ db_err!(
     redb::StorageError,
     redb::CommitError
 );
+
+fn from_database_error(path: &Path, e: redb::DatabaseError) -> StoreError {
+    match e {
+        redb::DatabaseError::DatabaseAlreadyOpen | redb::DatabaseError::LockProtocolMismatch => {
+            StoreError::Locked {
+                path: path.to_owned(),
+            }
+        }
+        redb::DatabaseError::Storage(redb::StorageError::Io(e))
+            if e.kind() == std::io::ErrorKind::WouldBlock =>
+        {
+            StoreError::Locked {
+                path: path.to_owned(),
+            }
+        }
+        redb::DatabaseError::Storage(s) => classify(s.into()),
+        redb::DatabaseError::UpgradeRequired(v) => StoreError::Damaged(format!(
+            "the file uses redb file format {v}, which this build cannot read"
+        )),
+        other => StoreError::Db(other.to_string()),
+    }
+}
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -176,9 +326,67 @@ pub struct TorrentRecord {
     pub downloaded_before: u64,
 }
 
+/// A record set aside because it could not be read (listed by `pytorrentd check`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct QuarantinedRecord {
+    pub table: String,
+    pub key: String,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+    /// The record's bytes, hex-encoded (they need not be text).
+    pub raw_hex: String,
+}
+
+/// What `Store::inspect` found at a database path, without modifying it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inspection {
+    Missing,
+    /// A file of 0 bytes (never initialized, or emptied by something else).
+    Empty,
+    Usable {
+        schema: u32,
+    },
+    Damaged(String),
+    TooNew {
+        found: u32,
+    },
+    /// Another process holds it (a running daemon).
+    Locked,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The file itself, read-write.
+    File,
+    /// A copy-on-write view of the file: reads only (writes are refused).
+    View,
+}
+
+struct Slot {
+    /// `None` after a failed reopen, until one succeeds.
+    db: Option<Database>,
+    /// Bumped at each reopen, so that concurrent callers reopen once.
+    generation: u64,
+    failed_reopen: Option<(Instant, StoreError)>,
+}
+
+#[derive(Default)]
+struct Health {
+    /// The last storage failure of a write, cleared by the next successful write.
+    failing: Option<StoreError>,
+    last_probe: Option<Instant>,
+}
+
+struct Inner {
+    path: PathBuf,
+    mode: Mode,
+    slot: RwLock<Slot>,
+    health: Mutex<Health>,
+}
+
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<Database>,
+    inner: Arc<Inner>,
 }
 
 fn decode<T: DeserializeOwned>(table: &'static str, key: &str, bytes: &[u8]) -> Result<T> {
@@ -189,7 +397,19 @@ fn decode<T: DeserializeOwned>(table: &'static str, key: &str, bytes: &[u8]) -> 
     })
 }
 
-/// Every (key, decoded value) of a JSON table, in a read or a write transaction.
+/// Every (key, value bytes) of a JSON table.
+fn raw_rows(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+) -> std::result::Result<Vec<(String, Vec<u8>)>, redb::StorageError> {
+    let mut out = Vec::new();
+    for row in table.iter()? {
+        let (k, v) = row?;
+        out.push((k.value().to_owned(), v.value().to_vec()));
+    }
+    Ok(out)
+}
+
+/// Every (key, decoded value) of a JSON table.
 fn collect<T: DeserializeOwned>(
     table: &impl ReadableTable<&'static str, &'static [u8]>,
     name: &'static str,
@@ -207,76 +427,390 @@ fn encode<T: Serialize>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).unwrap_or_default()
 }
 
+fn builder() -> redb::Builder {
+    let mut b = redb::Builder::new();
+    b.set_cache_size(CACHE_BYTES);
+    b
+}
+
+/// Runs `f`, turning a panic inside redb (which it documents for files altered outside it)
+/// into an error, without printing the panic on this thread.
+fn no_panic<R>(f: impl FnOnce() -> Result<R>) -> Result<R> {
+    type Hook = dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send;
+    let me = std::thread::current().id();
+    let prev: Arc<Box<Hook>> = Arc::new(std::panic::take_hook());
+    let prev2 = prev.clone();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() != me {
+            prev2(info);
+        }
+    }));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    let _ = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| prev(info)));
+    match r {
+        Ok(r) => r,
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown failure".into());
+            Err(StoreError::Damaged(format!(
+                "redb failed reading it: {msg}"
+            )))
+        }
+    }
+}
+
+/// Which JSON tables hold records that must decode for the daemon to use them.
+const CHECKED_TABLES: [&str; 5] = ["profiles", "torrents", "users", "sessions", "tokens"];
+
+fn table_def(name: &str) -> Option<TableDefinition<'static, &'static str, &'static [u8]>> {
+    Some(match name {
+        "profiles" => PROFILES,
+        "torrents" => TORRENTS,
+        "users" => USERS,
+        "sessions" => SESSIONS,
+        "tokens" => TOKENS,
+        _ => return None,
+    })
+}
+
+/// Why a record of `table` cannot be used, or `None` when it can.
+fn unreadable_reason(table: &str, key: &str, bytes: &[u8]) -> Option<String> {
+    match table {
+        "profiles" => match serde_json::from_slice::<ProfileRecord>(bytes) {
+            Ok(p) if p.id == key => None,
+            Ok(p) => Some(format!("the record's id '{}' differs from its key", p.id)),
+            Err(e) => Some(e.to_string()),
+        },
+        "torrents" => match serde_json::from_slice::<TorrentRecord>(bytes) {
+            Ok(t) if t.hash != key => Some(format!(
+                "the record's hash '{}' differs from its key",
+                t.hash
+            )),
+            Ok(t)
+                if t.hash.len() != 40
+                    || !t
+                        .hash
+                        .bytes()
+                        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) =>
+            {
+                Some("the key is not a 40-character info hash".into())
+            }
+            Ok(_) => None,
+            Err(e) => Some(e.to_string()),
+        },
+        // Owned by the auth layer; here only "is it a JSON object".
+        _ => match serde_json::from_slice::<serde_json::Value>(bytes) {
+            Ok(serde_json::Value::Object(_)) => None,
+            Ok(_) => Some("not a JSON object".into()),
+            Err(e) => Some(e.to_string()),
+        },
+    }
+}
+
+/// What `pytorrentd check` prints about one table.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TableReport {
+    pub table: String,
+    pub readable: Vec<String>,
+    /// (key, reason)
+    pub unreadable: Vec<(String, String)>,
+    /// Set when the table itself could not be read (to the end).
+    pub error: Option<String>,
+}
+
+/// Everything readable in a database, for `pytorrentd check`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub schema: Option<u32>,
+    pub tables: Vec<TableReport>,
+    pub torrents_by_profile: Vec<(String, usize)>,
+    pub torrent_files: Option<usize>,
+    pub quarantined: Vec<QuarantinedRecord>,
+}
+
 impl Store {
     pub fn path(data_dir: &Path) -> PathBuf {
         data_dir.join("pytorrentd.redb")
     }
 
-    /// Opens (or creates) the database and runs migrations.
+    /// Opens (or creates) the database and runs migrations. Callers that must not create a
+    /// database or modify an untrusted one check it first with `inspect` (see `daemon`).
     pub fn open(data_dir: &Path) -> Result<Store> {
         let path = Self::path(data_dir);
-        // redb's default cache may grow to 1 GiB; our records are small and a NAS has little
-        // memory to spare.
-        let db = match redb::Builder::new()
-            .set_cache_size(16 * 1024 * 1024)
+        let db = builder()
             .create(&path)
-        {
-            Ok(db) => db,
-            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
-                return Err(StoreError::Locked { path });
-            }
-            Err(redb::DatabaseError::Storage(redb::StorageError::Io(e)))
-                if e.kind() == std::io::ErrorKind::WouldBlock =>
-            {
-                return Err(StoreError::Locked { path });
-            }
-            Err(e) => return Err(StoreError::Db(e.to_string())),
+            .map_err(|e| from_database_error(&path, e))?;
+        Self::from_db(path, db, Mode::File)
+    }
+
+    /// Opens an existing database file read-write (never creates one).
+    pub fn open_existing(data_dir: &Path) -> Result<Store> {
+        let path = Self::path(data_dir);
+        let db = open_file(&path)?;
+        Self::from_db(path, db, Mode::File)
+    }
+
+    /// A read-only view of an existing database: nothing is ever written to the file, even
+    /// when redb has to recover it from a crash first.
+    pub fn open_view(data_dir: &Path) -> Result<Store> {
+        let path = Self::path(data_dir);
+        let db = open_view(&path, false)?;
+        Self::from_db(path, db, Mode::View)
+    }
+
+    fn from_db(path: PathBuf, db: Database, mode: Mode) -> Result<Store> {
+        let store = Store {
+            inner: Arc::new(Inner {
+                path,
+                mode,
+                slot: RwLock::new(Slot {
+                    db: Some(db),
+                    generation: 0,
+                    failed_reopen: None,
+                }),
+                health: Mutex::default(),
+            }),
         };
-        // Before anything secret is written: the file must be ours alone (src/private_fs.rs).
-        crate::private_fs::restrict(&path, 0o600)
-            .map_err(|e| StoreError::Db(format!("making {} private: {e}", path.display())))?;
-        let store = Store { db: Arc::new(db) };
-        store.migrate()?;
+        if mode == Mode::File {
+            // Before anything secret is written: the file must be ours alone
+            // (src/private_fs.rs).
+            let path = &store.inner.path;
+            crate::private_fs::restrict(path, 0o600)
+                .map_err(|e| StoreError::Db(format!("making {} private: {e}", path.display())))?;
+            store.migrate()?;
+        }
         Ok(store)
     }
 
-    fn migrate(&self) -> Result<()> {
-        let tx = self.db.begin_write()?;
-        {
-            let mut meta = tx.open_table(META)?;
-            let found = match meta.get("schema_version")? {
-                Some(v) => v.value().parse::<u32>().unwrap_or(0),
-                None => 0,
+    pub fn file_path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Looks at a database file without modifying it: missing, empty, locked, damaged (every
+    /// page checksum is verified on a copy-on-write view), from a newer schema, or usable.
+    pub fn inspect(path: &Path) -> Inspection {
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Inspection::Missing,
+            Err(e) => return Inspection::Damaged(format!("cannot read it: {e}")),
+            Ok(m) if m.len() == 0 => return Inspection::Empty,
+            Ok(_) => {}
+        }
+        let r = no_panic(|| {
+            let db = open_view(path, true)?;
+            let tx = db.begin_read()?;
+            let version = match tx.open_table(META) {
+                Ok(meta) => meta
+                    .get("schema_version")?
+                    .map(|v| v.value().parse::<u32>().unwrap_or(u32::MAX)),
+                Err(redb::TableError::TableDoesNotExist(_)) => None,
+                Err(e) => return Err(e.into()),
             };
-            if found > SCHEMA_VERSION {
+            Ok(version.unwrap_or(0))
+        });
+        match r {
+            Ok(found) if found > SCHEMA_VERSION => Inspection::TooNew { found },
+            Ok(schema) => Inspection::Usable { schema },
+            Err(StoreError::Locked { .. }) => Inspection::Locked,
+            Err(e) => Inspection::Damaged(damage_text(e)),
+        }
+    }
+
+    fn migrate(&self) -> Result<()> {
+        // Nothing is written when the file is already current (a CLI command must not rewrite
+        // the database just by opening it).
+        let current = self.with_db(|db| {
+            let tx = db.begin_read()?;
+            let version = match tx.open_table(META) {
+                Ok(meta) => meta
+                    .get("schema_version")?
+                    .and_then(|v| v.value().parse::<u32>().ok())
+                    .unwrap_or(0),
+                Err(redb::TableError::TableDoesNotExist(_)) => 0,
+                Err(e) => return Err(e.into()),
+            };
+            if version > SCHEMA_VERSION {
                 return Err(StoreError::TooNew {
-                    found,
+                    found: version,
                     supported: SCHEMA_VERSION,
                 });
             }
-            // Version 0 → 1: create the tables. Later versions add steps here.
-            tx.open_table(PROFILES)?;
-            tx.open_table(TORRENTS)?;
-            tx.open_table(TORRENT_FILES)?;
-            tx.open_table(USERS)?;
-            tx.open_table(SESSIONS)?;
-            tx.open_table(TOKENS)?;
-            tx.open_table(TOKEN_HASHES)?;
-            // Added later without a version bump: opening creates it in older files too.
-            tx.open_table(PREFERENCES)?;
-            meta.insert("schema_version", SCHEMA_VERSION.to_string().as_str())?;
+            let all_tables = version == SCHEMA_VERSION
+                && tx.open_table(QUARANTINE).is_ok()
+                && tx.open_table(TOKEN_HASHES).is_ok()
+                && tx.open_table(PREFERENCES).is_ok();
+            Ok(all_tables)
+        })?;
+        if current {
+            return Ok(());
         }
-        tx.commit()?;
-        Ok(())
+        self.with_write(|tx| {
+            {
+                let mut meta = tx.open_table(META)?;
+                // Version 0 → 1: create the tables. Later versions add steps here.
+                tx.open_table(PROFILES)?;
+                tx.open_table(TORRENTS)?;
+                tx.open_table(TORRENT_FILES)?;
+                tx.open_table(USERS)?;
+                tx.open_table(SESSIONS)?;
+                tx.open_table(TOKENS)?;
+                tx.open_table(TOKEN_HASHES)?;
+                tx.open_table(QUARANTINE)?;
+                // Added later without a version bump: opening creates it in older files too.
+                tx.open_table(PREFERENCES)?;
+                meta.insert("schema_version", SCHEMA_VERSION.to_string().as_str())?;
+            }
+            Ok(())
+        })
     }
 
     pub fn schema_version(&self) -> Result<u32> {
-        let tx = self.db.begin_read()?;
-        let meta = tx.open_table(META)?;
-        Ok(meta
-            .get("schema_version")?
-            .and_then(|v| v.value().parse().ok())
-            .unwrap_or(0))
+        self.with_db(|db| {
+            let tx = db.begin_read()?;
+            let meta = tx.open_table(META)?;
+            Ok(meta
+                .get("schema_version")?
+                .and_then(|v| v.value().parse().ok())
+                .unwrap_or(0))
+        })
+    }
+
+    // ---- the database slot: reopen after I/O errors, health ----
+
+    fn read_slot(&self) -> RwLockReadGuard<'_, Slot> {
+        self.inner.slot.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Closes and reopens the database after an I/O error, unless another caller already
+    /// did since `seen` (then there is nothing to do) or a reopen just failed.
+    fn reopen(&self, seen: u64) -> Result<()> {
+        let mut slot = self.inner.slot.write().unwrap_or_else(|e| e.into_inner());
+        if slot.generation != seen {
+            return Ok(());
+        }
+        if let Some((at, e)) = &slot.failed_reopen
+            && at.elapsed() < REOPEN_BACKOFF
+        {
+            return Err(e.clone());
+        }
+        if self.inner.mode == Mode::View {
+            return Err(StoreError::Unavailable(
+                "reading the database failed".into(),
+            ));
+        }
+        // Every operation holds the slot's read lock for its whole duration, so nothing uses
+        // the old handle now: dropping it closes the file and releases its lock.
+        slot.db = None;
+        match open_file(&self.inner.path) {
+            Ok(db) => {
+                info!(path = %self.inner.path.display(), "database reopened after an I/O error");
+                slot.db = Some(db);
+                slot.generation += 1;
+                slot.failed_reopen = None;
+                Ok(())
+            }
+            Err(e) => {
+                let e = match e {
+                    e @ (StoreError::NoSpace(_) | StoreError::Unavailable(_)) => e,
+                    other => StoreError::Unavailable(other.to_string()),
+                };
+                warn!(path = %self.inner.path.display(), "reopening the database failed: {e}");
+                slot.failed_reopen = Some((Instant::now(), e.clone()));
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs a read (or self-contained write) against the database; after a previous I/O
+    /// error the database is reopened and `op` runs once more.
+    fn with_db<R>(&self, op: impl Fn(&Database) -> Result<R>) -> Result<R> {
+        let mut retried = false;
+        loop {
+            let (generation, r) = {
+                let slot = self.read_slot();
+                let r = match &slot.db {
+                    Some(db) => op(db),
+                    None => Err(StoreError::PreviousIo),
+                };
+                (slot.generation, r)
+            };
+            match r {
+                Err(StoreError::PreviousIo) if !retried => {
+                    retried = true;
+                    self.reopen(generation)?;
+                }
+                Err(StoreError::PreviousIo) => {
+                    return Err(StoreError::Unavailable(
+                        "the database failed again right after being reopened".into(),
+                    ));
+                }
+                r => return r,
+            }
+        }
+    }
+
+    /// One write transaction built by `f` and committed; storage failures are recorded for
+    /// the health check, success clears them.
+    fn with_write<R>(&self, f: impl Fn(&redb::WriteTransaction) -> Result<R>) -> Result<R> {
+        if self.inner.mode == Mode::View {
+            return Err(StoreError::ReadOnly);
+        }
+        let r = self.with_db(|db| {
+            let tx = db.begin_write()?;
+            let v = f(&tx)?;
+            tx.commit()?;
+            Ok(v)
+        });
+        self.record(r.as_ref().err());
+        r
+    }
+
+    fn record(&self, err: Option<&StoreError>) {
+        let mut h = self.inner.health.lock().unwrap_or_else(|e| e.into_inner());
+        match err {
+            None => {
+                if h.failing.take().is_some() {
+                    info!("database writes work again");
+                }
+            }
+            Some(e) if e.is_storage_failure() => {
+                if h.failing.is_none() {
+                    warn!(path = %self.inner.path.display(), "database write failed: {e}");
+                }
+                h.failing = Some(e.clone());
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// `Ok` when writes work; otherwise what fails, in words fit for an unauthenticated
+    /// health check (no paths). A store whose last write failed is probed at most every
+    /// two seconds with a tiny write, so health turns back to ok once space returns.
+    pub fn health(&self) -> std::result::Result<(), String> {
+        let failing = {
+            let mut h = self.inner.health.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(e) = h.failing.clone() else {
+                return Ok(());
+            };
+            if h.last_probe.is_some_and(|t| t.elapsed() < PROBE_INTERVAL) {
+                return Err(health_text(&e));
+            }
+            h.last_probe = Some(Instant::now());
+            e
+        };
+        let probe = self.with_write(|tx| {
+            tx.open_table(META)?
+                .insert("health_probe", Utc::now().to_rfc3339().as_str())?;
+            Ok(())
+        });
+        match probe {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_storage_failure() => Err(health_text(&e)),
+            Err(_) => Err(health_text(&failing)),
+        }
     }
 
     fn all<T: DeserializeOwned>(
@@ -284,9 +818,11 @@ impl Store {
         def: TableDefinition<&str, &[u8]>,
         name: &'static str,
     ) -> Result<Vec<T>> {
-        let tx = self.db.begin_read()?;
-        let rows = collect(&tx.open_table(def)?, name)?;
-        Ok(rows.into_iter().map(|(_, v)| v).collect())
+        self.with_db(|db| {
+            let tx = db.begin_read()?;
+            let rows = collect(&tx.open_table(def)?, name)?;
+            Ok(rows.into_iter().map(|(_, v)| v).collect())
+        })
     }
 
     fn get<T: DeserializeOwned>(
@@ -295,12 +831,14 @@ impl Store {
         name: &'static str,
         key: &str,
     ) -> Result<Option<T>> {
-        let tx = self.db.begin_read()?;
-        let table = tx.open_table(def)?;
-        match table.get(key)? {
-            Some(v) => Ok(Some(decode(name, key, v.value())?)),
-            None => Ok(None),
-        }
+        self.with_db(|db| {
+            let tx = db.begin_read()?;
+            let table = tx.open_table(def)?;
+            match table.get(key)? {
+                Some(v) => Ok(Some(decode(name, key, v.value())?)),
+                None => Ok(None),
+            }
+        })
     }
 
     // ---- generic JSON tables ----
@@ -310,27 +848,99 @@ impl Store {
     }
 
     pub fn list_json<T: DeserializeOwned>(&self, t: Table) -> Result<Vec<(String, T)>> {
-        let tx = self.db.begin_read()?;
-        collect(&tx.open_table(t.def())?, t.name())
+        self.with_db(|db| {
+            let tx = db.begin_read()?;
+            collect(&tx.open_table(t.def())?, t.name())
+        })
     }
 
     pub fn token_id_by_hash(&self, hash: &str) -> Result<Option<String>> {
-        let tx = self.db.begin_read()?;
-        let table = tx.open_table(TOKEN_HASHES)?;
-        Ok(table.get(hash)?.map(|v| v.value().to_owned()))
+        self.with_db(|db| {
+            let tx = db.begin_read()?;
+            let table = tx.open_table(TOKEN_HASHES)?;
+            Ok(table.get(hash)?.map(|v| v.value().to_owned()))
+        })
     }
 
-    /// Runs `f` in one write transaction, committed only if it returns `Ok`.
+    /// Runs `f` in one write transaction, committed only if it returns `Ok`. After a previous
+    /// I/O error the database is reopened first (before `f` runs, so `f` runs at most once).
     pub fn write<R, E: From<StoreError>>(
         &self,
         f: impl FnOnce(&mut Tx) -> std::result::Result<R, E>,
     ) -> std::result::Result<R, E> {
-        let mut tx = Tx {
-            tx: self.db.begin_write().map_err(StoreError::from)?,
-        };
-        let r = f(&mut tx)?;
-        tx.tx.commit().map_err(StoreError::from)?;
-        Ok(r)
+        if self.inner.mode == Mode::View {
+            return Err(StoreError::ReadOnly.into());
+        }
+        let mut retried = false;
+        let mut f = Some(f);
+        loop {
+            let slot = self.read_slot();
+            let generation = slot.generation;
+            let begun = match &slot.db {
+                Some(db) => db.begin_write().map_err(StoreError::from),
+                None => Err(StoreError::PreviousIo),
+            };
+            match begun {
+                Ok(tx) => {
+                    let Some(f) = f.take() else {
+                        return Err(StoreError::Db("write closure already used".into()).into());
+                    };
+                    let tx = Tx {
+                        tx,
+                        failure: Default::default(),
+                    };
+                    let mut tx = tx;
+                    let r = f(&mut tx);
+                    let failure = tx.failure.take();
+                    return match r {
+                        Ok(v) => match tx.tx.commit() {
+                            Ok(()) => {
+                                drop(slot);
+                                self.record(None);
+                                Ok(v)
+                            }
+                            Err(e) => {
+                                drop(slot);
+                                let e = match StoreError::from(e) {
+                                    StoreError::PreviousIo => {
+                                        StoreError::Unavailable("the commit failed".into())
+                                    }
+                                    e => e,
+                                };
+                                self.record(Some(&e));
+                                Err(e.into())
+                            }
+                        },
+                        Err(e) => {
+                            drop(slot);
+                            if let Some(fail) = failure {
+                                self.record(Some(&fail));
+                            }
+                            Err(e)
+                        }
+                    };
+                }
+                Err(StoreError::PreviousIo) if !retried => {
+                    drop(slot);
+                    retried = true;
+                    if let Err(e) = self.reopen(generation) {
+                        self.record(Some(&e));
+                        return Err(e.into());
+                    }
+                }
+                Err(e) => {
+                    drop(slot);
+                    let e = match e {
+                        StoreError::PreviousIo => StoreError::Unavailable(
+                            "the database failed again right after being reopened".into(),
+                        ),
+                        e => e,
+                    };
+                    self.record(Some(&e));
+                    return Err(e.into());
+                }
+            }
+        }
     }
 
     // ---- profiles ----
@@ -344,18 +954,16 @@ impl Store {
     }
 
     pub fn put_profile(&self, p: &ProfileRecord) -> Result<()> {
-        let tx = self.db.begin_write()?;
-        tx.open_table(PROFILES)?
-            .insert(p.id.as_str(), encode(p).as_slice())?;
-        tx.commit()?;
-        Ok(())
+        let bytes = encode(p);
+        self.with_write(|tx| {
+            tx.open_table(PROFILES)?
+                .insert(p.id.as_str(), bytes.as_slice())?;
+            Ok(())
+        })
     }
 
     pub fn delete_profile(&self, id: &str) -> Result<bool> {
-        let tx = self.db.begin_write()?;
-        let existed = tx.open_table(PROFILES)?.remove(id)?.is_some();
-        tx.commit()?;
-        Ok(existed)
+        self.with_write(|tx| Ok(tx.open_table(PROFILES)?.remove(id)?.is_some()))
     }
 
     // ---- torrents ----
@@ -365,34 +973,236 @@ impl Store {
     }
 
     pub fn torrent_file(&self, hash: &str) -> Result<Option<Vec<u8>>> {
-        let tx = self.db.begin_read()?;
-        let table = tx.open_table(TORRENT_FILES)?;
-        Ok(table.get(hash)?.map(|v| v.value().to_vec()))
+        self.with_db(|db| {
+            let tx = db.begin_read()?;
+            let table = tx.open_table(TORRENT_FILES)?;
+            Ok(table.get(hash)?.map(|v| v.value().to_vec()))
+        })
     }
 
     /// Inserts or replaces records (and optionally .torrent bytes) in one transaction.
     pub fn put_torrents(&self, records: &[&TorrentRecord], files: &[(&str, &[u8])]) -> Result<()> {
-        let tx = self.db.begin_write()?;
-        {
+        let encoded: Vec<(&str, Vec<u8>)> = records
+            .iter()
+            .map(|r| (r.hash.as_str(), encode(r)))
+            .collect();
+        self.with_write(|tx| {
             let mut t = tx.open_table(TORRENTS)?;
-            for r in records {
-                t.insert(r.hash.as_str(), encode(r).as_slice())?;
+            for (hash, bytes) in &encoded {
+                t.insert(*hash, bytes.as_slice())?;
             }
             let mut f = tx.open_table(TORRENT_FILES)?;
             for (hash, bytes) in files {
                 f.insert(*hash, *bytes)?;
             }
-        }
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 
     pub fn delete_torrent(&self, hash: &str) -> Result<()> {
-        let tx = self.db.begin_write()?;
-        tx.open_table(TORRENTS)?.remove(hash)?;
-        tx.open_table(TORRENT_FILES)?.remove(hash)?;
-        tx.commit()?;
-        Ok(())
+        self.with_write(|tx| {
+            tx.open_table(TORRENTS)?.remove(hash)?;
+            tx.open_table(TORRENT_FILES)?.remove(hash)?;
+            Ok(())
+        })
+    }
+
+    // ---- quarantine and reports ----
+
+    /// Moves every record that cannot be used out of its table into the quarantine table
+    /// (with the reason and its raw bytes), in one transaction, and returns what was moved.
+    pub fn quarantine_unreadable(&self) -> Result<Vec<QuarantinedRecord>> {
+        // Found with a read first: the common case (nothing to move) writes nothing.
+        let found = self.with_db(|db| {
+            let tx = db.begin_read()?;
+            let mut found = Vec::new();
+            for name in CHECKED_TABLES {
+                let Some(def) = table_def(name) else { continue };
+                let table = match tx.open_table(def) {
+                    Ok(t) => t,
+                    Err(redb::TableError::TableDoesNotExist(_)) => continue,
+                    Err(e) => return Err(e.into()),
+                };
+                for (k, v) in raw_rows(&table)? {
+                    if let Some(reason) = unreadable_reason(name, &k, &v) {
+                        found.push(QuarantinedRecord {
+                            table: name.to_owned(),
+                            key: k,
+                            reason,
+                            at: Utc::now(),
+                            raw_hex: hex::encode(&v),
+                        });
+                    }
+                }
+            }
+            Ok(found)
+        })?;
+        if found.is_empty() {
+            return Ok(found);
+        }
+        self.with_write(|tx| {
+            let mut q = tx.open_table(QUARANTINE)?;
+            for r in &found {
+                let Some(def) = table_def(&r.table) else {
+                    continue;
+                };
+                q.insert(
+                    format!("{}/{}", r.table, r.key).as_str(),
+                    encode(r).as_slice(),
+                )?;
+                tx.open_table(def)?.remove(r.key.as_str())?;
+            }
+            Ok(())
+        })?;
+        for r in &found {
+            warn!(
+                table = %r.table,
+                key = %r.key,
+                reason = %r.reason,
+                "unreadable record moved to quarantine (see `pytorrentd check`)"
+            );
+        }
+        Ok(found)
+    }
+
+    pub fn quarantined(&self) -> Result<Vec<QuarantinedRecord>> {
+        self.with_db(|db| {
+            let tx = db.begin_read()?;
+            let table = match tx.open_table(QUARANTINE) {
+                Ok(t) => t,
+                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+                Err(e) => return Err(e.into()),
+            };
+            Ok(raw_rows(&table)?
+                .into_iter()
+                .filter_map(|(_, v)| serde_json::from_slice(&v).ok())
+                .collect())
+        })
+    }
+
+    /// Everything readable, table by table; a table that fails part-way is reported with
+    /// what was read before the failure. Never panics on a damaged file.
+    pub fn report(&self) -> Report {
+        let mut report = Report {
+            schema: no_panic(|| self.schema_version()).ok(),
+            ..Default::default()
+        };
+        for name in CHECKED_TABLES {
+            let Some(def) = table_def(name) else { continue };
+            let mut tr = TableReport {
+                table: name.into(),
+                ..Default::default()
+            };
+            let rows = no_panic(|| {
+                self.with_db(|db| {
+                    let tx = db.begin_read()?;
+                    let table = match tx.open_table(def) {
+                        Ok(t) => t,
+                        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+                        Err(e) => return Err(e.into()),
+                    };
+                    let mut out = Vec::new();
+                    for row in table.iter()? {
+                        match row {
+                            Ok((k, v)) => out.push(Ok((k.value().to_owned(), v.value().to_vec()))),
+                            Err(e) => {
+                                out.push(Err(e.to_string()));
+                                break;
+                            }
+                        }
+                    }
+                    Ok(out)
+                })
+            });
+            match rows {
+                Ok(rows) => {
+                    for row in rows {
+                        match row {
+                            Ok((k, v)) => match unreadable_reason(name, &k, &v) {
+                                None => {
+                                    if name == "torrents"
+                                        && let Ok(t) = serde_json::from_slice::<TorrentRecord>(&v)
+                                    {
+                                        match report
+                                            .torrents_by_profile
+                                            .iter_mut()
+                                            .find(|(p, _)| *p == t.profile)
+                                        {
+                                            Some((_, n)) => *n += 1,
+                                            None => report.torrents_by_profile.push((t.profile, 1)),
+                                        }
+                                    }
+                                    tr.readable.push(k);
+                                }
+                                Some(reason) => tr.unreadable.push((k, reason)),
+                            },
+                            Err(e) => tr.error = Some(e),
+                        }
+                    }
+                }
+                Err(e) => tr.error = Some(e.to_string()),
+            }
+            report.tables.push(tr);
+        }
+        report.torrents_by_profile.sort();
+        report.torrent_files = no_panic(|| {
+            self.with_db(|db| {
+                let tx = db.begin_read()?;
+                Ok(tx.open_table(TORRENT_FILES)?.len()? as usize)
+            })
+        })
+        .ok();
+        report.quarantined = no_panic(|| self.quarantined()).unwrap_or_default();
+        report
+    }
+
+    /// A best-effort view of a file that failed `inspect` (for `pytorrentd check`): opened
+    /// without the integrity check, through the copy-on-write view.
+    pub fn open_damaged_view(data_dir: &Path) -> Result<Store> {
+        let path = Self::path(data_dir);
+        let db = no_panic(|| open_view(&path, false))?;
+        Self::from_db(path, db, Mode::View)
+    }
+}
+
+fn open_file(path: &Path) -> Result<Database> {
+    builder()
+        .open(path)
+        .map_err(|e| from_database_error(path, e))
+}
+
+/// Opens `path` through the copy-on-write view; with `verify`, redb checks every page's
+/// checksum (reading the whole file) and rebuilds its allocator state, in memory.
+fn open_view(path: &Path, verify: bool) -> Result<Database> {
+    let backend = snapshot::Snapshot::open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            StoreError::Db(format!("{} does not exist", path.display()))
+        } else {
+            StoreError::Damaged(format!("cannot read it: {e}"))
+        }
+    })?;
+    let mut b = builder();
+    b.set_check_integrity_on_open(verify);
+    b.create_with_backend(backend)
+        .map_err(|e| from_database_error(path, e))
+}
+
+/// The reason a file is damaged, in words for a one-line refusal.
+fn damage_text(e: StoreError) -> String {
+    match e {
+        StoreError::Damaged(s) => s,
+        StoreError::Unavailable(s) | StoreError::NoSpace(s) => s,
+        StoreError::PreviousIo => "an I/O error while reading it".into(),
+        other => other.to_string(),
+    }
+}
+
+fn health_text(e: &StoreError) -> String {
+    match e {
+        StoreError::NoSpace(_) => {
+            "database writes fail: no space left on the disk holding the data directory".into()
+        }
+        _ => "database writes fail after an I/O error; see the server log".into(),
     }
 }
 
@@ -422,6 +1232,8 @@ mod tests {
         }
     }
 
+    const H1: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
     #[test]
     fn roundtrip_and_reopen() {
         let dir = tempfile::tempdir().unwrap();
@@ -436,20 +1248,164 @@ mod tests {
                 created_at: None,
             };
             s.put_profile(&p).unwrap();
-            let r = record("aa", "default", 1);
-            s.put_torrents(&[&r], &[("aa", b"d4:infoe")]).unwrap();
-            // A second open of the same file while the first is alive must be refused.
+            let r = record(H1, "default", 1);
+            s.put_torrents(&[&r], &[(H1, b"d4:infoe")]).unwrap();
+            // A second open of the same file while the first is alive must be refused, and
+            // so must a view (it takes the same lock).
             assert!(matches!(
                 Store::open(dir.path()),
                 Err(StoreError::Locked { .. })
             ));
+            assert!(matches!(
+                Store::open_view(dir.path()),
+                Err(StoreError::Locked { .. })
+            ));
+            assert_eq!(Store::inspect(&Store::path(dir.path())), Inspection::Locked);
         }
         let s = Store::open(dir.path()).unwrap();
         assert_eq!(s.profiles().unwrap().len(), 1);
-        assert_eq!(s.torrents().unwrap()[0].hash, "aa");
-        assert_eq!(s.torrent_file("aa").unwrap().unwrap(), b"d4:infoe");
-        s.delete_torrent("aa").unwrap();
+        assert_eq!(s.torrents().unwrap()[0].hash, H1);
+        assert_eq!(s.torrent_file(H1).unwrap().unwrap(), b"d4:infoe");
+        s.delete_torrent(H1).unwrap();
         assert!(s.torrents().unwrap().is_empty());
-        assert!(s.torrent_file("aa").unwrap().is_none());
+        assert!(s.torrent_file(H1).unwrap().is_none());
+    }
+
+    #[test]
+    fn opening_a_current_file_writes_nothing_and_views_never_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = Store::path(dir.path());
+        {
+            let s = Store::open(dir.path()).unwrap();
+            s.put_torrents(&[&record(H1, "default", 1)], &[]).unwrap();
+        }
+        let before = std::fs::read(&path).unwrap();
+        assert_eq!(
+            Store::inspect(&path),
+            Inspection::Usable {
+                schema: SCHEMA_VERSION
+            }
+        );
+        {
+            let v = Store::open_view(dir.path()).unwrap();
+            assert_eq!(v.torrents().unwrap().len(), 1);
+            assert!(matches!(
+                v.put_torrents(&[&record(H1, "x", 2)], &[]),
+                Err(StoreError::ReadOnly)
+            ));
+            let r: std::result::Result<(), StoreError> = v.write(|_| Ok(()));
+            assert!(matches!(r, Err(StoreError::ReadOnly)));
+        }
+        assert!(
+            std::fs::read(&path).unwrap() == before,
+            "a view changed the file"
+        );
+        {
+            let s = Store::open_existing(dir.path()).unwrap();
+            assert_eq!(s.torrents().unwrap().len(), 1);
+        }
+    }
+
+    #[test]
+    fn inspect_reports_missing_empty_damaged_and_too_new_without_touching_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = Store::path(dir.path());
+        assert_eq!(Store::inspect(&path), Inspection::Missing);
+        std::fs::write(&path, b"").unwrap();
+        assert_eq!(Store::inspect(&path), Inspection::Empty);
+        std::fs::write(&path, b"this is not a database at all").unwrap();
+        assert!(matches!(Store::inspect(&path), Inspection::Damaged(_)));
+        std::fs::remove_file(&path).unwrap();
+        {
+            let s = Store::open(dir.path()).unwrap();
+            s.with_write(|tx| {
+                tx.open_table(META)?.insert("schema_version", "7")?;
+                Ok(())
+            })
+            .unwrap();
+        }
+        let before = std::fs::read(&path).unwrap();
+        assert_eq!(Store::inspect(&path), Inspection::TooNew { found: 7 });
+        assert!(
+            std::fs::read(&path).unwrap() == before,
+            "inspect changed the file"
+        );
+        // Opening it for real refuses too (the daemon inspects first, so it never gets here).
+        assert!(matches!(
+            Store::open_existing(dir.path()),
+            Err(StoreError::TooNew { found: 7, .. })
+        ));
+    }
+
+    #[test]
+    fn truncated_and_flipped_files_are_damaged_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = Store::path(dir.path());
+        {
+            let s = Store::open(dir.path()).unwrap();
+            for i in 0..200u32 {
+                let h = format!("{i:040x}");
+                s.put_torrents(&[&record(&h, "default", i as u64)], &[(&h, &[7u8; 3000])])
+                    .unwrap();
+            }
+        }
+        let good = std::fs::read(&path).unwrap();
+        let mut outcomes = Vec::new();
+        for (what, bytes) in [
+            ("truncated", good[..good.len() / 2].to_vec()),
+            ("flipped", {
+                let mut b = good.clone();
+                // Every 4 KiB page in the middle third gets a flipped byte.
+                let (from, to) = (b.len() / 3, 2 * b.len() / 3);
+                let mut at = from;
+                while at < to {
+                    b[at] ^= 0xff;
+                    at += 4096;
+                }
+                b
+            }),
+        ] {
+            std::fs::write(&path, &bytes).unwrap();
+            let got = Store::inspect(&path);
+            assert!(
+                std::fs::read(&path).unwrap() == bytes,
+                "{what}: inspect changed the file"
+            );
+            outcomes.push((what, got));
+        }
+        for (what, got) in outcomes {
+            assert!(matches!(got, Inspection::Damaged(_)), "{what}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn unreadable_records_are_quarantined_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        s.put_torrents(&[&record(H1, "default", 1)], &[]).unwrap();
+        let bad = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+        s.with_write(|tx| {
+            tx.open_table(TORRENTS)?.insert(bad, &b"{not json"[..])?;
+            tx.open_table(USERS)?.insert("eve", &b"[1,2]"[..])?;
+            Ok(())
+        })
+        .unwrap();
+        let r = s.report();
+        let torrents = r.tables.iter().find(|t| t.table == "torrents").unwrap();
+        assert_eq!(torrents.readable, vec![H1.to_string()]);
+        assert_eq!(torrents.unreadable.len(), 1);
+        let moved = s.quarantine_unreadable().unwrap();
+        let keys: Vec<String> = moved
+            .iter()
+            .map(|q| format!("{}/{}", q.table, q.key))
+            .collect();
+        assert_eq!(
+            keys,
+            vec![format!("torrents/{bad}"), "users/eve".to_string()]
+        );
+        assert_eq!(moved[0].raw_hex, hex::encode(b"{not json"));
+        assert_eq!(s.torrents().unwrap().len(), 1);
+        assert_eq!(s.quarantined().unwrap().len(), 2);
+        assert!(s.quarantine_unreadable().unwrap().is_empty());
     }
 }

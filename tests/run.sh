@@ -32,5 +32,10 @@ fi
 (cd ui && npm run --silent test:feed)
 (cd ui && npm run --silent test:e2e)
 
+# Reliability, short forms (docs/reliability.md has the long runs): 10 crash cycles of
+# kill -9 during concurrent changes, and a 60 s soak sampled every 10 s.
+bash tests/crash/loop.sh 10
+node tests/soak/soak.mjs --duration 60 --interval 10 --warmup 20 --csv target/soak-ci.csv
+
 # Packaging: unit verification and score, .deb contents, install.
 bash tests/packaging.sh

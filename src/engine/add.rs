@@ -396,18 +396,8 @@ impl Engine {
         {
             let mut st = self.lock();
             for p in prepared {
-                st.torrents.insert(
-                    p.rec.hash.clone(),
-                    Entry {
-                        rec: p.rec,
-                        handle: None,
-                        meta: p.meta.map(Arc::new),
-                        error: None,
-                        resolver: None,
-                        uploaded_base: 0,
-                        rate: Default::default(),
-                    },
-                );
+                st.torrents
+                    .insert(p.rec.hash.clone(), Entry::new(p.rec, p.meta.map(Arc::new)));
             }
         }
         for (hash, has_bytes) in &hashes {

@@ -4,12 +4,14 @@
 
 mod add;
 pub mod create;
+mod faults;
 pub mod fetch;
 mod fs;
 pub mod profiles;
 mod rate;
 mod row;
 mod scheduler;
+mod storage;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -27,7 +29,9 @@ use crate::store::{ProfileRecord, Store, StoreError, TorrentRecord};
 
 pub use add::{AddOptions, AddSource};
 pub use fetch::FetchAccess;
-pub use row::{FileRow, PeerRow, TorrentDetails, TorrentRow, TorrentState, TrackerRow};
+pub use row::{
+    FileRow, PeerRow, TorrentDetails, TorrentReason, TorrentRow, TorrentState, TrackerRow,
+};
 
 /// Largest accepted .torrent (also the HTTP body limit for uploads).
 pub const MAX_TORRENT_BYTES: usize = 10 * 1024 * 1024;
@@ -111,6 +115,30 @@ pub(crate) struct Entry {
     /// Transfer samples for speeds over a few seconds (librqbit's own window is half a
     /// second, which flickers to zero with bursty peers).
     pub rate: rate::RateWindow,
+    /// The last verified progress the engine reported, shown while it reports none (paused
+    /// torrents are not in the engine; failed ones report nothing).
+    pub progress: Option<faults::Progress>,
+    /// A fault the torrent waits out (full disk, descriptor limit) or an engine failure.
+    pub fault: Option<faults::Fault>,
+    /// Automatic retries so far, for the back-off.
+    pub retries: u32,
+}
+
+impl Entry {
+    pub(crate) fn new(rec: TorrentRecord, meta: Option<Arc<Meta>>) -> Entry {
+        Entry {
+            rec,
+            handle: None,
+            meta,
+            error: None,
+            resolver: None,
+            uploaded_base: 0,
+            rate: Default::default(),
+            progress: None,
+            fault: None,
+            retries: 0,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -144,7 +172,17 @@ impl Engine {
             .and_then(|()| crate::private_fs::restrict_tree(&engine_dir))
             .map_err(|e| EngineError::Internal(format!("create {}: {e}", engine_dir.display())))?;
         let records = store.torrents()?;
-        reset_engine_dir(&engine_dir, &records);
+        // Fast-resume files of quarantined torrents stay: the record may be restored.
+        let mut keep: std::collections::HashSet<String> =
+            records.iter().map(|r| r.hash.clone()).collect();
+        keep.extend(
+            store
+                .quarantined()?
+                .into_iter()
+                .filter(|q| q.table == "torrents")
+                .map(|q| q.key),
+        );
+        reset_engine_dir(&engine_dir, &keep);
 
         let listen = librqbit::ListenerOptions {
             mode: librqbit::ListenerMode::TcpAndUtp,
@@ -175,6 +213,7 @@ impl Engine {
             disable_local_service_discovery: !config.lsd_enable,
             ipv4_only: false,
             client_name_and_version: Some(format!("pytorrentd {}", env!("CARGO_PKG_VERSION"))),
+            default_storage_factory: Some(storage::WholeWritesFactory::boxed_factory()),
             ..Default::default()
         };
         let session = Session::new_with_opts(config.download_dir.clone(), opts)
@@ -201,18 +240,8 @@ impl Engine {
                 st.profiles.insert(p.id.clone(), p);
             }
             for rec in &records {
-                st.torrents.insert(
-                    rec.hash.clone(),
-                    Entry {
-                        rec: rec.clone(),
-                        handle: None,
-                        meta: None,
-                        error: None,
-                        resolver: None,
-                        uploaded_base: 0,
-                        rate: Default::default(),
-                    },
-                );
+                st.torrents
+                    .insert(rec.hash.clone(), Entry::new(rec.clone(), None));
             }
         }
         // Restoring runs behind the API: with many torrents the UI is up at once and rows
@@ -268,25 +297,69 @@ impl Engine {
         self.engine_dir.join(format!("{hash}.bitv"))
     }
 
-    /// Adds a torrent whose metadata is in the store to the librqbit session (paused).
+    /// Hands a torrent whose metadata is stored to the librqbit session (paused; the queue
+    /// starts it). A torrent its user paused is not handed over at all, so no file of it
+    /// stays open: its row shows the verified progress of its fast-resume bitfield until it
+    /// is resumed. Nor is a torrent handed over when the process is short of descriptors
+    /// (the HTTP listener must keep some): it waits with reason `fd_limit`.
     pub(crate) async fn attach(&self, hash: &str) -> Result<()> {
+        self.attach_inner(hash, false).await
+    }
+
+    /// `attach`, also for a torrent its user paused (recheck, resume).
+    pub(crate) async fn attach_now(&self, hash: &str) -> Result<()> {
+        self.attach_inner(hash, true).await
+    }
+
+    async fn attach_inner(&self, hash: &str, even_paused: bool) -> Result<()> {
         let bytes = self
             .store
             .torrent_file(hash)?
             .ok_or_else(|| EngineError::Internal(format!("no metadata stored for {hash}")))?;
         let meta = Arc::new(add::parse_torrent(&bytes)?.meta);
-        let (save_dir, only_files, peers) = {
+        let (save_dir, only_files, peers, paused) = {
             let st = self.lock();
             let e = st
                 .torrents
                 .get(hash)
                 .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))?;
+            if e.handle.is_some() {
+                return Ok(());
+            }
             (
                 e.rec.save_dir.clone(),
                 e.rec.only_files.clone(),
                 e.rec.peers.clone(),
+                e.rec.paused,
             )
         };
+        let parked = paused && !even_paused;
+        let short_of_fds = !parked && !faults::fd_headroom(meta.files.len() as u64 + 4);
+        if parked || short_of_fds {
+            let progress = std::fs::read(self.bitv_path(hash))
+                .ok()
+                .and_then(|b| faults::progress_from_bitfield(&b, &meta, only_files.as_deref()));
+            let mut st = self.lock();
+            if let Some(e) = st.torrents.get_mut(hash) {
+                e.meta = Some(meta);
+                if e.progress.is_none() {
+                    e.progress = progress;
+                }
+                if short_of_fds {
+                    let (open, limit) = faults::fd_usage();
+                    faults::warn_fd_limit(open, limit);
+                    e.fault = Some(faults::Fault {
+                        kind: faults::FaultKind::FileLimit,
+                        message: format!(
+                            "not started: {open} of {limit} file descriptors in use; waiting for free ones (continues by itself; raise LimitNOFILE)"
+                        ),
+                        next_try: std::time::Instant::now() + faults::backoff(0),
+                        since: std::time::Instant::now(),
+                    });
+                }
+            }
+            return Ok(());
+        }
         let output_folder = content_root(&save_dir, &meta, true);
         let opts = AddTorrentOptions {
             paused: true,
@@ -325,10 +398,22 @@ impl Engine {
                 });
                 entry.handle = Some(h);
                 entry.error = None;
+                entry.fault = None;
             }
             Ok(AddTorrentResponse::ListOnly(_)) => {}
             Err(e) => {
-                let msg = format!("{e:#}");
+                let full = format!("{e:#}");
+                let (kind, msg) = faults::describe(&full, &save_dir);
+                warn!(%hash, error = %full, "the engine could not take the torrent: {msg}");
+                if kind == faults::FaultKind::FileLimit {
+                    entry.fault = Some(faults::Fault {
+                        kind,
+                        message: msg,
+                        next_try: std::time::Instant::now() + faults::backoff(entry.retries),
+                        since: std::time::Instant::now(),
+                    });
+                    return Ok(());
+                }
                 entry.error = Some(msg.clone());
                 return Err(EngineError::Internal(msg));
             }
@@ -336,6 +421,51 @@ impl Engine {
         drop(st);
         self.wake_scheduler();
         Ok(())
+    }
+
+    /// Takes a torrent its user paused out of the engine (no open files), keeping its
+    /// fast-resume bitfield and a snapshot of its progress for the row.
+    pub(crate) async fn park(&self, hash: &str) -> Result<()> {
+        let saved = self.detach(hash, true).await?;
+        if let Some(b) = saved {
+            let _ = std::fs::write(self.bitv_path(hash), b);
+        }
+        Ok(())
+    }
+
+    /// After `resume`/`force-start`: a torrent out of the engine (paused, or waiting for
+    /// descriptors) is handed back, a failed one (full disk, I/O error) starts over with a
+    /// check of the data on disk.
+    async fn retry_now(&self, hash: &str) {
+        let (handle, has_meta) = {
+            let mut st = self.lock();
+            let Some(e) = st.torrents.get_mut(hash) else {
+                return;
+            };
+            if e.handle.is_none() {
+                e.fault = None;
+            }
+            (e.handle.clone(), e.rec.has_metadata)
+        };
+        match handle {
+            None if has_meta => {
+                if let Err(e) = self.attach_now(hash).await {
+                    warn!(%hash, "resume: {e}");
+                }
+            }
+            Some(h) if matches!(h.stats().state, librqbit::TorrentStatsState::Error) => {
+                match self.session.unpause(&h).await {
+                    Ok(()) => {
+                        info!(%hash, "retrying the failed torrent (resume)");
+                        if let Some(e) = self.lock().torrents.get_mut(hash) {
+                            e.fault = None;
+                        }
+                    }
+                    Err(e) => warn!(%hash, "resume: retrying failed: {e:#}"),
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Removes the torrent from the librqbit session, keeping its data and, when asked, its
@@ -347,7 +477,19 @@ impl Engine {
                 return Ok(None);
             };
             if let Some(h) = &e.handle {
-                e.uploaded_base += h.stats().uploaded_bytes;
+                let s = h.stats();
+                e.uploaded_base += s.uploaded_bytes;
+                if matches!(
+                    s.state,
+                    librqbit::TorrentStatsState::Live | librqbit::TorrentStatsState::Paused
+                ) {
+                    e.progress = Some(faults::Progress {
+                        have: s.progress_bytes,
+                        total: s.total_bytes,
+                        finished: s.finished,
+                        files: s.file_progress,
+                    });
+                }
             }
             e.handle.take()
         };
@@ -481,21 +623,31 @@ impl Engine {
     pub async fn resume(&self, hash: &str) -> Result<TorrentRow> {
         let _g = self.ops.lock().await;
         self.update_record(hash, |r| r.paused = false)?;
-        if let Some(dir) = self.error_dir(hash) {
-            // Unpausing does not undo an engine error: start over with a full check of the
-            // data (what is on disk may be what caused the error), as a recheck does.
-            self.detach(hash, false).await?;
-            let _ = std::fs::remove_file(self.bitv_path(hash));
-            if let Err(e) = self.attach(hash).await {
-                let cause = match e {
-                    EngineError::Internal(m) => m,
-                    other => other.to_string(),
-                };
-                return Err(EngineError::Conflict(format!(
-                    "could not start it again with the files in {}: {cause}",
-                    dir.display()
-                )));
+        // A torrent waiting for disk space or descriptors keeps its verified progress and
+        // is simply retried; any other engine error starts over with a full check of the
+        // data (what is on disk may be what caused the error), as a recheck does.
+        let waits_for_resource = self
+            .lock()
+            .torrents
+            .get(hash)
+            .and_then(|e| e.fault.as_ref())
+            .is_some_and(|f| f.kind != faults::FaultKind::Other);
+        match self.error_dir(hash) {
+            Some(dir) if !waits_for_resource => {
+                self.detach(hash, false).await?;
+                let _ = std::fs::remove_file(self.bitv_path(hash));
+                if let Err(e) = self.attach_now(hash).await {
+                    let cause = match e {
+                        EngineError::Internal(m) => m,
+                        other => other.to_string(),
+                    };
+                    return Err(EngineError::Conflict(format!(
+                        "could not start it again with the files in {}: {cause}",
+                        dir.display()
+                    )));
+                }
             }
+            _ => self.retry_now(hash).await,
         }
         self.reconcile_now().await;
         self.row(hash)
@@ -519,6 +671,7 @@ impl Engine {
             r.paused = false;
             r.force_start = true;
         })?;
+        self.retry_now(hash).await;
         self.reconcile_now().await;
         self.row(hash)
     }
@@ -541,7 +694,12 @@ impl Engine {
         }
         self.detach(hash, false).await?;
         let _ = std::fs::remove_file(self.bitv_path(hash));
-        self.attach(hash).await?;
+        if let Some(e) = self.lock().torrents.get_mut(hash) {
+            e.progress = None;
+            e.fault = None;
+        }
+        // Checked even when paused; the queue parks it again once the check is done.
+        self.attach_now(hash).await?;
         self.row(hash)
     }
 
@@ -592,6 +750,12 @@ impl Engine {
                 .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))?;
             (e.rec.profile.clone(), e.handle.clone(), e.resolver.clone())
         };
+        let parked = {
+            let st = self.lock();
+            st.torrents
+                .get(hash)
+                .and_then(|e| e.meta.clone().map(|m| (e.rec.save_dir.clone(), m)))
+        };
         // The store goes first: if we die after this line the torrent is gone for good and
         // startup cleans the engine's leftovers.
         self.store.delete_torrent(hash)?;
@@ -599,10 +763,19 @@ impl Engine {
         if let Some(r) = resolver {
             r.abort();
         }
-        if let Some(h) = handle
-            && let Err(e) = self.session.delete(h.id().into(), delete_files).await
-        {
-            warn!(%hash, "engine delete: {e:#}");
+        match handle {
+            Some(h) => {
+                if let Err(e) = self.session.delete(h.id().into(), delete_files).await {
+                    warn!(%hash, "engine delete: {e:#}");
+                }
+            }
+            // Not in the engine (paused, or waiting): its files are removed here.
+            None => {
+                if delete_files && let Some((save_dir, meta)) = parked {
+                    remove_files(&save_dir, &meta);
+                }
+                let _ = std::fs::remove_file(self.bitv_path(hash));
+            }
         }
         self.emit(EngineEvent::Removed {
             profile,
@@ -924,6 +1097,27 @@ fn move_content(from: &Path, to: &Path, meta: &Meta) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Deletes a torrent's files (and the folders they leave empty), as the engine does for a
+/// torrent it holds; other files in those folders stay.
+fn remove_files(save_dir: &Path, meta: &Meta) {
+    let root = content_root(save_dir, meta, true);
+    for (rel, _) in &meta.files {
+        let p = root.join(rel);
+        if let Err(e) = std::fs::remove_file(&p)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            warn!(path = %p.display(), "deleting a file of the torrent: {e}");
+        }
+        let mut dir = p.parent();
+        while let Some(d) = dir {
+            if !d.starts_with(&root) || d == save_dir || std::fs::remove_dir(d).is_err() {
+                break;
+            }
+            dir = d.parent();
+        }
+    }
+}
+
 fn copy_tree(src: &Path, dst: &Path) -> std::io::Result<()> {
     if src.is_dir() {
         std::fs::create_dir_all(dst)?;
@@ -948,11 +1142,44 @@ fn remove_tree(p: &Path) -> std::io::Result<()> {
     }
 }
 
+/// A description of the engine state kept under `DATA_DIR/engine` (the session's torrent
+/// list and fast-resume bitfields), or `None` when there is none worth keeping. A data
+/// directory with such state but no database must not be started from scratch.
+pub fn saved_state(data_dir: &Path) -> Option<String> {
+    let dir = data_dir.join("engine");
+    let listed = std::fs::read(dir.join("session.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| {
+            v.get("torrents")
+                .and_then(|t| t.as_object())
+                .map(|t| t.len())
+        })
+        .unwrap_or(0);
+    let resume_files = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| {
+                    let n = e.file_name();
+                    let n = n.to_string_lossy();
+                    n.ends_with(".bitv") || n.ends_with(".torrent")
+                })
+                .count()
+        })
+        .unwrap_or(0);
+    if listed == 0 && resume_files == 0 {
+        return None;
+    }
+    Some(format!(
+        "{}: session.json lists {listed} torrents, {resume_files} fast-resume files",
+        dir.display()
+    ))
+}
+
 /// Makes the engine's own persistence agree with redb before the session starts: its torrent
 /// list is emptied (we re-add from redb), and fast-resume files of torrents redb does not
 /// know are deleted.
-fn reset_engine_dir(dir: &Path, records: &[TorrentRecord]) {
-    let known: std::collections::HashSet<&str> = records.iter().map(|r| r.hash.as_str()).collect();
+fn reset_engine_dir(dir: &Path, known: &std::collections::HashSet<String>) {
     let _ = std::fs::write(dir.join("session.json"), br#"{"torrents":{}}"#);
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;

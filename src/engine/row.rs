@@ -5,6 +5,7 @@ use librqbit::TorrentStatsState as S;
 use serde::Serialize;
 
 use super::Entry;
+use super::faults::FaultKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -40,6 +41,17 @@ impl TorrentState {
             TorrentState::Error => "error",
         }
     }
+}
+
+/// Why a torrent waits, besides its state: what it waits for is back, it continues by
+/// itself (`resume` retries at once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TorrentReason {
+    /// Writing its data failed because the disk is full (state `error`).
+    DiskSpace,
+    /// The process is short of file descriptors (state `queued` or `error`).
+    FdLimit,
 }
 
 /// One torrent as listed (SPEC §5 shape; extra fields allowed).
@@ -78,6 +90,8 @@ pub struct TorrentRow {
     pub save_dir: String,
     /// Uploaded since the daemon started (`uploaded` counts all runs).
     pub uploaded_session: u64,
+    /// What the torrent waits for, when it waits for a resource (see `TorrentReason`).
+    pub reason: Option<TorrentReason>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -192,15 +206,43 @@ pub(crate) fn row(e: &Entry) -> TorrentRow {
         trackers: tracker_hosts(e),
         save_dir: rec.save_dir.to_string_lossy().into_owned(),
         uploaded_session: e.uploaded_base,
+        reason: e.fault.as_ref().and_then(|f| match f.kind {
+            FaultKind::DiskSpace => Some(TorrentReason::DiskSpace),
+            FaultKind::FileLimit => Some(TorrentReason::FdLimit),
+            FaultKind::Other => None,
+        }),
+    };
+    let saved_progress = |r: &mut TorrentRow| {
+        if let Some(p) = &e.progress {
+            r.size = p.total;
+            r.downloaded = p.have;
+            r.progress = if p.total == 0 {
+                0.0
+            } else {
+                (p.have as f64 / p.total as f64).min(1.0)
+            };
+        }
     };
     match &e.handle {
         None => {
-            if e.error.is_some() && rec.has_metadata {
-                r.state = TorrentState::Error;
-            } else if rec.paused {
-                r.state = TorrentState::Paused;
+            // Out of the engine: paused by its user, waiting for descriptors, failed to
+            // start, or a magnet still resolving.
+            saved_progress(&mut r);
+            if let Some(f) = &e.fault {
+                r.state = if rec.paused {
+                    TorrentState::Paused
+                } else {
+                    TorrentState::Queued
+                };
+                r.error = Some(f.message.clone());
+            } else {
+                if e.error.is_some() && rec.has_metadata {
+                    r.state = TorrentState::Error;
+                } else if rec.paused {
+                    r.state = TorrentState::Paused;
+                }
+                r.error = e.error.clone();
             }
-            r.error = e.error.clone();
         }
         Some(h) => {
             let s = h.stats();
@@ -229,7 +271,18 @@ pub(crate) fn row(e: &Entry) -> TorrentRow {
                 S::Live if s.finished => TorrentState::Seeding,
                 S::Live => TorrentState::Downloading,
             };
-            r.error = s.error.clone();
+            r.error = match (&e.fault, &s.error) {
+                (Some(f), Some(_)) => Some(f.message.clone()),
+                // One line in the row; the whole engine error is in the log.
+                (None, Some(err)) => Some(super::faults::one_line(err)),
+                _ => None,
+            };
+            if matches!(s.state, S::Error) {
+                // The engine reports nothing for a failed torrent: show what was verified.
+                saved_progress(&mut r);
+            } else if r.reason == Some(TorrentReason::FdLimit) {
+                r.reason = None;
+            }
             if let Some(live) = &s.live {
                 r.peers = live.snapshot.peer_stats.live;
                 r.seeds = live.snapshot.peer_stats.live_seeders;
@@ -271,6 +324,8 @@ pub(crate) fn files(e: &Entry) -> Vec<FileRow> {
         .handle
         .as_ref()
         .map(|h| h.stats().file_progress)
+        .filter(|p| !p.is_empty())
+        .or_else(|| e.progress.as_ref().map(|p| p.files.clone()))
         .unwrap_or_default();
     meta.files
         .iter()

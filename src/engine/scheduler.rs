@@ -1,19 +1,27 @@
-//! The per-profile download queue (SPEC §4): at most `max_active_downloads` incomplete,
-//! non-paused torrents run, in queue order; finished torrents seed without taking a slot;
-//! user pauses are never undone; force-started torrents bypass the limit.
+//! The per-profile download queue (README "Queues"): at most `max_active_downloads`
+//! incomplete, non-paused torrents run, in queue order; finished torrents seed without taking
+//! a slot; user pauses are never undone; force-started torrents bypass the limit.
+//!
+//! Each pass also records what the engine reports (progress for rows, engine failures as
+//! faults with one line for the row and the full error in the log), retries torrents that
+//! wait for disk space or file descriptors once those are back, and takes torrents their
+//! user paused out of the engine so that they hold no open file (docs/reliability.md).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use librqbit::{ManagedTorrent, TorrentStatsState as S};
-use tracing::warn;
+use tracing::{info, warn};
 
 use super::Engine;
+use super::faults::{self, FaultKind};
 
 enum Action {
     Start(Arc<ManagedTorrent>),
     Stop(Arc<ManagedTorrent>),
+    /// Start a failed torrent over (a check of its data, then the download).
+    Retry(String, Arc<ManagedTorrent>),
 }
 
 pub(super) fn spawn(engine: Arc<Engine>) {
@@ -23,11 +31,73 @@ pub(super) fn spawn(engine: Arc<Engine>) {
         loop {
             let Some(engine) = weak.upgrade() else { return };
             reconcile(&engine).await;
+            maintain(&engine).await;
             let wake = engine.wake.clone();
             drop(engine);
             let _ = tokio::time::timeout(Duration::from_secs(1), wake.notified()).await;
         }
     });
+}
+
+/// Engine hand-overs that need the operations lock, done only when it is free (the next
+/// pass tries again): paused torrents leave the engine, torrents that waited for file
+/// descriptors enter it.
+async fn maintain(engine: &Engine) {
+    let (park, attach) = {
+        let now = Instant::now();
+        let st = engine.lock();
+        let mut park = Vec::new();
+        let mut attach = Vec::new();
+        for e in st.torrents.values() {
+            match &e.handle {
+                Some(h) if e.rec.paused && matches!(h.stats().state, S::Paused) => {
+                    park.push(e.rec.hash.clone());
+                }
+                None if !e.rec.paused
+                    && e.rec.has_metadata
+                    && e.fault
+                        .as_ref()
+                        .is_some_and(|f| f.kind == FaultKind::FileLimit && f.next_try <= now) =>
+                {
+                    attach.push(e.rec.hash.clone());
+                }
+                _ => {}
+            }
+        }
+        (park, attach)
+    };
+    if park.is_empty() && attach.is_empty() {
+        return;
+    }
+    let Ok(_g) = engine.ops.try_lock() else {
+        return;
+    };
+    for hash in park {
+        // Still paused and idle? (a resume may have come in between).
+        let idle = engine.lock().torrents.get(&hash).is_some_and(|e| {
+            e.rec.paused
+                && e.handle
+                    .as_ref()
+                    .is_some_and(|h| matches!(h.stats().state, S::Paused))
+        });
+        if idle && let Err(e) = engine.park(&hash).await {
+            warn!(%hash, "taking a paused torrent out of the engine: {e}");
+        }
+    }
+    for hash in attach {
+        // Still short of descriptors: the rest wait for the next pass (one check, not one
+        // per waiting torrent).
+        if !faults::fd_headroom(8) {
+            break;
+        }
+        if let Some(e) = engine.lock().torrents.get_mut(&hash) {
+            e.fault = None;
+            e.retries = e.retries.saturating_add(1);
+        }
+        if let Err(e) = engine.attach(&hash).await {
+            warn!(%hash, "starting a torrent that waited for file descriptors: {e}");
+        }
+    }
 }
 
 /// One pass: decide which torrents should run and make the engine match.
@@ -36,11 +106,62 @@ pub(super) async fn reconcile(engine: &Engine) {
     let mut completed = Vec::new();
     {
         let mut st = engine.lock();
-        let now = std::time::Instant::now();
+        let now = Instant::now();
         for e in st.torrents.values_mut() {
-            match e.handle.as_ref().map(|h| (h.live().is_some(), h.stats())) {
-                Some((true, s)) => e.rate.sample(now, s.progress_bytes, s.uploaded_bytes),
+            let Some(h) = &e.handle else {
+                e.rate.clear();
+                continue;
+            };
+            let s = h.stats();
+            match s.state {
+                S::Live => e.rate.sample(now, s.progress_bytes, s.uploaded_bytes),
                 _ => e.rate.clear(),
+            }
+            match s.state {
+                S::Live | S::Paused => {
+                    e.progress = Some(faults::Progress {
+                        have: s.progress_bytes,
+                        total: s.total_bytes,
+                        finished: s.finished,
+                        files: s.file_progress,
+                    });
+                    if s.finished {
+                        e.retries = 0;
+                    }
+                }
+                S::Error if e.fault.is_none() => {
+                    let full = s.error.unwrap_or_default();
+                    let dir = e
+                        .meta
+                        .as_ref()
+                        .map(|m| super::content_root(&e.rec.save_dir, m, true))
+                        .unwrap_or_else(|| e.rec.save_dir.clone());
+                    let (kind, message) = faults::describe(&full, &dir);
+                    // The whole engine error (cause chain, backtrace) belongs in the log.
+                    warn!(hash = %e.rec.hash, error = %full, "torrent stopped: {message}");
+                    e.fault = Some(faults::Fault {
+                        kind,
+                        message,
+                        next_try: now + faults::backoff(e.retries),
+                        since: now,
+                    });
+                }
+                S::Error => {
+                    // What is verified on disk, from the engine's fast-resume bitfield: the
+                    // last sample may be a second old, and the engine writes the bitfield
+                    // out shortly after it stops.
+                    if let Some(f) = &e.fault
+                        && now.duration_since(f.since) < Duration::from_secs(10)
+                        && let Some(m) = &e.meta
+                        && let Ok(bits) = std::fs::read(engine.bitv_path(&e.rec.hash))
+                        && let Some(p) =
+                            faults::progress_from_bitfield(&bits, m, e.rec.only_files.as_deref())
+                        && e.progress.as_ref().is_none_or(|old| p.have >= old.have)
+                    {
+                        e.progress = Some(p);
+                    }
+                }
+                _ => {}
             }
         }
         let st = st;
@@ -68,7 +189,31 @@ pub(super) async fn reconcile(engine: &Engine) {
             let live = match stats.state {
                 S::Live => true,
                 S::Paused => false,
-                S::Initializing { .. } | S::Error => continue,
+                S::Initializing { .. } => continue,
+                S::Error => {
+                    if let Some(f) = &e.fault
+                        && f.kind != FaultKind::Other
+                        && !e.rec.paused
+                    {
+                        // Waiting for space keeps its slot: the next torrent of the queue
+                        // would only fill the same disk.
+                        if !e.rec.force_start {
+                            active += 1;
+                        }
+                        let ready = match f.kind {
+                            FaultKind::DiskSpace => {
+                                faults::space_returned(&e.rec.save_dir, e.progress.as_ref())
+                            }
+                            _ => faults::fd_headroom(
+                                e.meta.as_ref().map(|m| m.files.len() as u64).unwrap_or(1) + 4,
+                            ),
+                        };
+                        if f.next_try <= now && ready {
+                            actions.push(Action::Retry(e.rec.hash.clone(), h.clone()));
+                        }
+                    }
+                    continue;
+                }
             };
             if stats.finished && e.rec.completed_at.is_none() {
                 completed.push(e.rec.hash.clone());
@@ -91,11 +236,30 @@ pub(super) async fn reconcile(engine: &Engine) {
         }
     }
     // Stops first so a slot is free before the next torrent starts.
-    actions.sort_by_key(|a| matches!(a, Action::Start(_)));
+    actions.sort_by_key(|a| !matches!(a, Action::Stop(_)));
     for a in actions {
         let r = match &a {
             Action::Start(h) => engine.session.unpause(h).await,
             Action::Stop(h) => engine.session.pause(h).await,
+            Action::Retry(hash, h) => {
+                let r = engine.session.unpause(h).await;
+                if let Some(e) = engine.lock().torrents.get_mut(hash) {
+                    let now = Instant::now();
+                    match &r {
+                        Ok(()) => {
+                            info!(%hash, retry = e.retries + 1, "retrying: the resource it waited for is back");
+                            e.fault = None;
+                            e.retries = e.retries.saturating_add(1);
+                        }
+                        Err(_) => {
+                            if let Some(f) = &mut e.fault {
+                                f.next_try = now + faults::backoff(e.retries);
+                            }
+                        }
+                    }
+                }
+                r
+            }
         };
         if let Err(e) = r {
             warn!("queue: {e:#}");

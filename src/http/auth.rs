@@ -28,7 +28,7 @@ impl From<UserError> for ApiError {
             UserError::Exists(_) => ApiError::new(StatusCode::CONFLICT, "user_exists", msg),
             UserError::LastAdmin(_) => ApiError::new(StatusCode::CONFLICT, "last_admin", msg),
             UserError::UnknownProfile(_) => ApiError::not_found("profile_not_found", msg),
-            UserError::Store(e) => ApiError::internal(e),
+            UserError::Store(e) => ApiError::from(e),
         }
     }
 }

@@ -122,14 +122,42 @@ impl From<EngineError> for ApiError {
             E::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", msg),
             E::MoveFailed(_) => Self::new(StatusCode::CONFLICT, "move_failed", msg),
             E::ProfileNotEmpty(_) => Self::new(StatusCode::CONFLICT, "profile_not_empty", msg),
-            E::Store(e) => Self::internal(e),
+            E::Store(e) => Self::from(e),
             E::Internal(e) => Self::internal(e),
         }
     }
 }
 
+/// Storage faults are not the caller's fault and not a bug either: a full data disk is 507
+/// `insufficient_storage`, any other I/O failure of the database 503 `storage_unavailable`,
+/// both with `Retry-After` because the same request succeeds once the disk recovers (the
+/// store reopens itself; see docs/reliability.md). Nothing was saved in either case.
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        Self::internal(e)
+        match e {
+            StoreError::NoSpace(_) => {
+                tracing::error!("database write failed: {e}");
+                ApiError {
+                    retry_after: Some(30),
+                    ..Self::new(
+                        StatusCode::INSUFFICIENT_STORAGE,
+                        "insufficient_storage",
+                        "the server's data disk is full, so nothing was saved; free space on it and retry",
+                    )
+                }
+            }
+            StoreError::Unavailable(_) | StoreError::PreviousIo => {
+                tracing::error!("database unavailable: {e}");
+                ApiError {
+                    retry_after: Some(5),
+                    ..Self::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "storage_unavailable",
+                        "the database failed to write after an I/O error, so nothing was saved; retry shortly (details in the server log)",
+                    )
+                }
+            }
+            e => Self::internal(e),
+        }
     }
 }

@@ -30,12 +30,39 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Health {
+    /// `ok`, or `degraded` while database writes fail (then the answer is 503).
     status: &'static str,
+    /// What fails, when degraded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    store: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/health", tag = "system", responses((status = 200, body = Health)))]
-async fn health() -> Json<Health> {
-    Json(Health { status: "ok" })
+/// Liveness and the truth about writes: a store whose writes fail (full disk, I/O error)
+/// answers 503 `degraded` until a write succeeds again.
+#[utoipa::path(get, path = "/api/health", tag = "system", responses(
+    (status = 200, description = "Serving; database writes work", body = Health),
+    (status = 503, description = "Serving, but database writes fail", body = Health),
+))]
+async fn health(State(st): State<AppState>) -> axum::response::Response {
+    let store = st.store.clone();
+    let r = tokio::task::spawn_blocking(move || store.health())
+        .await
+        .unwrap_or_else(|e| Err(format!("health check failed: {e}")));
+    match r {
+        Ok(()) => Json(Health {
+            status: "ok",
+            store: None,
+        })
+        .into_response(),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(Health {
+                status: "degraded",
+                store: Some(why),
+            }),
+        )
+            .into_response(),
+    }
 }
 
 #[utoipa::path(get, path = "/api/stats", tag = "system", responses((status = 200, body = Stats)))]

@@ -5,14 +5,18 @@
 //! Needs the Debian packages `aria2`, `opentracker`, `mktorrent` (a missing tool fails the
 //! test with an install hint).
 
+mod faults;
 mod util;
 
 mod bad_input;
 mod cli;
+mod crash;
 mod engine_patches;
 mod moves;
 mod ops;
 mod queue;
+mod resources;
 mod restart;
 mod security;
+mod storage;
 mod swarm;

@@ -210,6 +210,10 @@ pub struct Daemon {
     /// number of the current run (1 for the first start, 2 after the first restart, ...)
     pub run: u32,
     extra_env: Vec<(String, String)>,
+    /// Arguments appended to `serve` from the next start on (e.g. `--reinitialize`).
+    pub extra_args: Vec<String>,
+    /// A program that execs the daemon, with its arguments (e.g. `prlimit --nofile=…`).
+    pub launcher: Vec<String>,
     child: Option<Child>,
     client: reqwest::Client,
 }
@@ -227,8 +231,12 @@ pub fn clean_command(bin: &Path) -> Command {
     cmd
 }
 
+/// The binary under test: this build's, or `PYTORRENTD_BIN` (e.g. a release build for the
+/// long crash loop).
 pub fn daemon_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_pytorrentd"))
+    std::env::var_os("PYTORRENTD_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_pytorrentd")))
 }
 
 impl Daemon {
@@ -238,6 +246,11 @@ impl Daemon {
     }
 
     pub async fn start_with_env(root: &Path, env: &[(&str, &str)]) -> Daemon {
+        Self::start_launched(root, env, &[]).await
+    }
+
+    /// `start_with_env`, the daemon exec'ed by `launcher` (e.g. `["prlimit", "--nofile=64"]`).
+    pub async fn start_launched(root: &Path, env: &[(&str, &str)], launcher: &[&str]) -> Daemon {
         let data_dir = root.join("data");
         let download_dir = root.join("downloads");
         fs::create_dir_all(&download_dir).unwrap();
@@ -252,6 +265,8 @@ impl Daemon {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            extra_args: Vec::new(),
+            launcher: launcher.iter().map(|s| s.to_string()).collect(),
             child: None,
             client: http_client(),
         };
@@ -301,7 +316,14 @@ impl Daemon {
         self.port = free_port();
         self.bt_port = free_port();
         let (out, err) = self.log_paths(self.run);
-        let mut cmd = clean_command(&daemon_bin());
+        let mut cmd = match self.launcher.split_first() {
+            Some((prog, args)) => {
+                let mut c = clean_command(Path::new(prog));
+                c.args(args).arg(daemon_bin());
+                c
+            }
+            None => clean_command(&daemon_bin()),
+        };
         cmd.arg("serve")
             .arg("--host")
             .arg("127.0.0.1")
@@ -322,6 +344,7 @@ impl Daemon {
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
         }
+        cmd.args(&self.extra_args);
         let child = cmd.spawn().expect("spawn pytorrentd");
         self.child = Some(child);
         self.wait_ready().await
