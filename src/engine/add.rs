@@ -13,7 +13,9 @@ use librqbit_core::magnet::Magnet;
 use librqbit_core::torrent_metainfo::torrent_from_bytes;
 use tracing::{info, warn};
 
+use super::validate::{self, TorrentError};
 use super::{Engine, EngineError, EngineEvent, Entry, MAX_TORRENT_BYTES, Meta, Result, TorrentRow};
+use crate::limits;
 use crate::store::TorrentRecord;
 
 /// What to add.
@@ -51,6 +53,28 @@ pub(crate) fn parse_torrent(bytes: &[u8]) -> Result<ParsedTorrent> {
             "the .torrent file is larger than 10 MiB".into(),
         ));
     }
+    validate::check_torrent_file(bytes).map_err(|e| match e {
+        TorrentError::Invalid(m) => {
+            EngineError::InvalidTorrent(format!("not a valid .torrent file: {m}"))
+        }
+        TorrentError::PathEscape(m) => {
+            EngineError::PathEscape(format!("the .torrent is refused: {m}"))
+        }
+    })?;
+    // The checks above keep every input known to break librqbit's parser away from it; if
+    // another one still makes it panic, that is this request's failure, not the process's.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse_checked(bytes))).unwrap_or_else(
+        |_| {
+            warn!("the torrent engine panicked while reading a .torrent that passed validation");
+            Err(EngineError::InvalidTorrent(
+                "not a valid .torrent file: the torrent engine cannot read it".into(),
+            ))
+        },
+    )
+}
+
+/// Reads a .torrent that passed [`validate::check_torrent_file`] with librqbit's parser.
+fn parse_checked(bytes: &[u8]) -> Result<ParsedTorrent> {
     let t = torrent_from_bytes(bytes)
         .map_err(|e| EngineError::InvalidTorrent(format!("not a valid .torrent file: {e}")))?;
     let hash = t.info_hash.as_string();
@@ -104,6 +128,7 @@ pub(crate) struct ParsedMagnet {
 
 pub(crate) fn parse_magnet(s: &str) -> Result<ParsedMagnet> {
     let s = s.trim();
+    limits::check_magnet(s)?;
     let bad = |why: &str| EngineError::InvalidMagnet(format!("not a valid magnet link: {why}"));
     let bare_hash = s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit());
     if !s.starts_with("magnet:?") && !bare_hash {
@@ -117,16 +142,19 @@ pub(crate) fn parse_magnet(s: &str) -> Result<ParsedMagnet> {
     if let Ok(url) = url::Url::parse(s) {
         for (k, v) in url.query_pairs() {
             if k == "x.pe" {
-                let addr: SocketAddr = v
-                    .parse()
-                    .map_err(|_| bad(&format!("peer address '{v}' is not IP:port")))?;
+                let addr: SocketAddr = v.parse().map_err(|_| {
+                    bad(&format!(
+                        "peer address '{}' is not IP:port",
+                        limits::quote(&v)
+                    ))
+                })?;
                 peers.push(addr);
             }
         }
     }
     Ok(ParsedMagnet {
         hash: id.as_string(),
-        name: m.name.clone(),
+        name: m.name.as_deref().and_then(limits::magnet_display_name),
         peers,
     })
 }
@@ -178,6 +206,7 @@ pub(crate) fn check_dir_writable(dir: &Path) -> Result<()> {
 
 /// A profile's download dir must be absolute, free of `..`, existing and writable.
 pub(crate) fn check_profile_dir(dir: &Path) -> Result<()> {
+    limits::check_dir_path(dir)?;
     if !dir.is_absolute() {
         return Err(EngineError::PathEscape(format!(
             "download directory {} must be an absolute path",
@@ -193,39 +222,26 @@ pub(crate) fn check_profile_dir(dir: &Path) -> Result<()> {
     check_dir_writable(dir)
 }
 
-pub(crate) fn check_profile_id(id: &str) -> Result<()> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-        && id != "*";
-    if ok {
-        Ok(())
-    } else {
-        Err(EngineError::Invalid(format!(
-            "profile id '{id}' is invalid: use 1-64 characters among a-z, 0-9, '-' and '_'"
-        )))
+/// The size limits of an add request, checked before anything is fetched or parsed.
+fn check_add_input(sources: &[AddSource], opts: &AddOptions) -> Result<()> {
+    if sources.is_empty() {
+        return Err(EngineError::Invalid("nothing to add".into()));
     }
-}
-
-pub(crate) fn check_profile_name(name: &str) -> Result<()> {
-    if name.trim().is_empty() || name.len() > 128 || name.chars().any(|c| c.is_control()) {
-        return Err(EngineError::Invalid(
-            "profile name must be 1-128 printable characters".into(),
-        ));
+    limits::check_source_count(sources.len())?;
+    for s in sources {
+        match s {
+            AddSource::Magnet(m) => limits::check_magnet(m.trim())?,
+            AddSource::Url(u) => limits::check_url(u)?,
+            AddSource::Bytes { .. } => {}
+        }
     }
-    Ok(())
-}
-
-fn check_label(label: &Option<String>) -> Result<()> {
-    if let Some(l) = label
-        && (l.len() > 128 || l.chars().any(|c| c.is_control()))
-    {
-        return Err(EngineError::Invalid(
-            "label must be at most 128 printable characters".into(),
-        ));
+    if let Some(l) = &opts.label {
+        limits::check_label(l)?;
     }
+    if let Some(of) = &opts.only_files {
+        limits::check_file_index_count(of.len())?;
+    }
+    limits::check_peer_count(opts.peers.len())?;
     Ok(())
 }
 
@@ -234,10 +250,12 @@ fn save_dir(base: &Path, subdir: &Option<String>) -> Result<PathBuf> {
     let Some(sub) = subdir.as_deref().filter(|s| !s.is_empty()) else {
         return Ok(base.to_path_buf());
     };
+    limits::check_subdir(sub)?;
     let p = Path::new(sub);
     if p.components().any(|c| !matches!(c, Component::Normal(_))) {
         return Err(EngineError::PathEscape(format!(
-            "subdir '{sub}' must be a relative path inside the profile's download directory"
+            "subdir '{}' must be a relative path inside the profile's download directory",
+            limits::quote(sub)
         )));
     }
     Ok(base.join(p))
@@ -259,10 +277,7 @@ impl Engine {
         opts: AddOptions,
     ) -> Result<Vec<TorrentRow>> {
         let prof = self.profile(profile)?;
-        check_label(&opts.label)?;
-        if sources.is_empty() {
-            return Err(EngineError::Invalid("nothing to add".into()));
-        }
+        check_add_input(&sources, &opts)?;
         let save = save_dir(&prof.download_dir, &opts.subdir)?;
         check_dir_writable(&prof.download_dir)?;
 
@@ -318,6 +333,7 @@ impl Engine {
                             rec.peers.push(p);
                         }
                     }
+                    limits::check_peer_count(rec.peers.len())?;
                     if let Some(of) = &opts.only_files {
                         if of.is_empty() {
                             return Err(EngineError::Invalid(
@@ -331,7 +347,10 @@ impl Engine {
                 AddSource::Bytes { name, bytes } => {
                     let pt = parse_torrent(&bytes).map_err(|e| match e {
                         EngineError::InvalidTorrent(m) => {
-                            EngineError::InvalidTorrent(format!("{name}: {m}"))
+                            EngineError::InvalidTorrent(format!("{}: {m}", limits::quote(&name)))
+                        }
+                        EngineError::PathEscape(m) => {
+                            EngineError::PathEscape(format!("{}: {m}", limits::quote(&name)))
                         }
                         e => e,
                     })?;
@@ -400,6 +419,7 @@ impl Engine {
                     p.rec.hash.clone(),
                     Entry {
                         rec: p.rec,
+                        metadata_invalid: false,
                         handle: None,
                         meta: p.meta.map(Arc::new),
                         error: None,
@@ -444,11 +464,23 @@ impl Engine {
                         Ok(()) => return,
                         Err(e) => {
                             warn!(%hash, "fetching metadata: {e}");
-                            if let Some(en) = engine.lock().torrents.get_mut(&hash) {
-                                en.error = Some(e.to_string());
-                            } else {
+                            // Peers' metadata must match the info hash, so invalid metadata
+                            // is the torrent itself: asking again would give the same.
+                            let invalid = matches!(
+                                e,
+                                EngineError::InvalidTorrent(_) | EngineError::PathEscape(_)
+                            );
+                            let mut st = engine.lock();
+                            let Some(en) = st.torrents.get_mut(&hash) else {
+                                return;
+                            };
+                            if invalid {
+                                en.error = Some(format!("the torrent's metadata is invalid: {e}"));
+                                en.metadata_invalid = true;
+                                en.resolver = None;
                                 return;
                             }
+                            en.error = Some(e.to_string());
                         }
                     }
                     tokio::time::sleep(delay).await;
@@ -478,11 +510,19 @@ impl Engine {
             initial_peers: if peers.is_empty() { None } else { Some(peers) },
             ..Default::default()
         };
-        let resp = self
-            .session
-            .add_torrent(AddTorrent::from_url(magnet), Some(opts))
-            .await
-            .map_err(|e| EngineError::FetchFailed(format!("{e:#}")))?;
+        // librqbit checks the metadata it receives with its own parser, which panics on
+        // some invalid values (a piece length of 0): that panic is this torrent's failure.
+        let session = self.session.clone();
+        let resp = super::catch_engine_panic(async move {
+            session
+                .add_torrent(AddTorrent::from_url(magnet), Some(opts))
+                .await
+        })
+        .await
+        .map_err(|p| {
+            EngineError::InvalidTorrent(format!("the torrent engine cannot read it ({p})"))
+        })?
+        .map_err(|e| EngineError::FetchFailed(format!("{e:#}")))?;
         let AddTorrentResponse::ListOnly(lo) = resp else {
             return Err(EngineError::Internal("unexpected engine answer".into()));
         };

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use chrono::Utc;
 
-use super::add::{check_profile_dir, check_profile_id, check_profile_name};
+use super::add::check_profile_dir;
 use super::{EngineError, Result};
+use crate::limits::{check_max_active_downloads, check_profile_id, check_profile_name};
 use crate::store::{ProfileRecord, Store};
 
 #[derive(Debug, Default, Clone, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
@@ -54,6 +55,7 @@ pub fn create(
         p.name = p.id.clone();
     }
     check_profile_name(&p.name)?;
+    check_max_active_downloads(p.max_active_downloads)?;
     check_profile_dir(&p.download_dir)?;
     if existing.contains_key(&p.id) {
         return Err(EngineError::Conflict(format!(
@@ -89,6 +91,7 @@ pub fn update(
         p.download_dir = d;
     }
     if let Some(m) = patch.max_active_downloads {
+        check_max_active_downloads(m)?;
         p.max_active_downloads = m;
     }
     store.put_profile(&p)?;

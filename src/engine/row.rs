@@ -171,7 +171,7 @@ pub(crate) fn row(e: &Entry) -> TorrentRow {
     };
     match &e.handle {
         None => {
-            if e.error.is_some() && rec.has_metadata {
+            if e.error.is_some() && (rec.has_metadata || e.metadata_invalid) {
                 r.state = TorrentState::Error;
             } else if rec.paused {
                 r.state = TorrentState::Paused;

@@ -83,7 +83,8 @@ pub async fn login(
         return Err(banned(left.as_secs().max(1)));
     }
     // Absurd inputs cannot match anything; refuse them before paying for a hash.
-    let plausible = req.username.len() <= 128 && req.password.len() <= 1024;
+    let plausible = req.username.len() <= crate::limits::USERNAME_MAX_BYTES
+        && req.password.len() <= crate::limits::PASSWORD_MAX_BYTES;
     let user = if plausible {
         users::get(&st.store, &req.username)?
     } else {

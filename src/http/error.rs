@@ -10,6 +10,7 @@ use crate::auth::request::OriginRejected;
 use crate::auth::{AccessError, Denied};
 use crate::config::Config;
 use crate::engine::EngineError;
+use crate::limits::{Field, LimitError};
 use crate::store::StoreError;
 
 #[derive(Debug)]
@@ -119,12 +120,24 @@ impl From<EngineError> for ApiError {
             E::PathEscapesProfile(_) => Self::bad_request("path_escapes_profile", msg),
             E::FileConflict(_) => Self::new(StatusCode::CONFLICT, "file_conflict", msg),
             E::Invalid(_) => Self::bad_request("invalid_input", msg),
+            E::Limit(l) => l.into(),
             E::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", msg),
             E::MoveFailed(_) => Self::new(StatusCode::CONFLICT, "move_failed", msg),
             E::ProfileNotEmpty(_) => Self::new(StatusCode::CONFLICT, "profile_not_empty", msg),
             E::Store(e) => Self::internal(e),
             E::Internal(e) => Self::internal(e),
         }
+    }
+}
+
+impl From<LimitError> for ApiError {
+    fn from(e: LimitError) -> Self {
+        let code = match e.field {
+            Field::Magnet => "invalid_magnet",
+            Field::Url => "invalid_url",
+            _ => "invalid_input",
+        };
+        Self::bad_request(code, e.message)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Torrent endpoints: list/add per profile, details, actions, edits, removal.
 
 use axum::Json;
+use axum::extract::multipart::Field;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
@@ -14,6 +15,7 @@ use crate::engine::{
     AddOptions, AddSource, EngineError, FetchAccess, FileRow, PeerRow, QueueMove, TorrentDetails,
     TorrentRow, TrackerRow,
 };
+use crate::limits;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -39,14 +41,21 @@ pub struct AddResponse {
     pub added: Vec<TorrentRow>,
 }
 
-fn parse_peers<'a>(
-    it: impl Iterator<Item = &'a str>,
-) -> Result<Vec<std::net::SocketAddr>, ApiError> {
-    it.map(str::trim)
+/// Peers as `IP:port` strings; the count is checked before any is parsed.
+fn parse_peers(list: &[&str]) -> Result<Vec<std::net::SocketAddr>, ApiError> {
+    let list: Vec<&str> = list
+        .iter()
+        .map(|s| s.trim())
         .filter(|s| !s.is_empty())
+        .collect();
+    limits::check_peer_count(list.len())?;
+    list.into_iter()
         .map(|s| {
             s.parse().map_err(|_| {
-                ApiError::bad_request("invalid_input", format!("peer '{s}' is not IP:port"))
+                ApiError::bad_request(
+                    "invalid_input",
+                    format!("peer '{}' is not IP:port", limits::quote(s)),
+                )
             })
         })
         .collect()
@@ -64,67 +73,130 @@ fn parse_bool(field: &str, v: &str) -> Result<bool, ApiError> {
 }
 
 fn parse_indices(v: &str) -> Result<Vec<usize>, ApiError> {
-    v.split(',')
+    let list: Vec<&str> = v
+        .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
+        .collect();
+    limits::check_file_index_count(list.len())?;
+    list.into_iter()
         .map(|s| {
             s.parse().map_err(|_| {
                 ApiError::bad_request(
                     "invalid_input",
-                    format!("only_files must be comma-separated file indices, got '{s}'"),
+                    format!(
+                        "only_files must be comma-separated file indices, got '{}'",
+                        limits::quote(s)
+                    ),
                 )
             })
         })
         .collect()
 }
 
-async fn read_multipart(mut mp: Multipart) -> Result<(Vec<AddSource>, AddOptions), ApiError> {
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else {
+        ApiError::bad_request(
+            "invalid_multipart",
+            format!("malformed upload: {}", e.body_text()),
+        )
+    }
+}
+
+/// A text field's value, refused beyond [`limits::MULTIPART_TEXT_MAX_BYTES`] (read in
+/// chunks, so an oversized field is never held whole) or when it is not UTF-8.
+async fn read_text(field: &mut Field<'_>, name: &str) -> Result<String, ApiError> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if buf.len() + chunk.len() > limits::MULTIPART_TEXT_MAX_BYTES {
+            return Err(ApiError::bad_request(
+                "invalid_multipart",
+                format!(
+                    "form field '{name}' is longer than {} bytes",
+                    limits::MULTIPART_TEXT_MAX_BYTES
+                ),
+            ));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    String::from_utf8(buf).map_err(|_| {
+        ApiError::bad_request(
+            "invalid_multipart",
+            format!("form field '{name}' is not UTF-8 text"),
+        )
+    })
+}
+
+/// Reads the multipart form of an add: `torrent` file parts, `magnet` (one per line) and
+/// `url` parts, and the options `paused`, `label`, `only_files`, `peers`, `subdir` (each at
+/// most once). Public for the fuzz target (`fuzz/fuzz_targets/multipart.rs`).
+pub async fn read_multipart(mut mp: Multipart) -> Result<(Vec<AddSource>, AddOptions), ApiError> {
     let mut sources = Vec::new();
     let mut opts = AddOptions::default();
-    let mp_err = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_large()
-        } else {
-            ApiError::bad_request(
+    let mut parts = 0usize;
+    let mut seen: Vec<&'static str> = Vec::new();
+    while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
+        parts += 1;
+        if parts > limits::MULTIPART_PARTS_MAX {
+            return Err(ApiError::bad_request(
                 "invalid_multipart",
-                format!("malformed upload: {}", e.body_text()),
-            )
+                format!(
+                    "an upload may have at most {} parts",
+                    limits::MULTIPART_PARTS_MAX
+                ),
+            ));
         }
-    };
-    while let Some(field) = mp.next_field().await.map_err(mp_err)? {
         let name = field.name().unwrap_or("").to_owned();
-        match name.as_str() {
+        let once: &'static str = match name.as_str() {
             "torrent" => {
                 let fname = field.file_name().unwrap_or("upload.torrent").to_owned();
-                let bytes = field.bytes().await.map_err(mp_err)?;
+                let bytes = field.bytes().await.map_err(multipart_error)?;
                 sources.push(AddSource::Bytes {
                     name: fname,
                     bytes: bytes.to_vec(),
                 });
+                limits::check_source_count(sources.len())?;
+                continue;
             }
-            "paused" | "label" | "only_files" | "peers" | "subdir" | "magnet" | "url" => {
-                let text = field.text().await.map_err(mp_err)?;
-                match name.as_str() {
-                    "paused" => opts.paused = parse_bool("paused", &text)?,
-                    "label" => opts.label = Some(text).filter(|s| !s.is_empty()),
-                    "only_files" => opts.only_files = Some(parse_indices(&text)?),
-                    "peers" => opts.peers = parse_peers(text.split(','))?,
-                    "subdir" => opts.subdir = Some(text),
-                    "magnet" => sources.extend(
-                        text.lines()
-                            .map(str::trim)
-                            .filter(|l| !l.is_empty())
-                            .map(|l| AddSource::Magnet(l.to_owned())),
-                    ),
-                    _ => sources.push(AddSource::Url(text.trim().to_owned())),
+            "magnet" | "url" => {
+                let text = read_text(&mut field, &name).await?;
+                let lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+                if name == "magnet" {
+                    sources.extend(lines.map(|l| AddSource::Magnet(l.to_owned())));
+                } else {
+                    sources.extend(lines.map(|l| AddSource::Url(l.to_owned())));
                 }
+                limits::check_source_count(sources.len())?;
+                continue;
             }
+            "paused" => "paused",
+            "label" => "label",
+            "only_files" => "only_files",
+            "peers" => "peers",
+            "subdir" => "subdir",
             other => {
                 return Err(ApiError::bad_request(
                     "invalid_multipart",
-                    format!("unexpected form field '{other}'"),
+                    format!("unexpected form field '{}'", limits::quote(other)),
                 ));
             }
+        };
+        if seen.contains(&once) {
+            return Err(ApiError::bad_request(
+                "invalid_multipart",
+                format!("form field '{once}' is given more than once"),
+            ));
+        }
+        seen.push(once);
+        let text = read_text(&mut field, once).await?;
+        match once {
+            "paused" => opts.paused = parse_bool("paused", &text)?,
+            "label" => opts.label = Some(text).filter(|s| !s.is_empty()),
+            "only_files" => opts.only_files = Some(parse_indices(&text)?),
+            "peers" => opts.peers = parse_peers(&text.split(',').collect::<Vec<_>>())?,
+            _ => opts.subdir = Some(text),
         }
     }
     if sources.is_empty() {
@@ -179,7 +251,7 @@ pub async fn add(
             paused: body.paused,
             label: body.label,
             only_files: body.only_files,
-            peers: parse_peers(body.peers.iter().map(String::as_str))?,
+            peers: parse_peers(&body.peers.iter().map(String::as_str).collect::<Vec<_>>())?,
             subdir: body.subdir,
             ..Default::default()
         };
