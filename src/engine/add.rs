@@ -519,8 +519,10 @@ impl Engine {
                 .await
         })
         .await
-        .map_err(|p| {
-            EngineError::InvalidTorrent(format!("the torrent engine cannot read it ({p})"))
+        .map_err(|_| {
+            EngineError::InvalidTorrent(
+                "the torrent engine cannot read it (details in the server log)".into(),
+            )
         })?
         .map_err(|e| EngineError::FetchFailed(format!("{e:#}")))?;
         let AddTorrentResponse::ListOnly(lo) = resp else {

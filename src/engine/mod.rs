@@ -986,3 +986,23 @@ fn reset_engine_dir(dir: &Path, records: &[TorrentRecord]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::catch_engine_panic;
+
+    #[tokio::test]
+    async fn engine_panics_become_errors() {
+        assert_eq!(catch_engine_panic(async { 7 }).await, Ok(7));
+        let r = catch_engine_panic(async {
+            let zero = std::hint::black_box(0u64);
+            100u64.div_ceil(zero)
+        })
+        .await;
+        let e = r.unwrap_err();
+        assert!(e.contains("divide by zero"), "{e}");
+        let r: Result<(), String> =
+            catch_engine_panic(async { panic!("{}", String::from("owned message")) }).await;
+        assert!(r.unwrap_err().contains("owned message"));
+    }
+}

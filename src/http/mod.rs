@@ -249,6 +249,15 @@ async fn metrics(
         .into_response()
 }
 
+fn panic_response(p: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let msg = p
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into());
+    ApiError::internal(format!("request handler panicked: {msg}")).into_response()
+}
+
 /// The API, `/logout`, the metrics route and the UI, compressed. The live feed is attached
 /// around these by the composition root (`crate::app`), inside [`outer_layers`].
 pub fn routes(state: &AppState) -> Router<AppState> {
@@ -264,6 +273,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         app = app.route(&state.config.metrics_path, get(metrics));
     }
     app.fallback(ui::serve)
+        // Last line of defence: a panic in a handler answers a JSON 500 (cause logged)
+        // instead of dropping the connection. Known bad inputs never get this far: they are
+        // refused with a 4xx before any code that could panic on them.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
         // gzip or brotli as the client prefers (the UI bundle shrinks about 3x).
         .layer(tower_http::compression::CompressionLayer::new())
 }

@@ -427,3 +427,457 @@ async fn deleting_a_profile_with_torrents_is_409() {
     let ids: Vec<Value> = d.profiles().await.iter().map(|p| p["id"].clone()).collect();
     assert_eq!(ids, vec![json!("default")]);
 }
+
+/// One malformed .torrent: what is wrong, the bytes, and a piece of the expected reason.
+fn malformed_torrents() -> Vec<(&'static str, Vec<u8>, &'static str)> {
+    let size = 100 * KIB as u64; // 7 pieces of 16 KiB
+    let with = |key: &str, v: Ben| {
+        let mut info = info_single(b"file.bin", size);
+        info.set(key, v);
+        torrent_of(&info)
+    };
+    const F: &[&[u8]] = &[b"f"];
+    let many_files: Vec<(&[&[u8]], u64)> = (0..100_001).map(|_| (F, 0)).collect();
+    vec![
+        (
+            "piece length 0",
+            with("piece length", Ben::int(0)),
+            "piece length 0 is outside 16 KiB to 64 MiB",
+        ),
+        (
+            "piece length 2^62",
+            with("piece length", Ben::int(1u64 << 62)),
+            "is outside 16 KiB to 64 MiB",
+        ),
+        (
+            "piece length 2^64",
+            with("piece length", Ben::int("18446744073709551616")),
+            "does not fit in 64 bits",
+        ),
+        (
+            "pieces of 19 bytes",
+            with("pieces", Ben::str([1u8; 19])),
+            "'pieces' is 19 bytes, not a multiple of 20",
+        ),
+        (
+            "pieces of 0 bytes",
+            with("pieces", Ben::str(b"")),
+            "'pieces' holds 0 hashes",
+        ),
+        (
+            "too few pieces",
+            with("pieces", Ben::str([1u8; 40])),
+            "'pieces' holds 2 hashes but 102400 bytes in pieces of 16384 bytes need 7",
+        ),
+        (
+            "length 2^62",
+            with("length", Ben::int(1u64 << 62)),
+            "larger than 1 PiB",
+        ),
+        (
+            "length of 5,000 digits",
+            with("length", Ben::Int("7".repeat(5000))),
+            "5000 digits) does not fit in 64 bits",
+        ),
+        (
+            "NUL in the name",
+            with("name", Ben::str(b"evil\0name.bin")),
+            "contains a control character",
+        ),
+        (
+            "invalid UTF-8 in the name",
+            with("name", Ben::str(b"caf\xe9 \xff.bin")),
+            "is not valid UTF-8",
+        ),
+        (
+            "NUL in a path",
+            torrent_of(&info_multi(
+                b"folder",
+                &[(&[b"ok.txt"], 100), (&[b"sub", b"a\0b.txt"], 100)],
+            )),
+            "component 1 of the path of file 1",
+        ),
+        (
+            "invalid UTF-8 in a path",
+            torrent_of(&info_multi(b"folder", &[(&[b"\xc3\x28.txt"], 100)])),
+            "is not valid UTF-8",
+        ),
+        (
+            "100,001 files",
+            torrent_of(&info_multi(b"folder", &many_files)),
+            "more than 100000 files",
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_torrent_metadata_is_400_with_a_reason() {
+    let tmp = tempdir("bad-info");
+    let b = base(tmp.path()).await;
+    for (what, bytes, reason) in malformed_torrents() {
+        let r = b.d.add_torrent_bytes("default", &bytes, &[]).await;
+        assert_error(what, &r, 400, "invalid_torrent");
+        let msg = r.1["error"]["message"].as_str().unwrap_or("");
+        assert!(
+            msg.contains(reason),
+            "{what}: reason {msg:?} lacks {reason:?}"
+        );
+        assert!(msg.len() < 400, "{what}: message too long: {msg:?}");
+        b.unchanged(what).await;
+    }
+    // the same checks apply to a .torrent fetched by URL
+    let (_, zero_pl, _) = malformed_torrents().swap_remove(0);
+    let srv = StaticServer::start(zero_pl, "application/x-bittorrent").await;
+    let r =
+        b.d.post_json(
+            "/api/profiles/default/torrents",
+            &json!({"url": srv.url("/zero.torrent")}),
+        )
+        .await;
+    assert_error("piece length 0 by URL", &r, 400, "invalid_torrent");
+    b.unchanged("piece length 0 by URL").await;
+    // `..` in a path is refused as an escape
+    let dotdot = torrent_of(&info_multi(b"folder", &[(&[b"..", b"etc.txt"], 10)]));
+    let r = b.d.add_torrent_bytes("default", &dotdot, &[]).await;
+    assert_error("'..' in a path", &r, 400, "path_escape");
+    b.unchanged("'..' in a path").await;
+    // nothing of it reached the store: still the same after a restart
+    let mut d = b.d;
+    d.restart().await;
+    assert_eq!(d.torrent_set().await, b.before.1, "torrents after restart");
+}
+
+/// A magnet whose metadata (sent by a peer, matching the info hash) is malformed: the add
+/// itself is accepted (nothing is known yet), then the torrent goes to `error` naming the
+/// problem, no metadata is stored, and fetching stops. With a piece length of 0, librqbit's
+/// own reader panics on the metadata: the panic must stay inside that torrent.
+#[tokio::test(flavor = "multi_thread")]
+async fn magnet_with_malformed_metadata_goes_to_error() {
+    let tmp = tempdir("bad-meta");
+    let b = base(tmp.path()).await;
+    let d = &b.d;
+    let cases: Vec<(&str, Ben, &str)> = vec![
+        (
+            "piece length 0 (panics inside librqbit)",
+            {
+                let mut i = info_single(b"zero.bin", 100_000);
+                i.set("piece length", Ben::int(0));
+                i
+            },
+            "the torrent engine cannot read it",
+        ),
+        (
+            "pieces of 19 bytes",
+            {
+                let mut i = info_single(b"short.bin", 100_000);
+                i.set("pieces", Ben::str([1u8; 19]));
+                i
+            },
+            "'pieces' is 19 bytes, not a multiple of 20",
+        ),
+        (
+            "NUL in the name",
+            info_single(b"nul\0.bin", 100_000),
+            "contains a control character",
+        ),
+    ];
+    for (what, info, reason) in cases {
+        let hash = info_hash_of(&info);
+        let peer = MetadataPeer::start(hash, info.encode()).await;
+        let hex = hex::encode(hash);
+        let magnet = format!("magnet:?xt=urn:btih:{hex}&dn=bad&x.pe={}", peer.addr);
+        let (st, body) = d
+            .post_json(
+                "/api/profiles/default/torrents",
+                &json!({"magnet": magnet, "paused": true}),
+            )
+            .await;
+        assert_eq!(st, 201, "{what}: add magnet: {body}");
+        let row = wait_for(60, &format!("{what}: row in error"), async || {
+            let (st, row) = d.get(&format!("/api/torrents/{hex}")).await;
+            if st == 200 && row["state"] == "error" {
+                Ok(row)
+            } else {
+                Err(format!("{st} {row}"))
+            }
+        })
+        .await;
+        let err = row["error"].as_str().unwrap_or("");
+        assert!(
+            err.contains("metadata is invalid") && err.contains(reason),
+            "{what}: error {err:?} lacks {reason:?}"
+        );
+        assert!(
+            peer.served.load(std::sync::atomic::Ordering::SeqCst) > 0,
+            "{what}: the metadata peer was never asked"
+        );
+        assert_eq!(row["size"], 0, "{what}: no metadata may be kept: {row}");
+        let (st, files) = d.get(&format!("/api/torrents/{hex}/files")).await;
+        assert!(
+            st == 200 && files == json!([]),
+            "{what}: files of a torrent without valid metadata: {st} {files}"
+        );
+        // the daemon is whole: other requests work and the torrent can be removed
+        let (st, _) = d.get("/api/health").await;
+        assert_eq!(st, 200);
+        let (st, body) = d.delete(&format!("/api/torrents/{hex}")).await;
+        assert_eq!(st, 204, "{what}: delete: {body}");
+        b.unchanged(what).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_text_inputs_are_400_and_change_nothing() {
+    let tmp = tempdir("bad-limits");
+    let b = base(tmp.path()).await;
+    let d = &b.d;
+    let add = "/api/profiles/default/torrents";
+    let magnet = b.spare.magnet(&[], &[]);
+    let one_mb = "a".repeat(1_000_000);
+    let row_before = d.torrent(&b.t.hash).await;
+
+    // PATCH label: too long, NUL and other control characters
+    for (what, label) in [
+        ("1 MB label", one_mb.clone()),
+        ("129-character label", "l".repeat(129)),
+        ("label with NUL", "a\0b".to_string()),
+        ("label with a newline", "a\nb".to_string()),
+        ("label with ESC", "\u{1b}[31mred".to_string()),
+    ] {
+        let r = d
+            .patch_json(
+                &format!("/api/torrents/{}", b.t.hash),
+                &json!({"label": label}),
+            )
+            .await;
+        assert_error(&format!("PATCH {what}"), &r, 400, "invalid_input");
+        let msg = r.1["error"]["message"].as_str().unwrap_or("");
+        assert!(msg.contains("label"), "{what}: {msg}");
+        assert!(
+            msg.len() < 200,
+            "{what}: the message must not echo the input: {msg:?}"
+        );
+    }
+    let r = d
+        .patch_json(
+            &format!("/api/torrents/{}", b.t.hash),
+            &json!({"label": one_mb}),
+        )
+        .await;
+    assert!(
+        r.1["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("at most 128 characters")
+    );
+    let row = d.torrent(&b.t.hash).await;
+    assert_eq!(row["label"], row_before["label"], "label changed: {row}");
+
+    // JSON adds
+    let cases: Vec<(&str, Value, &str, &str)> = vec![
+        (
+            "1 MB subdir",
+            json!({"magnet": magnet, "subdir": one_mb}),
+            "invalid_input",
+            "at most 1024 bytes",
+        ),
+        (
+            "subdir with a 256-byte folder name",
+            json!({"magnet": magnet, "subdir": format!("ok/{}", "x".repeat(256))}),
+            "invalid_input",
+            "at most 255 bytes",
+        ),
+        (
+            "subdir with NUL",
+            json!({"magnet": magnet, "subdir": "a\u{0}b"}),
+            "invalid_input",
+            "control characters",
+        ),
+        (
+            "100,000 peers",
+            json!({"magnet": magnet, "peers": vec!["127.0.0.1:1"; 100_000]}),
+            "invalid_input",
+            "at most 100 peers",
+        ),
+        (
+            "1 MB magnet",
+            json!({"magnet": format!("{magnet}&dn={one_mb}")}),
+            "invalid_magnet",
+            "at most 16384 bytes",
+        ),
+        (
+            "1 MB URL",
+            json!({"url": format!("http://127.0.0.1:9/{one_mb}")}),
+            "invalid_url",
+            "at most 8192 bytes",
+        ),
+        (
+            "129-character label on add",
+            json!({"magnet": magnet, "label": "l".repeat(129)}),
+            "invalid_input",
+            "at most 128 characters",
+        ),
+        (
+            "100,001 file indices",
+            json!({"magnet": magnet, "only_files": vec![0; 100_001]}),
+            "invalid_input",
+            "at most 100000 entries",
+        ),
+    ];
+    for (what, body, code, reason) in cases {
+        let r = d.post_json(add, &body).await;
+        assert_error(what, &r, 400, code);
+        let msg = r.1["error"]["message"].as_str().unwrap_or("");
+        assert!(msg.contains(reason), "{what}: {msg:?} lacks {reason:?}");
+        b.unchanged(what).await;
+    }
+    // more x.pe peer hints in the magnet than allowed
+    let many: String = (1..=101).map(|p| format!("&x.pe=127.0.0.1:{p}")).collect();
+    let r = d
+        .post_json(add, &json!({"magnet": format!("{magnet}{many}")}))
+        .await;
+    assert_error("101 x.pe hints", &r, 400, "invalid_input");
+    b.unchanged("101 x.pe hints").await;
+
+    // multipart adds
+    let text = |form: reqwest::multipart::Form, k: &'static str, v: String| form.text(k, v);
+    let file =
+        || reqwest::multipart::Part::bytes(b.spare.torrent.clone()).file_name("spare.torrent");
+    let mut too_many = reqwest::multipart::Form::new().part("torrent", file());
+    for _ in 0..128 {
+        too_many = too_many.text("magnet", "");
+    }
+    let mut sources = reqwest::multipart::Form::new();
+    for i in 0..101 {
+        sources = sources.text("magnet", format!("magnet:?xt=urn:btih:{:040x}", i + 1));
+    }
+    let forms: Vec<(&str, reqwest::multipart::Form, &str)> = vec![
+        (
+            "multipart 1 MB subdir",
+            text(
+                reqwest::multipart::Form::new().part("torrent", file()),
+                "subdir",
+                one_mb.clone(),
+            ),
+            "at most 1024 bytes",
+        ),
+        (
+            "multipart 3 MiB label field",
+            text(
+                reqwest::multipart::Form::new().part("torrent", file()),
+                "label",
+                "l".repeat(3 * MIB),
+            ),
+            "longer than 2097152 bytes",
+        ),
+        (
+            "multipart label given twice",
+            reqwest::multipart::Form::new()
+                .part("torrent", file())
+                .text("label", "a")
+                .text("label", "b"),
+            "more than once",
+        ),
+        ("multipart with 129 parts", too_many, "at most 128 parts"),
+        (
+            "multipart with 101 magnets",
+            sources,
+            "at most 100 torrents",
+        ),
+        (
+            "multipart 100,000 peers",
+            text(
+                reqwest::multipart::Form::new().part("torrent", file()),
+                "peers",
+                vec!["127.0.0.1:1"; 100_000].join(","),
+            ),
+            "at most 100 peers",
+        ),
+    ];
+    for (what, form, reason) in forms {
+        let r = d.post_multipart(add, form).await;
+        assert_eq!(r.0, 400, "{what}: {:?}", r);
+        let msg = r.1["error"]["message"].as_str().unwrap_or("");
+        assert!(msg.contains(reason), "{what}: {msg:?} lacks {reason:?}");
+        b.unchanged(what).await;
+    }
+
+    // profiles
+    let dir = tmp.path().join("p");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (what, body, reason) in [
+        (
+            "profile with a 1 MB name",
+            json!({"id": "p", "name": one_mb, "download_dir": dir}),
+            "1-128 printable characters",
+        ),
+        (
+            "profile name with a newline",
+            json!({"id": "p", "name": "a\nb", "download_dir": dir}),
+            "1-128 printable characters",
+        ),
+        (
+            "profile with a 1 MB id",
+            json!({"id": one_mb, "download_dir": dir}),
+            "1-64 characters",
+        ),
+        (
+            "max_active_downloads 2^31",
+            json!({"id": "p", "download_dir": dir, "max_active_downloads": 1u64 << 31}),
+            "0 (unlimited) to 1000",
+        ),
+        (
+            "5 KB download dir",
+            json!({"id": "p", "download_dir": format!("/{}", "d/".repeat(2500))}),
+            "at most 4096 bytes",
+        ),
+    ] {
+        let r = d.post_json("/api/profiles", &body).await;
+        assert_error(what, &r, 400, "invalid_input");
+        let msg = r.1["error"]["message"].as_str().unwrap_or("");
+        assert!(msg.contains(reason), "{what}: {msg:?} lacks {reason:?}");
+        assert!(
+            msg.len() < 300,
+            "{what}: the message must not echo the input"
+        );
+        b.unchanged(what).await;
+    }
+    for (what, body) in [
+        ("PATCH profile 1 MB name", json!({"name": one_mb})),
+        (
+            "PATCH profile max 5000",
+            json!({"max_active_downloads": 5000}),
+        ),
+    ] {
+        let r = d.patch_json("/api/profiles/other", &body).await;
+        assert_error(what, &r, 400, "invalid_input");
+        b.unchanged(what).await;
+    }
+}
+
+/// A long `dn` is a display hint: it is shortened, not refused, and has no control
+/// characters in the list (and so in every feed client).
+#[tokio::test(flavor = "multi_thread")]
+async fn long_magnet_names_are_shortened() {
+    let tmp = tempdir("bad-dn");
+    let b = base(tmp.path()).await;
+    let magnet = format!(
+        "magnet:?xt=urn:btih:{}&dn={}%0A{}",
+        b.spare.hash,
+        "n".repeat(5000),
+        "z".repeat(5000)
+    );
+    let (st, body) =
+        b.d.post_json(
+            "/api/profiles/default/torrents",
+            &json!({"magnet": magnet, "paused": true}),
+        )
+        .await;
+    assert_eq!(st, 201, "{body}");
+    let name = body["added"][0]["name"].as_str().unwrap_or("").to_string();
+    assert!(name.len() <= 255, "name of {} bytes", name.len());
+    assert!(name.starts_with("nnnn") && name.ends_with('…'), "{name}");
+    assert!(!name.chars().any(char::is_control), "{name:?}");
+    let listed = b.d.torrent(&b.spare.hash).await;
+    assert_eq!(listed["name"], name.as_str());
+}
