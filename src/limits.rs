@@ -55,8 +55,8 @@ pub const TOKEN_NAME_MAX_BYTES: usize = 64;
 pub const HTTP_URI_MAX_BYTES: usize = 8 * 1024;
 /// Header fields in one HTTP request.
 pub const HTTP_HEADERS_MAX: usize = 100;
-/// All header names and values of one HTTP request together, in bytes.
-pub const HTTP_HEADER_BYTES_MAX: usize = 64 * 1024;
+/// One HTTP request head (request line and all header fields), in bytes.
+pub const HTTP_HEAD_MAX_BYTES: usize = 64 * 1024;
 
 /// Which input a [`LimitError`] is about (the HTTP layer picks its error code from it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

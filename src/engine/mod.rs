@@ -28,6 +28,18 @@ use crate::store::{ProfileRecord, Store, StoreError, TorrentRecord};
 
 pub use add::{AddOptions, AddSource};
 pub use fetch::FetchAccess;
+
+/// Reads .torrent bytes exactly as an upload is read (size limit, `validate`, then
+/// librqbit's parser) and returns the info hash. Used by the fuzz targets.
+pub fn read_torrent(bytes: &[u8]) -> Result<String> {
+    add::parse_torrent(bytes).map(|p| p.hash)
+}
+
+/// Reads a magnet link exactly as an add does (length limit, syntax, v1 info hash, `x.pe`
+/// peer hints, display name) and returns the info hash. Used by the fuzz targets.
+pub fn read_magnet(magnet: &str) -> Result<String> {
+    add::parse_magnet(magnet).map(|m| m.hash)
+}
 pub use row::{FileRow, PeerRow, TorrentDetails, TorrentRow, TorrentState, TrackerRow};
 
 /// Largest accepted .torrent (also the HTTP body limit for uploads).

@@ -881,3 +881,183 @@ async fn long_magnet_names_are_shortened() {
     let listed = b.d.torrent(&b.spare.hash).await;
     assert_eq!(listed["name"], name.as_str());
 }
+
+/// Sends raw request bytes on a new connection; returns the status, the JSON body (Null
+/// when the body is not JSON) and the raw head, reading until the body is complete.
+async fn raw_request(port: u16, request: &[u8]) -> (u16, Value, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut sock = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    // The server may answer (and stop reading) before the whole head is sent.
+    let _ = sock.write_all(request).await;
+    let mut buf = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let mut chunk = [0u8; 8192];
+        let n = tokio::time::timeout_at(deadline.into(), sock.read(&mut chunk))
+            .await
+            .expect("answer within 20 s")
+            .unwrap_or(0);
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_string();
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + len || n == 0 {
+                let status = head
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                let body = serde_json::from_slice(&buf[end + 4..]).unwrap_or(Value::Null);
+                return (status, body, head);
+            }
+        }
+        assert!(
+            n > 0,
+            "connection closed before a full answer: {:?}",
+            String::from_utf8_lossy(&buf[..buf.len().min(300)])
+        );
+    }
+}
+
+/// Oversized request heads get the JSON error body like every other refusal (hyper alone
+/// answers them with an empty body before any handler runs): a request target over 8 KiB
+/// is 414 `uri_too_long`, more than 100 header fields or a head over 64 KiB (a 1 MB request
+/// target included) is 431 `headers_too_large`, a request that is not HTTP is 400
+/// `bad_request`.
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_request_heads_get_json_errors() {
+    let tmp = tempdir("bad-head");
+    let d = Daemon::start(tmp.path()).await;
+    let get = |target: &str, headers: &str| {
+        format!(
+            "GET {target} HTTP/1.1\r\nhost: 127.0.0.1:{}\r\n{headers}\r\n",
+            d.port
+        )
+        .into_bytes()
+    };
+    let check = |what: &str, r: &(u16, Value, String), status: u16, code: &str, limit: &str| {
+        assert_eq!(r.0, status, "{what}: head {:?}", r.2);
+        assert_eq!(r.1["error"]["code"], code, "{what}: body {}", r.1);
+        let msg = r.1["error"]["message"].as_str().unwrap_or("");
+        assert!(msg.contains(limit), "{what}: {msg:?} lacks {limit:?}");
+        assert!(
+            r.2.to_ascii_lowercase()
+                .contains("content-type: application/json"),
+            "{what}: head {:?}",
+            r.2
+        );
+    };
+    let r = raw_request(
+        d.port,
+        &get(&format!("/api/health?x={}", "u".repeat(1 << 20)), ""),
+    )
+    .await;
+    check(
+        "1 MB URI",
+        &r,
+        431,
+        "headers_too_large",
+        "65536 bytes for the request line",
+    );
+    let r = raw_request(
+        d.port,
+        &get(&format!("/api/health?x={}", "u".repeat(20_000)), ""),
+    )
+    .await;
+    check(
+        "20 KB URI",
+        &r,
+        414,
+        "uri_too_long",
+        "20014 bytes; at most 8192",
+    );
+    let r = raw_request(
+        d.port,
+        &get(&format!("/api/profiles?{}", "q".repeat(9000)), ""),
+    )
+    .await;
+    check(
+        "9 KB URI",
+        &r,
+        414,
+        "uri_too_long",
+        "9014 bytes; at most 8192",
+    );
+
+    let many: String = (0..1000).map(|i| format!("x-filler-{i}: v\r\n")).collect();
+    let r = raw_request(d.port, &get("/api/health", &many)).await;
+    check(
+        "1,000 headers",
+        &r,
+        431,
+        "headers_too_large",
+        "at most 100 header fields",
+    );
+    let r = raw_request(
+        d.port,
+        &get(
+            "/api/health",
+            &format!("x-big: {}\r\n", "b".repeat(100_000)),
+        ),
+    )
+    .await;
+    check(
+        "one 100 KB header",
+        &r,
+        431,
+        "headers_too_large",
+        "at most 65536",
+    );
+    let r = raw_request(
+        d.port,
+        &get(
+            "/api/health",
+            &format!("cookie: {}\r\n", "c".repeat(70_000)),
+        ),
+    )
+    .await;
+    check(
+        "a 70 KB cookie",
+        &r,
+        431,
+        "headers_too_large",
+        "at most 65536",
+    );
+    // also for requests with a body
+    let post = format!(
+        "POST /api/profiles/default/torrents HTTP/1.1\r\nhost: 127.0.0.1:{}\r\ncontent-type: application/json\r\ncontent-length: 2\r\n{many}\r\n{{}}",
+        d.port
+    );
+    let r = raw_request(d.port, post.as_bytes()).await;
+    check(
+        "POST with 1,000 headers",
+        &r,
+        431,
+        "headers_too_large",
+        "at most 100",
+    );
+
+    // within the limits all is well
+    let r = raw_request(
+        d.port,
+        &get(&format!("/api/health?x={}", "u".repeat(7000)), ""),
+    )
+    .await;
+    assert_eq!((r.0, &r.1), (200, &json!({"status": "ok"})), "{:?}", r.2);
+    let ninety: String = (0..90)
+        .map(|i| format!("x-filler-{i}: {}\r\n", "v".repeat(500)))
+        .collect();
+    let r = raw_request(d.port, &get("/api/health", &ninety)).await;
+    assert_eq!((r.0, &r.1), (200, &json!({"status": "ok"})), "{:?}", r.2);
+    let (st, _) = d.get("/api/health").await;
+    assert_eq!(st, 200);
+}
