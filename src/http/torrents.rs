@@ -230,7 +230,19 @@ pub async fn add(
         let mp = Multipart::from_request(req, &st)
             .await
             .map_err(|e| ApiError::bad_request("invalid_multipart", e.body_text()))?;
-        read_multipart(mp).await?
+        match read_multipart(mp).await {
+            Ok(v) => v,
+            Err(e) => {
+                // Refused while reading: the rest of the form is unread, so this connection
+                // cannot carry another request; tell the client not to reuse it.
+                let mut r = e.into_response();
+                r.headers_mut().insert(
+                    http::header::CONNECTION,
+                    http::HeaderValue::from_static("close"),
+                );
+                return Ok(r);
+            }
+        }
     } else {
         let body = axum::Json::<AddJson>::from_request(req, &st)
             .await
