@@ -49,8 +49,8 @@ pub const USERNAME_MAX_BYTES: usize = 128;
 pub const PASSWORD_MIN_CHARS: usize = 8;
 /// ...and at most this many bytes (bounds the hashing work).
 pub const PASSWORD_MAX_BYTES: usize = 1024;
-/// API token names, in bytes.
-pub const TOKEN_NAME_MAX_BYTES: usize = 64;
+/// API token names, in characters.
+pub const TOKEN_NAME_MAX_CHARS: usize = 64;
 /// The request target (path and query) of one HTTP request, in bytes.
 pub const HTTP_URI_MAX_BYTES: usize = 8 * 1024;
 /// Header fields in one HTTP request.

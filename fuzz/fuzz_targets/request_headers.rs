@@ -1,7 +1,7 @@
 //! The request-header parsers that decide who a request comes from and whether it is
-//! same-origin: client IP (X-Forwarded-For), application origin (Host, X-Forwarded-Proto/
-//! Host/Port/Prefix), the CSRF Origin/Referer check, the Socket.IO origin check, and the
-//! config-side `Origin` and `BypassHost` parsers and matchers they rely on.
+//! same-origin: the Host check, client IP (X-Forwarded-For), application origin (Host,
+//! X-Forwarded-Proto/Host/Port/Prefix), the CSRF Origin/Referer check, the Socket.IO origin
+//! check, and the config-side `Origin`, `BypassHost` and Host parsers they rely on.
 //!
 //! The input is header lines `name: value`; the first byte chooses whether the direct peer is
 //! a trusted proxy (forwarded headers honoured) or not.
@@ -12,8 +12,10 @@ use std::sync::OnceLock;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-use pytorrentd::auth::request::{app_origin, check_origin, check_socket_origin, client_ip};
-use pytorrentd::config::{BypassHost, Config, Origin, ServeOverrides};
+use pytorrentd::auth::request::{
+    app_origin, check_host, check_origin, check_socket_origin, client_ip, host_value_accepted,
+};
+use pytorrentd::config::{BypassHost, Config, Origin, ServeOverrides, parse_host_header};
 
 fn config() -> &'static Config {
     static CFG: OnceLock<Config> = OnceLock::new();
@@ -25,6 +27,7 @@ fn config() -> &'static Config {
             ("PYTORRENT_API_ALLOWED_ORIGINS", "https://torrents.example.com"),
             ("PYTORRENT_SOCKETIO_CORS_ALLOWED_ORIGINS", "http://10.0.0.5:8090"),
             ("PYTORRENT_AUTH_BYPASS_HOSTS", "localhost,10.0.0.5:8090,[::1]"),
+            ("PYTORRENT_ALLOWED_HOSTS", "torrents.example.com,nas.lan:8090"),
         ];
         Config::from_vars(
             vars.iter().map(|(k, v)| (k.to_string(), v.to_string())),
@@ -58,6 +61,8 @@ fuzz_target!(|data: &[u8]| {
             headers.append(n, v);
         }
         if let Ok(s) = std::str::from_utf8(value) {
+            let _ = parse_host_header(s);
+            let _ = host_value_accepted(cfg, s);
             let _ = Origin::parse(s);
             let _ = Origin::parse_config(s);
             if let Ok(h) = BypassHost::parse(s) {
@@ -70,6 +75,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
+    let _ = check_host(cfg, &headers);
     let _ = client_ip(cfg, Some(peer), &headers);
     let o = app_origin(cfg, Some(peer), &headers);
     if let Some(origin) = o.origin {

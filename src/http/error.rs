@@ -4,7 +4,6 @@
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
-use serde_json::json;
 
 use crate::auth::request::OriginRejected;
 use crate::auth::{AccessError, Denied};
@@ -12,6 +11,20 @@ use crate::config::Config;
 use crate::engine::EngineError;
 use crate::limits::{Field, LimitError};
 use crate::store::StoreError;
+
+/// The body of every error answer (the OpenAPI schema of all 4xx and 5xx responses).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `invalid_input`, `torrent_not_found`.
+    pub code: String,
+    /// One human-readable line; it states the limit when an input is outside one.
+    pub message: String,
+}
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -85,7 +98,12 @@ impl From<OriginRejected> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.code, "message": self.message}});
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+            },
+        };
         let mut resp = (self.status, Json(body)).into_response();
         if self.status == StatusCode::PAYLOAD_TOO_LARGE {
             // The rest of the oversized body is not read, so this connection cannot carry

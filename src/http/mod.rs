@@ -2,6 +2,7 @@
 //! Handlers stay thin: extract, check permission, call the engine, serialize.
 
 pub mod auth;
+mod conventions;
 mod error;
 mod extract;
 pub mod profiles;
@@ -18,6 +19,7 @@ use serde::Serialize;
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 
+use conventions::Conventions;
 pub use error::ApiError;
 pub use extract::peer_of;
 
@@ -83,7 +85,15 @@ async fn stats(State(st): State<AppState>, id: Identity) -> Json<Stats> {
         torrents::action,
         torrents::patch,
         torrents::delete,
-    )
+    ),
+    components(schemas(
+        error::ErrorBody,
+        error::ErrorDetail,
+        torrents::TorrentAction,
+        conventions::RoleName,
+        conventions::LevelName
+    )),
+    modifiers(&Conventions)
 )]
 pub struct ApiDoc;
 

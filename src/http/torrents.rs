@@ -21,19 +21,58 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddJson {
-    /// A magnet link (`x.pe` peer hints are honoured).
+    /// A magnet link (`x.pe` peer hints are honoured; `dn` is cut to 255 bytes).
+    #[schema(max_length = 16384)]
     pub magnet: Option<String>,
     /// An http(s) URL of a .torrent file.
+    #[schema(max_length = 8192)]
     pub url: Option<String>,
     #[serde(default)]
     pub paused: bool,
+    /// At most 128 characters, no control characters.
+    #[schema(max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$")]
     pub label: Option<String>,
+    /// Indices of the files to download (default: all); at least one.
+    #[schema(min_items = 1, max_items = 100000)]
     pub only_files: Option<Vec<usize>>,
     /// Extra peers to dial, as `IP:port`.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub peers: Vec<String>,
-    /// Folder under the profile's download directory.
+    /// Folder under the profile's download directory (relative, at most 1024 bytes).
+    #[schema(max_length = 1024)]
     pub subdir: Option<String>,
+}
+
+/// A torrent's info hash in the path (40 hexadecimal digits, either case).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct HashPath {
+    #[param(pattern = "^[0-9a-fA-F]{40}$")]
+    hash: String,
+}
+
+/// A profile id in the path.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct ProfilePath {
+    /// Profile id (1-64 characters among a-z, 0-9, '-' and '_').
+    #[param(pattern = "^[a-z0-9_-]{1,64}$")]
+    id: String,
+}
+
+/// The actions of `POST /api/torrents/{hash}/{action}` (documentation only: the handler
+/// answers 404 `unknown_action` to anything else).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "kebab-case")]
+#[allow(dead_code)]
+pub enum TorrentAction {
+    Pause,
+    Resume,
+    Recheck,
+    ForceStart,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -208,10 +247,10 @@ pub async fn read_multipart(mut mp: Multipart) -> Result<(Vec<AddSource>, AddOpt
     Ok((sources, opts))
 }
 
-#[utoipa::path(post, path = "/api/profiles/{id}/torrents", tag = "torrents",
-    params(("id" = String, Path, description = "profile id")),
-    request_body(content = AddJson, description = "JSON, or multipart/form-data with `torrent` file parts and text fields paused, label, only_files, peers"),
-    responses((status = 201, body = AddResponse), (status = 400), (status = 404), (status = 409), (status = 413)))]
+#[utoipa::path(post, path = "/api/profiles/{id}/torrents", tag = "torrents", operation_id = "add_torrents",
+    params(ProfilePath),
+    request_body(content = AddJson, description = "JSON, or multipart/form-data with `torrent` file parts (at most 100 torrents and 128 parts) and the text fields paused, label, only_files, peers, subdir, magnet (one per line) and url"),
+    responses((status = 201, body = AddResponse), (status = 404, description = "no such profile (or not visible)"), (status = 409, description = "a torrent is already present")))]
 pub async fn add(
     State(st): State<AppState>,
     id: Identity,
@@ -295,9 +334,9 @@ pub async fn add(
     Ok((StatusCode::CREATED, Json(AddResponse { added })).into_response())
 }
 
-#[utoipa::path(get, path = "/api/profiles/{id}/torrents", tag = "torrents",
-    params(("id" = String, Path, description = "profile id")),
-    responses((status = 200, body = Vec<TorrentRow>), (status = 404)))]
+#[utoipa::path(get, path = "/api/profiles/{id}/torrents", tag = "torrents", operation_id = "list_torrents",
+    params(ProfilePath),
+    responses((status = 200, body = Vec<TorrentRow>), (status = 404, description = "no such profile (or not visible)")))]
 pub async fn list(
     State(st): State<AppState>,
     id: Identity,
@@ -323,8 +362,8 @@ fn authorize(st: &AppState, id: &Identity, hash: &str, need: Need) -> Result<Str
     Ok(hash)
 }
 
-#[utoipa::path(get, path = "/api/torrents/{hash}", tag = "torrents",
-    params(("hash" = String, Path)), responses((status = 200, body = TorrentDetails), (status = 404)))]
+#[utoipa::path(get, path = "/api/torrents/{hash}", tag = "torrents", operation_id = "get_torrent",
+    params(HashPath), responses((status = 200, body = TorrentDetails), (status = 404, description = "no such torrent (or not visible)")))]
 pub async fn details(
     State(st): State<AppState>,
     id: Identity,
@@ -334,8 +373,8 @@ pub async fn details(
     Ok(Json(st.engine.details(&hash)?))
 }
 
-#[utoipa::path(get, path = "/api/torrents/{hash}/files", tag = "torrents",
-    params(("hash" = String, Path)), responses((status = 200, body = Vec<FileRow>)))]
+#[utoipa::path(get, path = "/api/torrents/{hash}/files", tag = "torrents", operation_id = "list_files",
+    params(HashPath), responses((status = 200, body = Vec<FileRow>), (status = 404, description = "no such torrent (or not visible)")))]
 pub async fn files(
     State(st): State<AppState>,
     id: Identity,
@@ -345,8 +384,8 @@ pub async fn files(
     Ok(Json(st.engine.files(&hash)?))
 }
 
-#[utoipa::path(get, path = "/api/torrents/{hash}/peers", tag = "torrents",
-    params(("hash" = String, Path)), responses((status = 200, body = Vec<PeerRow>)))]
+#[utoipa::path(get, path = "/api/torrents/{hash}/peers", tag = "torrents", operation_id = "list_peers",
+    params(HashPath), responses((status = 200, body = Vec<PeerRow>), (status = 404, description = "no such torrent (or not visible)")))]
 pub async fn peers(
     State(st): State<AppState>,
     id: Identity,
@@ -356,8 +395,8 @@ pub async fn peers(
     Ok(Json(st.engine.peers(&hash)?))
 }
 
-#[utoipa::path(get, path = "/api/torrents/{hash}/trackers", tag = "torrents",
-    params(("hash" = String, Path)), responses((status = 200, body = Vec<TrackerRow>)))]
+#[utoipa::path(get, path = "/api/torrents/{hash}/trackers", tag = "torrents", operation_id = "list_trackers",
+    params(HashPath), responses((status = 200, body = Vec<TrackerRow>), (status = 404, description = "no such torrent (or not visible)")))]
 pub async fn trackers(
     State(st): State<AppState>,
     id: Identity,
@@ -367,9 +406,9 @@ pub async fn trackers(
     Ok(Json(st.engine.trackers(&hash)?))
 }
 
-#[utoipa::path(post, path = "/api/torrents/{hash}/{action}", tag = "torrents",
-    params(("hash" = String, Path), ("action" = String, Path, description = "pause | resume | recheck | force-start")),
-    responses((status = 200, body = TorrentRow), (status = 404)))]
+#[utoipa::path(post, path = "/api/torrents/{hash}/{action}", tag = "torrents", operation_id = "torrent_action",
+    params(HashPath, ("action" = TorrentAction, Path)),
+    responses((status = 200, body = TorrentRow), (status = 404, description = "no such torrent (or not visible), or no such action"), (status = 409, description = "not possible now (e.g. recheck before the metadata is known)")))]
 pub async fn action(
     State(st): State<AppState>,
     id: Identity,
@@ -395,20 +434,21 @@ pub async fn action(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TorrentPatch {
-    /// New label; null or "" clears it.
+    /// New label (at most 128 characters, no control characters); null or "" clears it.
     #[serde(default, deserialize_with = "super::extract::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$")]
     pub label: Option<Option<String>>,
-    /// Indices of the wanted files.
+    /// Indices of the wanted files (at least one, each below the torrent's file count).
+    #[schema(min_items = 1, max_items = 100000)]
     pub files: Option<Vec<usize>>,
     pub queue: Option<QueueMove>,
     /// Move to another profile (data moves along).
     pub profile: Option<String>,
 }
 
-#[utoipa::path(patch, path = "/api/torrents/{hash}", tag = "torrents",
-    params(("hash" = String, Path)), request_body = TorrentPatch,
-    responses((status = 200, body = TorrentRow), (status = 400), (status = 404), (status = 409)))]
+#[utoipa::path(patch, path = "/api/torrents/{hash}", tag = "torrents", operation_id = "update_torrent",
+    params(HashPath), request_body = TorrentPatch,
+    responses((status = 200, body = TorrentRow), (status = 404, description = "no such torrent or target profile (or not visible)"), (status = 409, description = "not possible now (file list unknown, move failed)")))]
 pub async fn patch(
     State(st): State<AppState>,
     id: Identity,
@@ -438,13 +478,15 @@ pub async fn patch(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeleteQuery {
+    /// Also delete the downloaded data.
     #[serde(default)]
     pub delete_files: bool,
 }
 
-#[utoipa::path(delete, path = "/api/torrents/{hash}", tag = "torrents",
-    params(("hash" = String, Path), DeleteQuery), responses((status = 204), (status = 404)))]
+#[utoipa::path(delete, path = "/api/torrents/{hash}", tag = "torrents", operation_id = "delete_torrent",
+    params(HashPath, DeleteQuery), responses((status = 204, description = "removed"), (status = 404, description = "no such torrent (or not visible)")))]
 pub async fn delete(
     State(st): State<AppState>,
     id: Identity,
