@@ -134,7 +134,12 @@ pub(crate) fn parse_magnet(s: &str) -> Result<ParsedMagnet> {
     if !s.starts_with("magnet:?") && !bare_hash {
         return Err(bad("it must start with 'magnet:?'"));
     }
-    let m = Magnet::parse(s).map_err(|e| bad(&format!("{e:#}")))?;
+    check_select_only(s)?;
+    // The checks above keep known bad links away from librqbit's parser; should another one
+    // make it panic, that is this link's failure.
+    let m = std::panic::catch_unwind(|| Magnet::parse(s))
+        .map_err(|_| bad("the magnet parser cannot read it"))?
+        .map_err(|e| bad(&format!("{e:#}")))?;
     let id = m
         .as_id20()
         .ok_or_else(|| bad("it has no BitTorrent v1 info hash (xt=urn:btih:…)"))?;
@@ -157,6 +162,43 @@ pub(crate) fn parse_magnet(s: &str) -> Result<ParsedMagnet> {
         name: m.name.as_deref().and_then(limits::magnet_display_name),
         peers,
     })
+}
+
+/// librqbit expands a magnet's `so` (select-only, BEP 53) ranges into a list of every index
+/// they cover, so `so=0-4000000000` would allocate gigabytes and abort the process. A torrent
+/// has at most `limits::TORRENT_FILES_MAX` files, so indices at or past that, or more of them
+/// in all, are refused before librqbit sees the link. Entries librqbit ignores (not numbers)
+/// are ignored here too.
+pub(crate) fn check_select_only(magnet: &str) -> Result<()> {
+    let Ok(url) = url::Url::parse(magnet) else {
+        return Ok(());
+    };
+    let max = limits::TORRENT_FILES_MAX;
+    let mut listed = 0usize;
+    for (key, value) in url.query_pairs() {
+        if key != "so" {
+            continue;
+        }
+        for entry in value.split(',').filter(|e| !e.is_empty()) {
+            let (start, end) = entry.split_once('-').unwrap_or((entry, entry));
+            let (Ok(start), Ok(end)) = (start.parse::<usize>(), end.parse::<usize>()) else {
+                continue;
+            };
+            if start >= max || end >= max {
+                return Err(EngineError::InvalidMagnet(format!(
+                    "not a valid magnet link: its file selection (so=) names file index {} but a torrent has at most {max} files",
+                    start.max(end)
+                )));
+            }
+            listed += end.saturating_sub(start) + usize::from(end >= start);
+            if listed > max {
+                return Err(EngineError::InvalidMagnet(format!(
+                    "not a valid magnet link: its file selection (so=) lists more than {max} files"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn check_file_indices(idx: &[usize], count: usize) -> Result<HashSet<usize>> {
@@ -468,7 +510,9 @@ impl Engine {
                             // is the torrent itself: asking again would give the same.
                             let invalid = matches!(
                                 e,
-                                EngineError::InvalidTorrent(_) | EngineError::PathEscape(_)
+                                EngineError::InvalidTorrent(_)
+                                    | EngineError::PathEscape(_)
+                                    | EngineError::InvalidMagnet(_)
                             );
                             let mut st = engine.lock();
                             let Some(en) = st.torrents.get_mut(&hash) else {
@@ -505,6 +549,8 @@ impl Engine {
                 e.rec.only_files.clone(),
             )
         };
+        // Stored before `check_select_only` existed: librqbit must not expand its `so=`.
+        check_select_only(&magnet)?;
         let opts = AddTorrentOptions {
             list_only: true,
             initial_peers: if peers.is_empty() { None } else { Some(peers) },
@@ -577,4 +623,35 @@ fn unreachable_url() -> Result<(Option<Vec<u8>>, Option<Meta>)> {
     Err(EngineError::Internal(
         "URL sources are fetched first".into(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: &str = "c12fe1c06bba254a9dc9f519b335aa7c1367a88a";
+
+    #[test]
+    fn magnet_file_selection_is_bounded() {
+        let m = |so: &str| format!("magnet:?xt=urn:btih:{H}&so={so}");
+        for ok in ["0", "0,2,4-6", "0-99999", "x-y,,7", "5-2"] {
+            assert!(parse_magnet(&m(ok)).is_ok(), "{ok}");
+        }
+        for bad in [
+            "0-4000000000",
+            "4-88888888888888882",
+            "0-18446744073709551615",
+            "100000",
+            "0-99999,0-1",
+        ] {
+            let e = parse_magnet(&m(bad)).err().map(|e| e.to_string());
+            assert!(
+                e.as_deref().is_some_and(|e| e.contains("so=")),
+                "{bad}: {e:?}"
+            );
+        }
+        // the fuzzer's find: a short link that made librqbit allocate for 8.9e16 indices
+        let found = "magnet:?xaba=b32&s-32&so=-xaba=b32&so=-0,4-32&so=-0,4-4-2ab,4-88888888888888882&so=-0,4-32&so=-0,4-4-2ab,4-2\u{6}ab,92\u{6}ab,9-23&qb";
+        assert!(parse_magnet(found).is_err());
+    }
 }

@@ -108,6 +108,11 @@ impl Int<'_> {
         quote(&String::from_utf8_lossy(self.0))
     }
 
+    /// The value as i64, if it fits.
+    fn to_i64(self) -> Option<i64> {
+        std::str::from_utf8(self.0).ok()?.parse().ok()
+    }
+
     /// The value as u64, or a reason naming `what`.
     fn to_u64(self, what: &str) -> Result<u64> {
         if self.0.first() == Some(&b'-') {
@@ -259,10 +264,23 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// Consumes any value, checking its syntax.
+    /// Consumes any value, checking its syntax. Integers must fit in 64 bits: librqbit reads
+    /// those of keys it does not know as i64, with an overflow check in debug builds (a
+    /// panic) and wrapping otherwise.
     fn skip(&mut self, depth: u32) -> Result<()> {
         match self.peek()? {
-            b'i' => self.int().map(|_| ()),
+            b'i' => {
+                let at = self.i;
+                let int = self.int()?;
+                if int.to_i64().is_none() {
+                    self.i = at;
+                    return Err(self.malformed(&format!(
+                        "the integer {} does not fit in 64 bits",
+                        int.text()
+                    )));
+                }
+                Ok(())
+            }
             b'l' => self.list(depth, |r| r.skip(depth + 1)),
             b'd' => self.dict(depth, |r, _| r.skip(depth + 1)),
             b'0'..=b'9' => self.bytes().map(|_| ()),
@@ -870,6 +888,15 @@ mod tests {
         deep.extend(vec![b'e'; 100]);
         deep.extend(b"ee");
         refused(&deep, "nested more than 64 levels");
+        // integers of unknown keys must fit in 64 bits too (librqbit reads them as i64)
+        let mut big = b"d13:creation datei99999999999999999999e4:info".to_vec();
+        big.extend(single(100, vec![]).bytes());
+        big.push(b'e');
+        refused(&big, "does not fit in 64 bits");
+        let mut ok = b"d13:creation datei-9223372036854775808e4:info".to_vec();
+        ok.extend(single(100, vec![]).bytes());
+        ok.push(b'e');
+        assert!(check_torrent_file(&ok).is_ok());
         let dup = b"d4:infod4:name1:a4:name1:bee";
         refused(dup, "'name' appears twice");
         let v2 = B::D(vec![
