@@ -169,13 +169,12 @@ async fn read_text(field: &mut Field<'_>, name: &str) -> Result<String, ApiError
 }
 
 /// Reads the multipart form of an add: `torrent` file parts, `magnet` (one per line) and
-/// `url` parts, and the options `paused`, `label`, `only_files`, `peers`, `subdir` (each at
-/// most once). Public for the fuzz target (`fuzz/fuzz_targets/multipart.rs`).
+/// `url` parts, and the options `paused`, `label`, `only_files`, `peers`, `subdir` (the last
+/// of a repeated one counts). Public for the fuzz target (`fuzz/fuzz_targets/multipart.rs`).
 pub async fn read_multipart(mut mp: Multipart) -> Result<(Vec<AddSource>, AddOptions), ApiError> {
     let mut sources = Vec::new();
     let mut opts = AddOptions::default();
     let mut parts = 0usize;
-    let mut seen: Vec<&'static str> = Vec::new();
     while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
         parts += 1;
         if parts > limits::MULTIPART_PARTS_MAX {
@@ -188,7 +187,8 @@ pub async fn read_multipart(mut mp: Multipart) -> Result<(Vec<AddSource>, AddOpt
             ));
         }
         let name = field.name().unwrap_or("").to_owned();
-        let once: &'static str = match name.as_str() {
+        // A repeated option field replaces the earlier value (the part count bounds them).
+        let field_name: &'static str = match name.as_str() {
             "torrent" => {
                 let fname = field.file_name().unwrap_or("upload.torrent").to_owned();
                 let bytes = field.bytes().await.map_err(multipart_error)?;
@@ -222,15 +222,8 @@ pub async fn read_multipart(mut mp: Multipart) -> Result<(Vec<AddSource>, AddOpt
                 ));
             }
         };
-        if seen.contains(&once) {
-            return Err(ApiError::bad_request(
-                "invalid_multipart",
-                format!("form field '{once}' is given more than once"),
-            ));
-        }
-        seen.push(once);
-        let text = read_text(&mut field, once).await?;
-        match once {
+        let text = read_text(&mut field, field_name).await?;
+        match field_name {
             "paused" => opts.paused = parse_bool("paused", &text)?,
             "label" => opts.label = Some(text).filter(|s| !s.is_empty()),
             "only_files" => opts.only_files = Some(parse_indices(&text)?),

@@ -774,14 +774,6 @@ async fn oversized_text_inputs_are_400_and_change_nothing() {
             ),
             "longer than 2097152 bytes",
         ),
-        (
-            "multipart label given twice",
-            reqwest::multipart::Form::new()
-                .part("torrent", file())
-                .text("label", "a")
-                .text("label", "b"),
-            "more than once",
-        ),
         ("multipart with 129 parts", too_many, "at most 128 parts"),
         (
             "multipart with 101 magnets",
