@@ -27,7 +27,7 @@ fn config() -> &'static Config {
             ("PYTORRENT_API_ALLOWED_ORIGINS", "https://torrents.example.com"),
             ("PYTORRENT_SOCKETIO_CORS_ALLOWED_ORIGINS", "http://10.0.0.5:8090"),
             ("PYTORRENT_AUTH_BYPASS_HOSTS", "localhost,10.0.0.5:8090,[::1]"),
-            ("PYTORRENT_ALLOWED_HOSTS", "torrents.example.com,nas.lan:8090"),
+            ("PYTORRENT_ALLOWED_HOSTS", "torrents.example.com,nas.lan"),
         ];
         Config::from_vars(
             vars.iter().map(|(k, v)| (k.to_string(), v.to_string())),
