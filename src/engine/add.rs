@@ -134,7 +134,7 @@ pub(crate) fn parse_magnet(s: &str) -> Result<ParsedMagnet> {
     if !s.starts_with("magnet:?") && !bare_hash {
         return Err(bad("it must start with 'magnet:?'"));
     }
-    check_select_only(s)?;
+    check_before_librqbit(s)?;
     // The checks above keep known bad links away from librqbit's parser; should another one
     // make it panic, that is this link's failure.
     let m = std::panic::catch_unwind(|| Magnet::parse(s))
@@ -164,18 +164,45 @@ pub(crate) fn parse_magnet(s: &str) -> Result<ParsedMagnet> {
     })
 }
 
-/// librqbit expands a magnet's `so` (select-only, BEP 53) ranges into a list of every index
-/// they cover, so `so=0-4000000000` would allocate gigabytes and abort the process. A torrent
-/// has at most `limits::TORRENT_FILES_MAX` files, so indices at or past that, or more of them
-/// in all, are refused before librqbit sees the link. Entries librqbit ignores (not numbers)
-/// are ignored here too.
-pub(crate) fn check_select_only(magnet: &str) -> Result<()> {
+/// What librqbit's magnet parser cannot be trusted with (both found by the magnet fuzz
+/// target), refused before it sees the link:
+/// - it expands `so` (select-only, BEP 53) ranges into a list of every index they cover, so
+///   `so=0-4000000000` would allocate gigabytes and abort the process. A torrent has at most
+///   `limits::TORRENT_FILES_MAX` files, so indices at or past that, or more of them in all,
+///   are refused (entries librqbit ignores, not numbers, are ignored here too);
+/// - it copies a base32-decoded info hash into a fixed-size array and panics when the length
+///   differs: a padded (`=`) 32-character v1 hash, or a base32 v2 (`btmh`) hash. Only 40 hex
+///   or 32 unpadded base32 characters (v1) and 64 hex characters (v2) are let through.
+pub(crate) fn check_before_librqbit(magnet: &str) -> Result<()> {
     let Ok(url) = url::Url::parse(magnet) else {
         return Ok(());
     };
+    let bad = |why: String| EngineError::InvalidMagnet(format!("not a valid magnet link: {why}"));
     let max = limits::TORRENT_FILES_MAX;
     let mut listed = 0usize;
     for (key, value) in url.query_pairs() {
+        if key == "xt" {
+            if let Some(h) = value.strip_prefix("urn:btih:")
+                && h.len() == 32
+                && !h
+                    .bytes()
+                    .all(|b| b.is_ascii_alphabetic() || (b'2'..=b'7').contains(&b))
+            {
+                return Err(bad(format!(
+                    "the base32 info hash '{}' must be 32 characters among A-Z and 2-7",
+                    limits::quote(h)
+                )));
+            }
+            if let Some(h) = value.strip_prefix("urn:btmh:")
+                && !(h.len() == 68 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            {
+                return Err(bad(format!(
+                    "the v2 info hash '{}' must be 1220 followed by 64 hexadecimal digits",
+                    limits::quote(h)
+                )));
+            }
+            continue;
+        }
         if key != "so" {
             continue;
         }
@@ -549,8 +576,8 @@ impl Engine {
                 e.rec.only_files.clone(),
             )
         };
-        // Stored before `check_select_only` existed: librqbit must not expand its `so=`.
-        check_select_only(&magnet)?;
+        // Stored before `check_before_librqbit` existed: librqbit must not parse a bad one.
+        check_before_librqbit(&magnet)?;
         let opts = AddTorrentOptions {
             list_only: true,
             initial_peers: if peers.is_empty() { None } else { Some(peers) },
@@ -650,6 +677,15 @@ mod tests {
                 "{bad}: {e:?}"
             );
         }
+        // padded or wrong-length base32 hashes made librqbit's parser panic
+        for bad in [
+            "magnet:?xt=urn:btih:MFRGGZDFMZTWQ2LKNNWG23TXEBO34PY=",
+            &format!("magnet:?xt=urn:btmh:1220{}", "A".repeat(56)),
+            "magnet:?xt=urn:btmh:1220abcd",
+        ] {
+            assert!(parse_magnet(bad).is_err(), "{bad}");
+        }
+        assert!(parse_magnet("magnet:?xt=urn:btih:MFRGGZDFMZTWQ2LKNNWG23TXEBO34PYA").is_ok());
         // the fuzzer's find: a short link that made librqbit allocate for 8.9e16 indices
         let found = "magnet:?xaba=b32&s-32&so=-xaba=b32&so=-0,4-32&so=-0,4-4-2ab,4-88888888888888882&so=-0,4-32&so=-0,4-4-2ab,4-2\u{6}ab,92\u{6}ab,9-23&qb";
         assert!(parse_magnet(found).is_err());
