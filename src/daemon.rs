@@ -267,14 +267,15 @@ pub async fn serve(config: Config, opts: StartOptions) -> Result<(), DaemonError
         accepted_hosts = %crate::auth::request::accepted_hosts_summary(&config),
         "pytorrentd ready"
     );
-    let app = crate::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = crate::app(state);
     let stop = tokio_util::sync::CancellationToken::new();
     tokio::spawn(stop_signal(stop.clone()));
-    let server = axum::serve(listener, app).with_graceful_shutdown({
+    // Not `axum::serve`: see `http::server` (request-head limits answered in JSON).
+    let server = crate::http::server::serve(listener, app, {
         let stop = stop.clone();
         async move { stop.cancelled().await }
     });
-    let mut served = tokio::spawn(async move { server.await });
+    let mut served = tokio::spawn(server);
     // The port is bound and the engine is up: tell systemd (Type=notify) we are ready.
     notify(&[
         sd_notify::NotifyState::Ready,
@@ -283,7 +284,7 @@ pub async fn serve(config: Config, opts: StartOptions) -> Result<(), DaemonError
     // Draining HTTP must not eat the whole 10 s stop budget.
     tokio::select! {
         r = &mut served => {
-            if let Ok(Err(e)) = r {
+            if let Err(e) = r {
                 warn!("http server: {e}");
             }
         }

@@ -10,6 +10,7 @@ pub mod daemon;
 pub mod engine;
 pub mod feed;
 pub mod http;
+pub mod limits;
 pub mod metrics;
 pub mod private_fs;
 pub mod state;

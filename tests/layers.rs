@@ -1,16 +1,17 @@
 //! The layering of docs/architecture.md, checked on the source: the lower layers (`config`,
-//! `private_fs`, `store`, `engine`, `auth`) import only layers below them and know nothing of
-//! HTTP — no `axum`, no `http` crate, no `crate::http`, no application state.
+//! `limits`, `private_fs`, `store`, `engine`, `auth`) import only layers below them and know
+//! nothing of HTTP — no `axum`, no `http` crate, no `crate::http`, no application state.
 
 use std::path::{Path, PathBuf};
 
 /// Each lower layer: its files and the crate modules it may use.
 const LAYERS: &[(&str, &[&str])] = &[
     ("src/config.rs", &[]),
+    ("src/limits.rs", &[]),
     ("src/private_fs.rs", &[]),
     ("src/store.rs", &["private_fs"]),
-    ("src/engine", &["config", "store", "private_fs"]),
-    ("src/auth", &["config", "store"]),
+    ("src/engine", &["config", "limits", "store", "private_fs"]),
+    ("src/auth", &["config", "limits", "store"]),
 ];
 
 /// Every crate module a file could name.
@@ -23,6 +24,7 @@ const MODULES: &[&str] = &[
     "engine",
     "feed",
     "http",
+    "limits",
     "metrics",
     "private_fs",
     "state",

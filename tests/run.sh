@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_cmds=(aria2c transmission-cli opentracker mktorrent nginx systemd-analyze chromium unzip)
-need_pkgs=(aria2 transmission-cli opentracker mktorrent nginx systemd chromium unzip)
+need_cmds=(aria2c transmission-cli opentracker mktorrent nginx systemd-analyze chromium unzip curl ip)
+need_pkgs=(aria2 transmission-cli opentracker mktorrent nginx systemd chromium unzip curl iproute2)
 missing=()
 for i in "${!need_cmds[@]}"; do
   command -v "${need_cmds[$i]}" >/dev/null 2>&1 || missing+=("${need_pkgs[$i]}")
@@ -23,6 +23,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 cargo test --locked --all-targets -- --test-threads=2
+
+# The API against its own OpenAPI document (schemathesis from PyPI, pinned, in a cached venv;
+# the daemon runs in a network namespace with only loopback).
+bash tests/schemathesis/run.sh
 
 # Live feed (official socket.io-client) and browser tests (Playwright + Debian chromium),
 # against the daemon binary built above.

@@ -3,6 +3,8 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
+use crate::limits::{PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS};
+
 pub fn hash(password: &str) -> Result<String, String> {
     Argon2::default()
         .hash_password(password.as_bytes())
@@ -111,11 +113,15 @@ impl Default for Pool {
 /// Rules for new passwords: long enough to resist guessing, bounded to cap hashing work.
 pub fn check_new(password: &str) -> Result<(), String> {
     let n = password.chars().count();
-    if n < 8 {
-        return Err("the password must have at least 8 characters".into());
+    if n < PASSWORD_MIN_CHARS {
+        return Err(format!(
+            "the password must have at least {PASSWORD_MIN_CHARS} characters"
+        ));
     }
-    if password.len() > 1024 {
-        return Err("the password must be at most 1024 bytes".into());
+    if password.len() > PASSWORD_MAX_BYTES {
+        return Err(format!(
+            "the password must be at most {PASSWORD_MAX_BYTES} bytes"
+        ));
     }
     Ok(())
 }

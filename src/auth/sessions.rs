@@ -177,10 +177,11 @@ pub fn purge_expired(store: &Store) -> std::result::Result<usize, StoreError> {
 /// Creates an API token; returns its record and the secret (shown once).
 pub fn create_token(store: &Store, username: &str, name: &str) -> Result<(TokenRecord, String)> {
     let name = name.trim();
-    if name.is_empty() || name.len() > 64 || name.chars().any(|c| c.is_control()) {
-        return Err(UserError::Invalid(
-            "token name must be 1-64 printable characters".into(),
-        ));
+    let max = crate::limits::TOKEN_NAME_MAX_CHARS;
+    if name.is_empty() || name.chars().count() > max || name.chars().any(|c| c.is_control()) {
+        return Err(UserError::Invalid(format!(
+            "token name must be 1-{max} printable characters"
+        )));
     }
     let secret = format!("{TOKEN_PREFIX}{}", random_hex(32));
     let rec = TokenRecord {

@@ -91,7 +91,7 @@ fn invisible(c: char) -> bool {
 /// spaces, no commas (a comma would look like several header values joined).
 pub fn check_username(name: &str) -> Result<()> {
     let ok = !name.is_empty()
-        && name.len() <= 128
+        && name.len() <= crate::limits::USERNAME_MAX_BYTES
         && name.trim() == name
         && !name.contains(',')
         && !name.chars().any(|c| c.is_control() || invisible(c));

@@ -13,7 +13,9 @@ use librqbit_core::magnet::Magnet;
 use librqbit_core::torrent_metainfo::torrent_from_bytes;
 use tracing::{info, warn};
 
+use super::validate::{self, TorrentError};
 use super::{Engine, EngineError, EngineEvent, Entry, MAX_TORRENT_BYTES, Meta, Result, TorrentRow};
+use crate::limits;
 use crate::store::TorrentRecord;
 
 /// What to add.
@@ -51,6 +53,28 @@ pub(crate) fn parse_torrent(bytes: &[u8]) -> Result<ParsedTorrent> {
             "the .torrent file is larger than 10 MiB".into(),
         ));
     }
+    validate::check_torrent_file(bytes).map_err(|e| match e {
+        TorrentError::Invalid(m) => {
+            EngineError::InvalidTorrent(format!("not a valid .torrent file: {m}"))
+        }
+        TorrentError::PathEscape(m) => {
+            EngineError::PathEscape(format!("the .torrent is refused: {m}"))
+        }
+    })?;
+    // The checks above keep every input known to break librqbit's parser away from it; if
+    // another one still makes it panic, that is this request's failure, not the process's.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse_checked(bytes))).unwrap_or_else(
+        |_| {
+            warn!("the torrent engine panicked while reading a .torrent that passed validation");
+            Err(EngineError::InvalidTorrent(
+                "not a valid .torrent file: the torrent engine cannot read it".into(),
+            ))
+        },
+    )
+}
+
+/// Reads a .torrent that passed [`validate::check_torrent_file`] with librqbit's parser.
+fn parse_checked(bytes: &[u8]) -> Result<ParsedTorrent> {
     let t = torrent_from_bytes(bytes)
         .map_err(|e| EngineError::InvalidTorrent(format!("not a valid .torrent file: {e}")))?;
     let hash = t.info_hash.as_string();
@@ -104,12 +128,18 @@ pub(crate) struct ParsedMagnet {
 
 pub(crate) fn parse_magnet(s: &str) -> Result<ParsedMagnet> {
     let s = s.trim();
+    limits::check_magnet(s)?;
     let bad = |why: &str| EngineError::InvalidMagnet(format!("not a valid magnet link: {why}"));
     let bare_hash = s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit());
     if !s.starts_with("magnet:?") && !bare_hash {
         return Err(bad("it must start with 'magnet:?'"));
     }
-    let m = Magnet::parse(s).map_err(|e| bad(&format!("{e:#}")))?;
+    check_before_librqbit(s)?;
+    // The checks above keep known bad links away from librqbit's parser; should another one
+    // make it panic, that is this link's failure.
+    let m = std::panic::catch_unwind(|| Magnet::parse(s))
+        .map_err(|_| bad("the magnet parser cannot read it"))?
+        .map_err(|e| bad(&format!("{e:#}")))?;
     let id = m
         .as_id20()
         .ok_or_else(|| bad("it has no BitTorrent v1 info hash (xt=urn:btih:…)"))?;
@@ -117,18 +147,85 @@ pub(crate) fn parse_magnet(s: &str) -> Result<ParsedMagnet> {
     if let Ok(url) = url::Url::parse(s) {
         for (k, v) in url.query_pairs() {
             if k == "x.pe" {
-                let addr: SocketAddr = v
-                    .parse()
-                    .map_err(|_| bad(&format!("peer address '{v}' is not IP:port")))?;
+                let addr: SocketAddr = v.parse().map_err(|_| {
+                    bad(&format!(
+                        "peer address '{}' is not IP:port",
+                        limits::quote(&v)
+                    ))
+                })?;
                 peers.push(addr);
             }
         }
     }
     Ok(ParsedMagnet {
         hash: id.as_string(),
-        name: m.name.clone(),
+        name: m.name.as_deref().and_then(limits::magnet_display_name),
         peers,
     })
+}
+
+/// What librqbit's magnet parser cannot be trusted with (both found by the magnet fuzz
+/// target), refused before it sees the link:
+/// - it expands `so` (select-only, BEP 53) ranges into a list of every index they cover, so
+///   `so=0-4000000000` would allocate gigabytes and abort the process. A torrent has at most
+///   `limits::TORRENT_FILES_MAX` files, so indices at or past that, or more of them in all,
+///   are refused (entries librqbit ignores, not numbers, are ignored here too);
+/// - it copies a base32-decoded info hash into a fixed-size array and panics when the length
+///   differs: a padded (`=`) 32-character v1 hash, or a base32 v2 (`btmh`) hash. Only 40 hex
+///   or 32 unpadded base32 characters (v1) and 64 hex characters (v2) are let through.
+pub(crate) fn check_before_librqbit(magnet: &str) -> Result<()> {
+    let Ok(url) = url::Url::parse(magnet) else {
+        return Ok(());
+    };
+    let bad = |why: String| EngineError::InvalidMagnet(format!("not a valid magnet link: {why}"));
+    let max = limits::TORRENT_FILES_MAX;
+    let mut listed = 0usize;
+    for (key, value) in url.query_pairs() {
+        if key == "xt" {
+            if let Some(h) = value.strip_prefix("urn:btih:")
+                && h.len() == 32
+                && !h
+                    .bytes()
+                    .all(|b| b.is_ascii_alphabetic() || (b'2'..=b'7').contains(&b))
+            {
+                return Err(bad(format!(
+                    "the base32 info hash '{}' must be 32 characters among A-Z and 2-7",
+                    limits::quote(h)
+                )));
+            }
+            if let Some(h) = value.strip_prefix("urn:btmh:")
+                && !(h.len() == 68 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            {
+                return Err(bad(format!(
+                    "the v2 info hash '{}' must be 1220 followed by 64 hexadecimal digits",
+                    limits::quote(h)
+                )));
+            }
+            continue;
+        }
+        if key != "so" {
+            continue;
+        }
+        for entry in value.split(',').filter(|e| !e.is_empty()) {
+            let (start, end) = entry.split_once('-').unwrap_or((entry, entry));
+            let (Ok(start), Ok(end)) = (start.parse::<usize>(), end.parse::<usize>()) else {
+                continue;
+            };
+            if start >= max || end >= max {
+                return Err(EngineError::InvalidMagnet(format!(
+                    "not a valid magnet link: its file selection (so=) names file index {} but a torrent has at most {max} files",
+                    start.max(end)
+                )));
+            }
+            listed += end.saturating_sub(start) + usize::from(end >= start);
+            if listed > max {
+                return Err(EngineError::InvalidMagnet(format!(
+                    "not a valid magnet link: its file selection (so=) lists more than {max} files"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn check_file_indices(idx: &[usize], count: usize) -> Result<HashSet<usize>> {
@@ -178,6 +275,7 @@ pub(crate) fn check_dir_writable(dir: &Path) -> Result<()> {
 
 /// A profile's download dir must be absolute, free of `..`, existing and writable.
 pub(crate) fn check_profile_dir(dir: &Path) -> Result<()> {
+    limits::check_dir_path(dir)?;
     if !dir.is_absolute() {
         return Err(EngineError::PathEscape(format!(
             "download directory {} must be an absolute path",
@@ -193,39 +291,26 @@ pub(crate) fn check_profile_dir(dir: &Path) -> Result<()> {
     check_dir_writable(dir)
 }
 
-pub(crate) fn check_profile_id(id: &str) -> Result<()> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-        && id != "*";
-    if ok {
-        Ok(())
-    } else {
-        Err(EngineError::Invalid(format!(
-            "profile id '{id}' is invalid: use 1-64 characters among a-z, 0-9, '-' and '_'"
-        )))
+/// The size limits of an add request, checked before anything is fetched or parsed.
+fn check_add_input(sources: &[AddSource], opts: &AddOptions) -> Result<()> {
+    if sources.is_empty() {
+        return Err(EngineError::Invalid("nothing to add".into()));
     }
-}
-
-pub(crate) fn check_profile_name(name: &str) -> Result<()> {
-    if name.trim().is_empty() || name.len() > 128 || name.chars().any(|c| c.is_control()) {
-        return Err(EngineError::Invalid(
-            "profile name must be 1-128 printable characters".into(),
-        ));
+    limits::check_source_count(sources.len())?;
+    for s in sources {
+        match s {
+            AddSource::Magnet(m) => limits::check_magnet(m.trim())?,
+            AddSource::Url(u) => limits::check_url(u)?,
+            AddSource::Bytes { .. } => {}
+        }
     }
-    Ok(())
-}
-
-fn check_label(label: &Option<String>) -> Result<()> {
-    if let Some(l) = label
-        && (l.len() > 128 || l.chars().any(|c| c.is_control()))
-    {
-        return Err(EngineError::Invalid(
-            "label must be at most 128 printable characters".into(),
-        ));
+    if let Some(l) = &opts.label {
+        limits::check_label(l)?;
     }
+    if let Some(of) = &opts.only_files {
+        limits::check_file_index_count(of.len())?;
+    }
+    limits::check_peer_count(opts.peers.len())?;
     Ok(())
 }
 
@@ -234,10 +319,12 @@ fn save_dir(base: &Path, subdir: &Option<String>) -> Result<PathBuf> {
     let Some(sub) = subdir.as_deref().filter(|s| !s.is_empty()) else {
         return Ok(base.to_path_buf());
     };
+    limits::check_subdir(sub)?;
     let p = Path::new(sub);
     if p.components().any(|c| !matches!(c, Component::Normal(_))) {
         return Err(EngineError::PathEscape(format!(
-            "subdir '{sub}' must be a relative path inside the profile's download directory"
+            "subdir '{}' must be a relative path inside the profile's download directory",
+            limits::quote(sub)
         )));
     }
     Ok(base.join(p))
@@ -259,10 +346,7 @@ impl Engine {
         opts: AddOptions,
     ) -> Result<Vec<TorrentRow>> {
         let prof = self.profile(profile)?;
-        check_label(&opts.label)?;
-        if sources.is_empty() {
-            return Err(EngineError::Invalid("nothing to add".into()));
-        }
+        check_add_input(&sources, &opts)?;
         let save = save_dir(&prof.download_dir, &opts.subdir)?;
         check_dir_writable(&prof.download_dir)?;
 
@@ -318,6 +402,7 @@ impl Engine {
                             rec.peers.push(p);
                         }
                     }
+                    limits::check_peer_count(rec.peers.len())?;
                     if let Some(of) = &opts.only_files {
                         if of.is_empty() {
                             return Err(EngineError::Invalid(
@@ -331,7 +416,10 @@ impl Engine {
                 AddSource::Bytes { name, bytes } => {
                     let pt = parse_torrent(&bytes).map_err(|e| match e {
                         EngineError::InvalidTorrent(m) => {
-                            EngineError::InvalidTorrent(format!("{name}: {m}"))
+                            EngineError::InvalidTorrent(format!("{}: {m}", limits::quote(&name)))
+                        }
+                        EngineError::PathEscape(m) => {
+                            EngineError::PathEscape(format!("{}: {m}", limits::quote(&name)))
                         }
                         e => e,
                     })?;
@@ -434,11 +522,25 @@ impl Engine {
                         Ok(()) => return,
                         Err(e) => {
                             warn!(%hash, "fetching metadata: {e}");
-                            if let Some(en) = engine.lock().torrents.get_mut(&hash) {
-                                en.error = Some(e.to_string());
-                            } else {
+                            // Peers' metadata must match the info hash, so invalid metadata
+                            // is the torrent itself: asking again would give the same.
+                            let invalid = matches!(
+                                e,
+                                EngineError::InvalidTorrent(_)
+                                    | EngineError::PathEscape(_)
+                                    | EngineError::InvalidMagnet(_)
+                            );
+                            let mut st = engine.lock();
+                            let Some(en) = st.torrents.get_mut(&hash) else {
+                                return;
+                            };
+                            if invalid {
+                                en.error = Some(format!("the torrent's metadata is invalid: {e}"));
+                                en.metadata_invalid = true;
+                                en.resolver = None;
                                 return;
                             }
+                            en.error = Some(e.to_string());
                         }
                     }
                     tokio::time::sleep(delay).await;
@@ -463,16 +565,28 @@ impl Engine {
                 e.rec.only_files.clone(),
             )
         };
+        // Stored before `check_before_librqbit` existed: librqbit must not parse a bad one.
+        check_before_librqbit(&magnet)?;
         let opts = AddTorrentOptions {
             list_only: true,
             initial_peers: if peers.is_empty() { None } else { Some(peers) },
             ..Default::default()
         };
-        let resp = self
-            .session
-            .add_torrent(AddTorrent::from_url(magnet), Some(opts))
-            .await
-            .map_err(|e| EngineError::FetchFailed(format!("{e:#}")))?;
+        // librqbit checks the metadata it receives with its own parser, which panics on
+        // some invalid values (a piece length of 0): that panic is this torrent's failure.
+        let session = self.session.clone();
+        let resp = super::catch_engine_panic(async move {
+            session
+                .add_torrent(AddTorrent::from_url(magnet), Some(opts))
+                .await
+        })
+        .await
+        .map_err(|_| {
+            EngineError::InvalidTorrent(
+                "the torrent engine cannot read it (details in the server log)".into(),
+            )
+        })?
+        .map_err(|e| EngineError::FetchFailed(format!("{e:#}")))?;
         let AddTorrentResponse::ListOnly(lo) = resp else {
             return Err(EngineError::Internal("unexpected engine answer".into()));
         };
@@ -525,4 +639,44 @@ fn unreachable_url() -> Result<(Option<Vec<u8>>, Option<Meta>)> {
     Err(EngineError::Internal(
         "URL sources are fetched first".into(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: &str = "c12fe1c06bba254a9dc9f519b335aa7c1367a88a";
+
+    #[test]
+    fn magnet_file_selection_is_bounded() {
+        let m = |so: &str| format!("magnet:?xt=urn:btih:{H}&so={so}");
+        for ok in ["0", "0,2,4-6", "0-99999", "x-y,,7", "5-2"] {
+            assert!(parse_magnet(&m(ok)).is_ok(), "{ok}");
+        }
+        for bad in [
+            "0-4000000000",
+            "4-88888888888888882",
+            "0-18446744073709551615",
+            "100000",
+            "0-99999,0-1",
+        ] {
+            let e = parse_magnet(&m(bad)).err().map(|e| e.to_string());
+            assert!(
+                e.as_deref().is_some_and(|e| e.contains("so=")),
+                "{bad}: {e:?}"
+            );
+        }
+        // padded or wrong-length base32 hashes made librqbit's parser panic
+        for bad in [
+            "magnet:?xt=urn:btih:MFRGGZDFMZTWQ2LKNNWG23TXEBO34PY=",
+            &format!("magnet:?xt=urn:btmh:1220{}", "A".repeat(56)),
+            "magnet:?xt=urn:btmh:1220abcd",
+        ] {
+            assert!(parse_magnet(bad).is_err(), "{bad}");
+        }
+        assert!(parse_magnet("magnet:?xt=urn:btih:MFRGGZDFMZTWQ2LKNNWG23TXEBO34PYA").is_ok());
+        // the fuzzer's find: a short link that made librqbit allocate for 8.9e16 indices
+        let found = "magnet:?xaba=b32&s-32&so=-xaba=b32&so=-0,4-32&so=-0,4-4-2ab,4-88888888888888882&so=-0,4-32&so=-0,4-4-2ab,4-2\u{6}ab,92\u{6}ab,9-23&qb";
+        assert!(parse_magnet(found).is_err());
+    }
 }

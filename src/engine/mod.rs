@@ -12,6 +12,7 @@ mod rate;
 mod row;
 mod scheduler;
 mod storage;
+pub mod validate;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -29,12 +30,24 @@ use crate::store::{ProfileRecord, Store, StoreError, TorrentRecord};
 
 pub use add::{AddOptions, AddSource};
 pub use fetch::FetchAccess;
+
+/// Reads .torrent bytes exactly as an upload is read (size limit, `validate`, then
+/// librqbit's parser) and returns the info hash. Used by the fuzz targets.
+pub fn read_torrent(bytes: &[u8]) -> Result<String> {
+    add::parse_torrent(bytes).map(|p| p.hash)
+}
+
+/// Reads a magnet link exactly as an add does (length limit, syntax, v1 info hash, `x.pe`
+/// peer hints, display name) and returns the info hash. Used by the fuzz targets.
+pub fn read_magnet(magnet: &str) -> Result<String> {
+    add::parse_magnet(magnet).map(|m| m.hash)
+}
 pub use row::{
     FileRow, PeerRow, TorrentDetails, TorrentReason, TorrentRow, TorrentState, TrackerRow,
 };
 
 /// Largest accepted .torrent (also the HTTP body limit for uploads).
-pub const MAX_TORRENT_BYTES: usize = 10 * 1024 * 1024;
+pub const MAX_TORRENT_BYTES: usize = crate::limits::TORRENT_FILE_MAX_BYTES;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -70,6 +83,9 @@ pub enum EngineError {
     MoveFailed(String),
     #[error("{0}")]
     ProfileNotEmpty(String),
+    /// An input outside the limits of `crate::limits`.
+    #[error(transparent)]
+    Limit(#[from] crate::limits::LimitError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("engine error: {0}")]
@@ -77,6 +93,28 @@ pub enum EngineError {
 }
 
 pub type Result<T> = std::result::Result<T, EngineError>;
+
+/// A panic inside librqbit while it works on one torrent, turned into that torrent's failure
+/// (the panic message, as text) so that it never unwinds through a request or a restore.
+/// The future runs as its own task because librqbit's futures are not `UnwindSafe`.
+pub(crate) async fn catch_engine_panic<T: Send + 'static>(
+    f: impl std::future::Future<Output = T> + Send + 'static,
+) -> std::result::Result<T, String> {
+    match tokio::spawn(f).await {
+        Ok(v) => Ok(v),
+        Err(e) if e.is_panic() => {
+            let p = e.into_panic();
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".into());
+            warn!("the torrent engine panicked: {msg}");
+            Err(format!("internal engine failure: {msg}"))
+        }
+        Err(e) => Err(format!("internal engine failure: {e}")),
+    }
+}
 
 /// Change notifications for the live feed (and anything else that wants them).
 #[derive(Debug, Clone)]
@@ -106,6 +144,9 @@ pub(crate) struct Meta {
 
 pub(crate) struct Entry {
     pub rec: TorrentRecord,
+    /// The metadata fetched for this magnet is invalid: fetching stopped for good and the
+    /// row shows `error` (with the reason in `error`) until the torrent is deleted.
+    pub metadata_invalid: bool,
     pub handle: Option<Arc<ManagedTorrent>>,
     pub meta: Option<Arc<Meta>>,
     pub error: Option<String>,
@@ -128,6 +169,7 @@ impl Entry {
     pub(crate) fn new(rec: TorrentRecord, meta: Option<Arc<Meta>>) -> Entry {
         Entry {
             rec,
+            metadata_invalid: false,
             handle: None,
             meta,
             error: None,
@@ -316,7 +358,16 @@ impl Engine {
             .store
             .torrent_file(hash)?
             .ok_or_else(|| EngineError::Internal(format!("no metadata stored for {hash}")))?;
-        let meta = Arc::new(add::parse_torrent(&bytes)?.meta);
+        let meta = match add::parse_torrent(&bytes) {
+            Ok(p) => Arc::new(p.meta),
+            Err(e) => {
+                // Stored before the checks of `validate` existed: show why it cannot start.
+                if let Some(en) = self.lock().torrents.get_mut(hash) {
+                    en.error = Some(e.to_string());
+                }
+                return Err(e);
+            }
+        };
         let (save_dir, only_files, peers, paused) = {
             let st = self.lock();
             let e = st
@@ -369,10 +420,15 @@ impl Engine {
             initial_peers: if peers.is_empty() { None } else { Some(peers) },
             ..Default::default()
         };
-        let result = self
-            .session
-            .add_torrent(AddTorrent::from_bytes(bytes), Some(opts))
-            .await;
+        let session = self.session.clone();
+        let result = catch_engine_panic(async move {
+            session
+                .add_torrent(AddTorrent::from_bytes(bytes), Some(opts))
+                .await
+        })
+        .await
+        .map_err(|p| anyhow::anyhow!("the torrent engine failed on this torrent ({p})"))
+        .and_then(|r| r);
         let gone = !self.lock().torrents.contains_key(hash);
         if gone {
             // Deleted while the engine was adding it: do not leave an orphan behind.
@@ -704,11 +760,15 @@ impl Engine {
     }
 
     pub async fn set_label(&self, hash: &str, label: Option<String>) -> Result<()> {
+        if let Some(l) = &label {
+            crate::limits::check_label(l)?;
+        }
         let _g = self.ops.lock().await;
         self.update_record(hash, |r| r.label = label)
     }
 
     pub async fn set_files(&self, hash: &str, wanted: Vec<usize>) -> Result<()> {
+        crate::limits::check_file_index_count(wanted.len())?;
         let _g = self.ops.lock().await;
         let (count, handle) = {
             let st = self.lock();
@@ -1191,5 +1251,25 @@ fn reset_engine_dir(dir: &Path, known: &std::collections::HashSet<String>) {
         if is_engine_file && (name.ends_with(".torrent") || !known.contains(stem)) {
             let _ = std::fs::remove_file(entry.path());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::catch_engine_panic;
+
+    #[tokio::test]
+    async fn engine_panics_become_errors() {
+        assert_eq!(catch_engine_panic(async { 7 }).await, Ok(7));
+        let r = catch_engine_panic(async {
+            let zero = std::hint::black_box(0u64);
+            100u64.div_ceil(zero)
+        })
+        .await;
+        let e = r.unwrap_err();
+        assert!(e.contains("divide by zero"), "{e}");
+        let r: Result<(), String> =
+            catch_engine_panic(async { panic!("{}", String::from("owned message")) }).await;
+        assert!(r.unwrap_err().contains("owned message"));
     }
 }

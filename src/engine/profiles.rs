@@ -6,16 +6,25 @@ use std::path::PathBuf;
 
 use chrono::Utc;
 
-use super::add::{check_profile_dir, check_profile_id, check_profile_name};
+use super::add::check_profile_dir;
 use super::{EngineError, Result};
+use crate::limits::{check_max_active_downloads, check_profile_id, check_profile_name};
 use crate::store::{ProfileRecord, Store};
 
 #[derive(Debug, Default, Clone, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfilePatch {
+    /// Display name, 1-128 printable characters.
+    #[schema(
+        max_length = 128,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*[^\s\x00-\x1f\x7f-\x9f\u2028\u2029][^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
+    )]
     pub name: Option<String>,
-    #[schema(value_type = Option<String>)]
+    /// Absolute path of an existing, writable directory (new torrents go there).
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 4096)]
     pub download_dir: Option<PathBuf>,
+    /// Downloads running at once; 0 = unlimited.
+    #[schema(maximum = 1000)]
     pub max_active_downloads: Option<u32>,
 }
 
@@ -25,6 +34,8 @@ pub struct ProfileView {
     pub id: String,
     pub name: String,
     pub download_dir: String,
+    /// Downloads running at once in this profile; 0 = unlimited.
+    #[schema(maximum = 1000)]
     pub max_active_downloads: u32,
     /// The caller's level: `ro`, `full` or `admin`.
     pub level: String,
@@ -54,6 +65,7 @@ pub fn create(
         p.name = p.id.clone();
     }
     check_profile_name(&p.name)?;
+    check_max_active_downloads(p.max_active_downloads)?;
     check_profile_dir(&p.download_dir)?;
     if existing.contains_key(&p.id) {
         return Err(EngineError::Conflict(format!(
@@ -89,6 +101,7 @@ pub fn update(
         p.download_dir = d;
     }
     if let Some(m) = patch.max_active_downloads {
+        check_max_active_downloads(m)?;
         p.max_active_downloads = m;
     }
     store.put_profile(&p)?;

@@ -236,7 +236,7 @@ pub(crate) fn row(e: &Entry) -> TorrentRow {
                 };
                 r.error = Some(f.message.clone());
             } else {
-                if e.error.is_some() && rec.has_metadata {
+                if e.error.is_some() && (rec.has_metadata || e.metadata_invalid) {
                     r.state = TorrentState::Error;
                 } else if rec.paused {
                     r.state = TorrentState::Paused;

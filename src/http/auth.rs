@@ -83,7 +83,8 @@ pub async fn login(
         return Err(banned(left.as_secs().max(1)));
     }
     // Absurd inputs cannot match anything; refuse them before paying for a hash.
-    let plausible = req.username.len() <= 128 && req.password.len() <= 1024;
+    let plausible = req.username.len() <= crate::limits::USERNAME_MAX_BYTES
+        && req.password.len() <= crate::limits::PASSWORD_MAX_BYTES;
     let user = if plausible {
         users::get(&st.store, &req.username)?
     } else {
@@ -220,7 +221,7 @@ pub struct Me {
     pub permissions: HashMap<String, Level>,
 }
 
-#[utoipa::path(get, path = "/api/auth/me", tag = "auth", responses((status = 200, body = Me), (status = 401)))]
+#[utoipa::path(get, path = "/api/auth/me", tag = "auth", responses((status = 200, body = Me)))]
 pub async fn me(id: Identity) -> Json<Me> {
     Json(Me {
         logout_available: id.via == crate::auth::Via::Session,
@@ -234,7 +235,7 @@ pub async fn me(id: Identity) -> Json<Me> {
 
 // ---- users (admin) ----
 
-#[utoipa::path(get, path = "/api/users", tag = "users", responses((status = 200, body = Vec<UserView>), (status = 403)))]
+#[utoipa::path(get, path = "/api/users", tag = "users", responses((status = 200, body = Vec<UserView>)))]
 pub async fn list_users(
     State(st): State<AppState>,
     id: Identity,
@@ -248,14 +249,17 @@ pub async fn list_users(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    /// 1-128 bytes, printable, no commas or surrounding spaces.
+    #[schema(min_length = 1, max_length = 128)]
     pub username: String,
-    /// Omit for an external (header-authenticated) user.
+    /// 8 characters to 1024 bytes. Omit for an external (header-authenticated) user.
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: Option<String>,
     #[serde(default = "default_role")]
-    #[schema(value_type = String)]
+    #[schema(value_type = super::conventions::RoleName)]
     pub role: Role,
     #[serde(default)]
-    #[schema(value_type = HashMap<String, String>)]
+    #[schema(value_type = HashMap<String, super::conventions::LevelName>)]
     pub permissions: BTreeMap<String, Level>,
 }
 
@@ -276,7 +280,7 @@ fn check_grants(st: &AppState, perms: &BTreeMap<String, Option<Level>>) -> Resul
 }
 
 #[utoipa::path(post, path = "/api/users", tag = "users", request_body = NewUser,
-    responses((status = 201, body = UserView), (status = 400), (status = 403), (status = 409)))]
+    responses((status = 201, body = UserView), (status = 404, description = "a granted profile does not exist"), (status = 409, description = "the user exists")))]
 pub async fn create_user(
     State(st): State<AppState>,
     id: Identity,
@@ -308,17 +312,19 @@ pub async fn create_user(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<super::conventions::RoleName>)]
     pub role: Option<Role>,
+    /// 8 characters to 1024 bytes.
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: Option<String>,
     /// Grants to set; `null` removes one.
-    #[schema(value_type = Option<HashMap<String, Option<String>>>)]
+    #[schema(schema_with = super::conventions::grants_patch_schema)]
     pub permissions: Option<BTreeMap<String, Option<Level>>>,
 }
 
 #[utoipa::path(patch, path = "/api/users/{name}", tag = "users", request_body = UserPatch,
     params(("name" = String, Path)),
-    responses((status = 200, body = UserView), (status = 400), (status = 403), (status = 404), (status = 409)))]
+    responses((status = 200, body = UserView), (status = 404, description = "no such user or profile"), (status = 409, description = "would leave no administrator")))]
 pub async fn update_user(
     State(st): State<AppState>,
     id: Identity,
@@ -375,7 +381,7 @@ pub async fn update_user(
 }
 
 #[utoipa::path(delete, path = "/api/users/{name}", tag = "users", params(("name" = String, Path)),
-    responses((status = 204), (status = 403), (status = 404), (status = 409)))]
+    responses((status = 204, description = "deleted"), (status = 404, description = "no such user"), (status = 409, description = "the last administrator")))]
 pub async fn delete_user(
     State(st): State<AppState>,
     id: Identity,
@@ -395,6 +401,12 @@ pub async fn delete_user(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
+    /// 1-64 characters, not only spaces, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
 }
 
@@ -429,7 +441,7 @@ pub async fn list_tokens(
 }
 
 #[utoipa::path(post, path = "/api/tokens", tag = "tokens", request_body = NewToken,
-    responses((status = 201, body = CreatedToken), (status = 400)))]
+    responses((status = 201, body = CreatedToken), (status = 409, description = "the caller has no account (bypass or auth disabled)")))]
 pub async fn create_token(
     State(st): State<AppState>,
     id: Identity,
@@ -448,7 +460,7 @@ pub async fn create_token(
 }
 
 #[utoipa::path(delete, path = "/api/tokens/{id}", tag = "tokens", params(("id" = String, Path)),
-    responses((status = 204), (status = 404)))]
+    responses((status = 204, description = "revoked"), (status = 404, description = "no such token of the caller"), (status = 409, description = "the caller has no account (bypass or auth disabled)")))]
 pub async fn delete_token(
     State(st): State<AppState>,
     id: Identity,

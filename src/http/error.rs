@@ -4,13 +4,27 @@
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
-use serde_json::json;
 
 use crate::auth::request::OriginRejected;
 use crate::auth::{AccessError, Denied};
 use crate::config::Config;
 use crate::engine::EngineError;
+use crate::limits::{Field, LimitError};
 use crate::store::StoreError;
+
+/// The body of every error answer (the OpenAPI schema of all 4xx and 5xx responses).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `invalid_input`, `torrent_not_found`.
+    pub code: String,
+    /// One human-readable line; it states the limit when an input is outside one.
+    pub message: String,
+}
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -84,7 +98,12 @@ impl From<OriginRejected> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.code, "message": self.message}});
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+            },
+        };
         let mut resp = (self.status, Json(body)).into_response();
         if self.status == StatusCode::PAYLOAD_TOO_LARGE {
             // The rest of the oversized body is not read, so this connection cannot carry
@@ -119,12 +138,24 @@ impl From<EngineError> for ApiError {
             E::PathEscapesProfile(_) => Self::bad_request("path_escapes_profile", msg),
             E::FileConflict(_) => Self::new(StatusCode::CONFLICT, "file_conflict", msg),
             E::Invalid(_) => Self::bad_request("invalid_input", msg),
+            E::Limit(l) => l.into(),
             E::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", msg),
             E::MoveFailed(_) => Self::new(StatusCode::CONFLICT, "move_failed", msg),
             E::ProfileNotEmpty(_) => Self::new(StatusCode::CONFLICT, "profile_not_empty", msg),
             E::Store(e) => Self::from(e),
             E::Internal(e) => Self::internal(e),
         }
+    }
+}
+
+impl From<LimitError> for ApiError {
+    fn from(e: LimitError) -> Self {
+        let code = match e.field {
+            Field::Magnet => "invalid_magnet",
+            Field::Url => "invalid_url",
+            _ => "invalid_input",
+        };
+        Self::bad_request(code, e.message)
     }
 }
 

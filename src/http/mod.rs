@@ -2,10 +2,12 @@
 //! Handlers stay thin: extract, check permission, call the engine, serialize.
 
 pub mod auth;
+mod conventions;
 mod error;
 mod extract;
 pub mod me;
 pub mod profiles;
+pub mod server;
 pub mod torrents;
 mod ui;
 
@@ -18,6 +20,7 @@ use serde::Serialize;
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 
+use conventions::Conventions;
 pub use error::ApiError;
 pub use extract::peer_of;
 
@@ -117,7 +120,15 @@ async fn stats(State(st): State<AppState>, id: Identity) -> Json<Stats> {
         torrents::action,
         torrents::patch,
         torrents::delete,
-    )
+    ),
+    components(schemas(
+        error::ErrorBody,
+        error::ErrorDetail,
+        torrents::TorrentAction,
+        conventions::RoleName,
+        conventions::LevelName
+    )),
+    modifiers(&Conventions)
 )]
 pub struct ApiDoc;
 
@@ -310,6 +321,60 @@ async fn metrics(
         .into_response()
 }
 
+fn panic_response(p: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let msg = p
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into());
+    ApiError::internal(format!("request handler panicked: {msg}")).into_response()
+}
+
+/// The request-head limits of `crate::limits` that reach the router: a request target over
+/// `HTTP_URI_MAX_BYTES` is 414, header fields over `HTTP_HEAD_MAX_BYTES` in all are 431,
+/// both with the JSON error body and the exact sizes. (hyper refuses most oversized heads
+/// itself before the router runs, and `server` turns those answers into JSON too; but its
+/// buffer limit is checked between reads, so a large head that arrives in one read can get
+/// through it.)
+async fn head_limits(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use crate::limits::{HTTP_HEAD_MAX_BYTES, HTTP_URI_MAX_BYTES};
+    let target = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().len())
+        .unwrap_or(0);
+    if target > HTTP_URI_MAX_BYTES {
+        return ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            format!(
+                "the request target is {target} bytes; at most {HTTP_URI_MAX_BYTES} are accepted"
+            ),
+        )
+        .into_response();
+    }
+    let bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if target + bytes > HTTP_HEAD_MAX_BYTES {
+        return ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            format!(
+                "the request head is about {} bytes; at most {HTTP_HEAD_MAX_BYTES} bytes for the request line and header fields together are accepted",
+                target + bytes
+            ),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
 /// The API, `/logout`, the metrics route and the UI, compressed. The live feed is attached
 /// around these by the composition root (`crate::app`), inside [`outer_layers`].
 pub fn routes(state: &AppState) -> Router<AppState> {
@@ -325,6 +390,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         app = app.route(&state.config.metrics_path, get(metrics));
     }
     app.fallback(ui::serve)
+        // Last line of defence: a panic in a handler answers a JSON 500 (cause logged)
+        // instead of dropping the connection. Known bad inputs never get this far: they are
+        // refused with a 4xx before any code that could panic on them.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
         // gzip or brotli as the client prefers (the UI bundle shrinks about 3x).
         .layer(tower_http::compression::CompressionLayer::new())
 }
@@ -359,5 +430,7 @@ pub fn outer_layers(inner: Router<AppState>, state: AppState) -> Router {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
+        // First of all: a head outside the limits gets no further.
+        .layer(axum::middleware::from_fn(head_limits))
         .with_state(state)
 }

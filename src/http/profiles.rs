@@ -17,7 +17,7 @@ pub fn view(p: &ProfileRecord, id: &Identity) -> Option<ProfileView> {
     ProfileView::of(p, id.view_level(&p.id))
 }
 
-#[utoipa::path(get, path = "/api/profiles", tag = "profiles",
+#[utoipa::path(get, path = "/api/profiles", tag = "profiles", operation_id = "list_profiles",
     responses((status = 200, body = Vec<ProfileView>)))]
 pub async fn list(State(st): State<AppState>, id: Identity) -> Json<Vec<ProfileView>> {
     Json(
@@ -32,16 +32,27 @@ pub async fn list(State(st): State<AppState>, id: Identity) -> Json<Vec<ProfileV
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProfile {
+    /// 1-64 characters among a-z, 0-9, '-' and '_'.
+    #[schema(pattern = "^[a-z0-9_-]{1,64}$")]
     pub id: String,
+    /// Display name, at most 128 printable characters; empty (the default) = the id.
     #[serde(default)]
+    #[schema(
+        max_length = 128,
+        pattern = r"^$|^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*[^\s\x00-\x1f\x7f-\x9f\u2028\u2029][^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
+    )]
     pub name: String,
+    /// Absolute path of an existing, writable directory.
+    #[schema(min_length = 1, max_length = 4096)]
     pub download_dir: String,
+    /// Downloads running at once in this profile; 0 (the default) = unlimited.
     #[serde(default)]
+    #[schema(maximum = 1000)]
     pub max_active_downloads: u32,
 }
 
-#[utoipa::path(post, path = "/api/profiles", tag = "profiles", request_body = NewProfile,
-    responses((status = 201, body = ProfileView), (status = 400), (status = 403), (status = 409)))]
+#[utoipa::path(post, path = "/api/profiles", tag = "profiles", operation_id = "create_profile", request_body = NewProfile,
+    responses((status = 201, body = ProfileView), (status = 409, description = "a profile with this id exists")))]
 pub async fn create(
     State(st): State<AppState>,
     id: Identity,
@@ -59,9 +70,9 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(v)))
 }
 
-#[utoipa::path(patch, path = "/api/profiles/{id}", tag = "profiles", request_body = ProfilePatch,
-    params(("id" = String, Path)),
-    responses((status = 200, body = ProfileView), (status = 400), (status = 403), (status = 404)))]
+#[utoipa::path(patch, path = "/api/profiles/{id}", tag = "profiles", operation_id = "update_profile", request_body = ProfilePatch,
+    params(super::torrents::ProfilePath),
+    responses((status = 200, body = ProfileView), (status = 404, description = "no such profile")))]
 pub async fn update(
     State(st): State<AppState>,
     id: Identity,
@@ -75,9 +86,9 @@ pub async fn update(
         .ok_or_else(|| ApiError::internal("admin view missing"))
 }
 
-#[utoipa::path(delete, path = "/api/profiles/{id}", tag = "profiles",
-    params(("id" = String, Path)),
-    responses((status = 204), (status = 403), (status = 404), (status = 409)))]
+#[utoipa::path(delete, path = "/api/profiles/{id}", tag = "profiles", operation_id = "delete_profile",
+    params(super::torrents::ProfilePath),
+    responses((status = 204, description = "deleted"), (status = 404, description = "no such profile"), (status = 409, description = "the profile still has torrents, or is the last one")))]
 pub async fn delete(
     State(st): State<AppState>,
     id: Identity,

@@ -1,6 +1,7 @@
 //! Torrent endpoints: list/add per profile, details, actions, edits, removal.
 
 use axum::Json;
+use axum::extract::multipart::Field;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
@@ -14,24 +15,64 @@ use crate::engine::{
     AddOptions, AddSource, EngineError, FetchAccess, FileRow, PeerRow, QueueMove, TorrentDetails,
     TorrentRow, TrackerRow,
 };
+use crate::limits;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddJson {
-    /// A magnet link (`x.pe` peer hints are honoured).
+    /// A magnet link (`x.pe` peer hints are honoured; `dn` is cut to 255 bytes).
+    #[schema(max_length = 16384)]
     pub magnet: Option<String>,
     /// An http(s) URL of a .torrent file.
+    #[schema(max_length = 8192)]
     pub url: Option<String>,
     #[serde(default)]
     pub paused: bool,
+    /// At most 128 characters, no control characters.
+    #[schema(max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$")]
     pub label: Option<String>,
+    /// Indices of the files to download (default: all); at least one.
+    #[schema(min_items = 1, max_items = 100000)]
     pub only_files: Option<Vec<usize>>,
     /// Extra peers to dial, as `IP:port`.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub peers: Vec<String>,
-    /// Folder under the profile's download directory.
+    /// Folder under the profile's download directory (relative, at most 1024 bytes).
+    #[schema(max_length = 1024)]
     pub subdir: Option<String>,
+}
+
+/// A torrent's info hash in the path (40 hexadecimal digits, either case).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct HashPath {
+    #[param(pattern = "^[0-9a-fA-F]{40}$")]
+    hash: String,
+}
+
+/// A profile id in the path.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct ProfilePath {
+    /// Profile id (1-64 characters among a-z, 0-9, '-' and '_').
+    #[param(pattern = "^[a-z0-9_-]{1,64}$")]
+    id: String,
+}
+
+/// The actions of `POST /api/torrents/{hash}/{action}` (documentation only: the handler
+/// answers 404 `unknown_action` to anything else).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "kebab-case")]
+#[allow(dead_code)]
+pub enum TorrentAction {
+    Pause,
+    Resume,
+    Recheck,
+    ForceStart,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -39,14 +80,21 @@ pub struct AddResponse {
     pub added: Vec<TorrentRow>,
 }
 
-fn parse_peers<'a>(
-    it: impl Iterator<Item = &'a str>,
-) -> Result<Vec<std::net::SocketAddr>, ApiError> {
-    it.map(str::trim)
+/// Peers as `IP:port` strings; the count is checked before any is parsed.
+fn parse_peers(list: &[&str]) -> Result<Vec<std::net::SocketAddr>, ApiError> {
+    let list: Vec<&str> = list
+        .iter()
+        .map(|s| s.trim())
         .filter(|s| !s.is_empty())
+        .collect();
+    limits::check_peer_count(list.len())?;
+    list.into_iter()
         .map(|s| {
             s.parse().map_err(|_| {
-                ApiError::bad_request("invalid_input", format!("peer '{s}' is not IP:port"))
+                ApiError::bad_request(
+                    "invalid_input",
+                    format!("peer '{}' is not IP:port", limits::quote(s)),
+                )
             })
         })
         .collect()
@@ -64,67 +112,123 @@ fn parse_bool(field: &str, v: &str) -> Result<bool, ApiError> {
 }
 
 fn parse_indices(v: &str) -> Result<Vec<usize>, ApiError> {
-    v.split(',')
+    let list: Vec<&str> = v
+        .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
+        .collect();
+    limits::check_file_index_count(list.len())?;
+    list.into_iter()
         .map(|s| {
             s.parse().map_err(|_| {
                 ApiError::bad_request(
                     "invalid_input",
-                    format!("only_files must be comma-separated file indices, got '{s}'"),
+                    format!(
+                        "only_files must be comma-separated file indices, got '{}'",
+                        limits::quote(s)
+                    ),
                 )
             })
         })
         .collect()
 }
 
-async fn read_multipart(mut mp: Multipart) -> Result<(Vec<AddSource>, AddOptions), ApiError> {
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else {
+        ApiError::bad_request(
+            "invalid_multipart",
+            format!("malformed upload: {}", e.body_text()),
+        )
+    }
+}
+
+/// A text field's value, refused beyond [`limits::MULTIPART_TEXT_MAX_BYTES`] (read in
+/// chunks, so an oversized field is never held whole) or when it is not UTF-8.
+async fn read_text(field: &mut Field<'_>, name: &str) -> Result<String, ApiError> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if buf.len() + chunk.len() > limits::MULTIPART_TEXT_MAX_BYTES {
+            return Err(ApiError::bad_request(
+                "invalid_multipart",
+                format!(
+                    "form field '{name}' is longer than {} bytes",
+                    limits::MULTIPART_TEXT_MAX_BYTES
+                ),
+            ));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    String::from_utf8(buf).map_err(|_| {
+        ApiError::bad_request(
+            "invalid_multipart",
+            format!("form field '{name}' is not UTF-8 text"),
+        )
+    })
+}
+
+/// Reads the multipart form of an add: `torrent` file parts, `magnet` (one per line) and
+/// `url` parts, and the options `paused`, `label`, `only_files`, `peers`, `subdir` (the last
+/// of a repeated one counts). Public for the fuzz target (`fuzz/fuzz_targets/multipart.rs`).
+pub async fn read_multipart(mut mp: Multipart) -> Result<(Vec<AddSource>, AddOptions), ApiError> {
     let mut sources = Vec::new();
     let mut opts = AddOptions::default();
-    let mp_err = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_large()
-        } else {
-            ApiError::bad_request(
+    let mut parts = 0usize;
+    while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
+        parts += 1;
+        if parts > limits::MULTIPART_PARTS_MAX {
+            return Err(ApiError::bad_request(
                 "invalid_multipart",
-                format!("malformed upload: {}", e.body_text()),
-            )
+                format!(
+                    "an upload may have at most {} parts",
+                    limits::MULTIPART_PARTS_MAX
+                ),
+            ));
         }
-    };
-    while let Some(field) = mp.next_field().await.map_err(mp_err)? {
         let name = field.name().unwrap_or("").to_owned();
-        match name.as_str() {
+        // A repeated option field replaces the earlier value (the part count bounds them).
+        let field_name: &'static str = match name.as_str() {
             "torrent" => {
                 let fname = field.file_name().unwrap_or("upload.torrent").to_owned();
-                let bytes = field.bytes().await.map_err(mp_err)?;
+                let bytes = field.bytes().await.map_err(multipart_error)?;
                 sources.push(AddSource::Bytes {
                     name: fname,
                     bytes: bytes.to_vec(),
                 });
+                limits::check_source_count(sources.len())?;
+                continue;
             }
-            "paused" | "label" | "only_files" | "peers" | "subdir" | "magnet" | "url" => {
-                let text = field.text().await.map_err(mp_err)?;
-                match name.as_str() {
-                    "paused" => opts.paused = parse_bool("paused", &text)?,
-                    "label" => opts.label = Some(text).filter(|s| !s.is_empty()),
-                    "only_files" => opts.only_files = Some(parse_indices(&text)?),
-                    "peers" => opts.peers = parse_peers(text.split(','))?,
-                    "subdir" => opts.subdir = Some(text),
-                    "magnet" => sources.extend(
-                        text.lines()
-                            .map(str::trim)
-                            .filter(|l| !l.is_empty())
-                            .map(|l| AddSource::Magnet(l.to_owned())),
-                    ),
-                    _ => sources.push(AddSource::Url(text.trim().to_owned())),
+            "magnet" | "url" => {
+                let text = read_text(&mut field, &name).await?;
+                let lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+                if name == "magnet" {
+                    sources.extend(lines.map(|l| AddSource::Magnet(l.to_owned())));
+                } else {
+                    sources.extend(lines.map(|l| AddSource::Url(l.to_owned())));
                 }
+                limits::check_source_count(sources.len())?;
+                continue;
             }
+            "paused" => "paused",
+            "label" => "label",
+            "only_files" => "only_files",
+            "peers" => "peers",
+            "subdir" => "subdir",
             other => {
                 return Err(ApiError::bad_request(
                     "invalid_multipart",
-                    format!("unexpected form field '{other}'"),
+                    format!("unexpected form field '{}'", limits::quote(other)),
                 ));
             }
+        };
+        let text = read_text(&mut field, field_name).await?;
+        match field_name {
+            "paused" => opts.paused = parse_bool("paused", &text)?,
+            "label" => opts.label = Some(text).filter(|s| !s.is_empty()),
+            "only_files" => opts.only_files = Some(parse_indices(&text)?),
+            "peers" => opts.peers = parse_peers(&text.split(',').collect::<Vec<_>>())?,
+            _ => opts.subdir = Some(text),
         }
     }
     if sources.is_empty() {
@@ -136,10 +240,10 @@ async fn read_multipart(mut mp: Multipart) -> Result<(Vec<AddSource>, AddOptions
     Ok((sources, opts))
 }
 
-#[utoipa::path(post, path = "/api/profiles/{id}/torrents", tag = "torrents",
-    params(("id" = String, Path, description = "profile id")),
-    request_body(content = AddJson, description = "JSON, or multipart/form-data with `torrent` file parts and text fields paused, label, only_files, peers"),
-    responses((status = 201, body = AddResponse), (status = 400), (status = 404), (status = 409), (status = 413)))]
+#[utoipa::path(post, path = "/api/profiles/{id}/torrents", tag = "torrents", operation_id = "add_torrents",
+    params(ProfilePath),
+    request_body(content = AddJson, description = "JSON, or multipart/form-data with `torrent` file parts (at most 100 torrents and 128 parts) and the text fields paused, label, only_files, peers, subdir, magnet (one per line) and url"),
+    responses((status = 201, body = AddResponse), (status = 404, description = "no such profile (or not visible)"), (status = 409, description = "a torrent is already present")))]
 pub async fn add(
     State(st): State<AppState>,
     id: Identity,
@@ -158,7 +262,19 @@ pub async fn add(
         let mp = Multipart::from_request(req, &st)
             .await
             .map_err(|e| ApiError::bad_request("invalid_multipart", e.body_text()))?;
-        read_multipart(mp).await?
+        match read_multipart(mp).await {
+            Ok(v) => v,
+            Err(e) => {
+                // Refused while reading: the rest of the form is unread, so this connection
+                // cannot carry another request; tell the client not to reuse it.
+                let mut r = e.into_response();
+                r.headers_mut().insert(
+                    http::header::CONNECTION,
+                    http::HeaderValue::from_static("close"),
+                );
+                return Ok(r);
+            }
+        }
     } else {
         let body = axum::Json::<AddJson>::from_request(req, &st)
             .await
@@ -179,7 +295,7 @@ pub async fn add(
             paused: body.paused,
             label: body.label,
             only_files: body.only_files,
-            peers: parse_peers(body.peers.iter().map(String::as_str))?,
+            peers: parse_peers(&body.peers.iter().map(String::as_str).collect::<Vec<_>>())?,
             subdir: body.subdir,
             ..Default::default()
         };
@@ -211,9 +327,9 @@ pub async fn add(
     Ok((StatusCode::CREATED, Json(AddResponse { added })).into_response())
 }
 
-#[utoipa::path(get, path = "/api/profiles/{id}/torrents", tag = "torrents",
-    params(("id" = String, Path, description = "profile id")),
-    responses((status = 200, body = Vec<TorrentRow>), (status = 404)))]
+#[utoipa::path(get, path = "/api/profiles/{id}/torrents", tag = "torrents", operation_id = "list_torrents",
+    params(ProfilePath),
+    responses((status = 200, body = Vec<TorrentRow>), (status = 404, description = "no such profile (or not visible)")))]
 pub async fn list(
     State(st): State<AppState>,
     id: Identity,
@@ -239,8 +355,8 @@ fn authorize(st: &AppState, id: &Identity, hash: &str, need: Need) -> Result<Str
     Ok(hash)
 }
 
-#[utoipa::path(get, path = "/api/torrents/{hash}", tag = "torrents",
-    params(("hash" = String, Path)), responses((status = 200, body = TorrentDetails), (status = 404)))]
+#[utoipa::path(get, path = "/api/torrents/{hash}", tag = "torrents", operation_id = "get_torrent",
+    params(HashPath), responses((status = 200, body = TorrentDetails), (status = 404, description = "no such torrent (or not visible)")))]
 pub async fn details(
     State(st): State<AppState>,
     id: Identity,
@@ -250,8 +366,8 @@ pub async fn details(
     Ok(Json(st.engine.details(&hash)?))
 }
 
-#[utoipa::path(get, path = "/api/torrents/{hash}/files", tag = "torrents",
-    params(("hash" = String, Path)), responses((status = 200, body = Vec<FileRow>)))]
+#[utoipa::path(get, path = "/api/torrents/{hash}/files", tag = "torrents", operation_id = "list_files",
+    params(HashPath), responses((status = 200, body = Vec<FileRow>), (status = 404, description = "no such torrent (or not visible)")))]
 pub async fn files(
     State(st): State<AppState>,
     id: Identity,
@@ -261,8 +377,8 @@ pub async fn files(
     Ok(Json(st.engine.files(&hash)?))
 }
 
-#[utoipa::path(get, path = "/api/torrents/{hash}/peers", tag = "torrents",
-    params(("hash" = String, Path)), responses((status = 200, body = Vec<PeerRow>)))]
+#[utoipa::path(get, path = "/api/torrents/{hash}/peers", tag = "torrents", operation_id = "list_peers",
+    params(HashPath), responses((status = 200, body = Vec<PeerRow>), (status = 404, description = "no such torrent (or not visible)")))]
 pub async fn peers(
     State(st): State<AppState>,
     id: Identity,
@@ -272,8 +388,8 @@ pub async fn peers(
     Ok(Json(st.engine.peers(&hash)?))
 }
 
-#[utoipa::path(get, path = "/api/torrents/{hash}/trackers", tag = "torrents",
-    params(("hash" = String, Path)), responses((status = 200, body = Vec<TrackerRow>)))]
+#[utoipa::path(get, path = "/api/torrents/{hash}/trackers", tag = "torrents", operation_id = "list_trackers",
+    params(HashPath), responses((status = 200, body = Vec<TrackerRow>), (status = 404, description = "no such torrent (or not visible)")))]
 pub async fn trackers(
     State(st): State<AppState>,
     id: Identity,
@@ -283,9 +399,9 @@ pub async fn trackers(
     Ok(Json(st.engine.trackers(&hash)?))
 }
 
-#[utoipa::path(post, path = "/api/torrents/{hash}/{action}", tag = "torrents",
-    params(("hash" = String, Path), ("action" = String, Path, description = "pause | resume | recheck | force-start")),
-    responses((status = 200, body = TorrentRow), (status = 404)))]
+#[utoipa::path(post, path = "/api/torrents/{hash}/{action}", tag = "torrents", operation_id = "torrent_action",
+    params(HashPath, ("action" = TorrentAction, Path)),
+    responses((status = 200, body = TorrentRow), (status = 404, description = "no such torrent (or not visible), or no such action"), (status = 409, description = "not possible now (e.g. recheck before the metadata is known)")))]
 pub async fn action(
     State(st): State<AppState>,
     id: Identity,
@@ -311,20 +427,21 @@ pub async fn action(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TorrentPatch {
-    /// New label; null or "" clears it.
+    /// New label (at most 128 characters, no control characters); null or "" clears it.
     #[serde(default, deserialize_with = "super::extract::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$")]
     pub label: Option<Option<String>>,
-    /// Indices of the wanted files.
+    /// Indices of the wanted files (at least one, each below the torrent's file count).
+    #[schema(min_items = 1, max_items = 100000)]
     pub files: Option<Vec<usize>>,
     pub queue: Option<QueueMove>,
     /// Move to another profile (data moves along).
     pub profile: Option<String>,
 }
 
-#[utoipa::path(patch, path = "/api/torrents/{hash}", tag = "torrents",
-    params(("hash" = String, Path)), request_body = TorrentPatch,
-    responses((status = 200, body = TorrentRow), (status = 400), (status = 404), (status = 409)))]
+#[utoipa::path(patch, path = "/api/torrents/{hash}", tag = "torrents", operation_id = "update_torrent",
+    params(HashPath), request_body = TorrentPatch,
+    responses((status = 200, body = TorrentRow), (status = 404, description = "no such torrent or target profile (or not visible)"), (status = 409, description = "not possible now (file list unknown, move failed)")))]
 pub async fn patch(
     State(st): State<AppState>,
     id: Identity,
@@ -354,13 +471,15 @@ pub async fn patch(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeleteQuery {
+    /// Also delete the downloaded data.
     #[serde(default)]
     pub delete_files: bool,
 }
 
-#[utoipa::path(delete, path = "/api/torrents/{hash}", tag = "torrents",
-    params(("hash" = String, Path), DeleteQuery), responses((status = 204), (status = 404)))]
+#[utoipa::path(delete, path = "/api/torrents/{hash}", tag = "torrents", operation_id = "delete_torrent",
+    params(HashPath, DeleteQuery), responses((status = 204, description = "removed"), (status = 404, description = "no such torrent (or not visible)")))]
 pub async fn delete(
     State(st): State<AppState>,
     id: Identity,

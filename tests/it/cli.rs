@@ -380,6 +380,7 @@ async fn profile_cli_with_daemon_stopped() {
     assert_ok("delete tv", &out);
 
     let missing = root.join("missing");
+    let long_name = "n".repeat(200);
     let bad: Vec<(&str, Vec<&str>)> = vec![
         (
             "add with missing dir",
@@ -422,6 +423,32 @@ async fn profile_cli_with_daemon_stopped() {
             vec!["profile", "delete", "nope", "--data-dir", &dd],
         ),
         (
+            "add with a 200-character name",
+            vec![
+                "profile",
+                "add",
+                "longname",
+                "--dir",
+                movies_s,
+                "--name",
+                &long_name,
+                "--data-dir",
+                &dd,
+            ],
+        ),
+        (
+            "set max-active above the limit",
+            vec![
+                "profile",
+                "set",
+                "movies",
+                "--max-active",
+                "5000",
+                "--data-dir",
+                &dd,
+            ],
+        ),
+        (
             "set unknown",
             vec![
                 "profile",
@@ -437,6 +464,18 @@ async fn profile_cli_with_daemon_stopped() {
     for (ctx, args) in &bad {
         let out = run(root, args, &[], 15.0).await;
         assert_cli_error(ctx, &out);
+    }
+    // limit errors state the limit
+    for (ctx, limit) in [
+        (
+            "add with a 200-character name",
+            "1-128 printable characters",
+        ),
+        ("set max-active above the limit", "0 (unlimited) to 1000"),
+    ] {
+        let args = &bad.iter().find(|b| b.0 == ctx).unwrap().1;
+        let out = run(root, args, &[], 15.0).await;
+        assert!(out.stderr.contains(limit), "{ctx}: {out}");
     }
 
     // the daemon sees what the CLI wrote
@@ -559,6 +598,41 @@ async fn profile_cli_with_daemon_running() {
     )
     .await;
     assert_cli_error("add with missing dir (running)", &out);
+    let long_name = "n".repeat(200);
+    let out = run(
+        root,
+        &[
+            "profile",
+            "set",
+            "live",
+            "--name",
+            &long_name,
+            "--data-dir",
+            &dd,
+        ],
+        &[],
+        15.0,
+    )
+    .await;
+    assert_cli_error("set a 200-character name (running)", &out);
+    assert!(out.stderr.contains("1-128 printable characters"), "{out}");
+    let out = run(
+        root,
+        &[
+            "profile",
+            "set",
+            "live",
+            "--max-active",
+            "5000",
+            "--data-dir",
+            &dd,
+        ],
+        &[],
+        15.0,
+    )
+    .await;
+    assert_cli_error("set max-active 5000 (running)", &out);
+    assert!(out.stderr.contains("0 (unlimited) to 1000"), "{out}");
 
     // a profile with a torrent cannot be deleted
     let t = Payload::single(&root.join("src"), "cli.bin", 50_000, &[], 16 * 1024).await;

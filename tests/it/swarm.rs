@@ -631,3 +631,30 @@ async fn url_of_torrent_downloads_from_aria2c() {
         "{details}"
     );
 }
+
+/// Piece lengths that are not a power of two (nor a multiple of the 16 KiB block) exist in
+/// real torrents and are accepted: such a torrent downloads byte for byte from aria2c.
+#[tokio::test(flavor = "multi_thread")]
+async fn odd_piece_length_downloads_from_aria2c() {
+    let tmp = tempdir("odd-pl");
+    let root = tmp.path();
+    let mut tracker = Tracker::new(root);
+    let p = Payload::multi(
+        &root.join("src"),
+        "odd-pieces",
+        &[("a.bin", 1_300_007), ("b/c.bin", 411_111)],
+        &[tracker.announce_url()],
+        270_544,
+    )
+    .await;
+    let info = librqbit_core::torrent_metainfo::torrent_from_bytes(&p.torrent).unwrap();
+    assert_eq!(info.info.data.piece_length, 270_544, "fixture piece length");
+    tracker.start(&[&p.hash]).await;
+    let _aria = Aria2::seed(root, "seeder", &p.torrent_path, &p.parent, None).await;
+    tracker.wait_seeders(&p.hash, 1, 20).await;
+    let d = Daemon::start(root).await;
+    let row = d.add_torrent_ok("default", &p.torrent, &[]).await;
+    assert_eq!(row["size"].as_u64(), Some(p.size), "row: {row}");
+    d.wait_complete(&p.hash, 60).await;
+    p.assert_in(&d.download_dir, None);
+}

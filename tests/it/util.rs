@@ -1339,3 +1339,264 @@ pub fn write(path: &Path, data: &[u8]) {
         .and_then(|mut f| f.write_all(data))
         .unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// hand-made .torrent files
+// ---------------------------------------------------------------------------------------------
+
+/// A bencode value for building .torrent files by hand, malformed ones included (integers
+/// are kept as text so that 2^64 or a 5,000-digit number can be written).
+#[derive(Clone, Debug)]
+pub enum Ben {
+    Int(String),
+    Str(Vec<u8>),
+    List(Vec<Ben>),
+    Dict(Vec<(Vec<u8>, Ben)>),
+}
+
+impl Ben {
+    pub fn int(v: impl ToString) -> Ben {
+        Ben::Int(v.to_string())
+    }
+    pub fn str(v: impl AsRef<[u8]>) -> Ben {
+        Ben::Str(v.as_ref().to_vec())
+    }
+    pub fn list(v: Vec<Ben>) -> Ben {
+        Ben::List(v)
+    }
+    /// A dictionary with its keys in the given order.
+    pub fn dict(entries: Vec<(&str, Ben)>) -> Ben {
+        Ben::Dict(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.as_bytes().to_vec(), v))
+                .collect(),
+        )
+    }
+
+    /// Sets `key` of a dictionary (replacing it, or inserting it in sorted position).
+    pub fn set(&mut self, key: &str, v: Ben) -> &mut Ben {
+        let Ben::Dict(d) = self else {
+            panic!("Ben::set on a non-dictionary")
+        };
+        match d.iter_mut().find(|(k, _)| k == key.as_bytes()) {
+            Some(e) => e.1 = v,
+            None => {
+                d.push((key.as_bytes().to_vec(), v));
+                d.sort_by(|a, b| a.0.cmp(&b.0));
+            }
+        }
+        self
+    }
+
+    pub fn remove(&mut self, key: &str) -> &mut Ben {
+        if let Ben::Dict(d) = self {
+            d.retain(|(k, _)| k != key.as_bytes());
+        }
+        self
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode_into(&mut out);
+        out
+    }
+
+    fn encode_into(&self, out: &mut Vec<u8>) {
+        match self {
+            Ben::Int(t) => out.extend_from_slice(format!("i{t}e").as_bytes()),
+            Ben::Str(b) => {
+                out.extend_from_slice(format!("{}:", b.len()).as_bytes());
+                out.extend_from_slice(b);
+            }
+            Ben::List(l) => {
+                out.push(b'l');
+                for v in l {
+                    v.encode_into(out);
+                }
+                out.push(b'e');
+            }
+            Ben::Dict(d) => {
+                out.push(b'd');
+                for (k, v) in d {
+                    Ben::Str(k.clone()).encode_into(out);
+                    v.encode_into(out);
+                }
+                out.push(b'e');
+            }
+        }
+    }
+}
+
+/// A well-formed single-file info dictionary for `size` bytes in pieces of 16 KiB, with
+/// made-up piece hashes (enough for everything but downloading).
+pub fn info_single(name: &[u8], size: u64) -> Ben {
+    let pieces = size.div_ceil(16384) as usize;
+    Ben::dict(vec![
+        ("length", Ben::int(size)),
+        ("name", Ben::str(name)),
+        ("piece length", Ben::int(16384)),
+        ("pieces", Ben::str(random_bytes(20 * pieces))),
+    ])
+}
+
+/// A multi-file info dictionary (folder `name`) with made-up piece hashes.
+pub fn info_multi(name: &[u8], files: &[(&[&[u8]], u64)]) -> Ben {
+    let total: u64 = files.iter().map(|f| f.1).sum();
+    let list = files
+        .iter()
+        .map(|(path, len)| {
+            Ben::dict(vec![
+                ("length", Ben::int(len)),
+                ("path", Ben::list(path.iter().map(Ben::str).collect())),
+            ])
+        })
+        .collect();
+    Ben::dict(vec![
+        ("files", Ben::list(list)),
+        ("name", Ben::str(name)),
+        ("piece length", Ben::int(16384)),
+        (
+            "pieces",
+            Ben::str(random_bytes(20 * total.div_ceil(16384) as usize)),
+        ),
+    ])
+}
+
+/// A .torrent around `info`.
+pub fn torrent_of(info: &Ben) -> Vec<u8> {
+    Ben::dict(vec![
+        ("announce", Ben::str("http://127.0.0.1:9/announce")),
+        ("info", info.clone()),
+    ])
+    .encode()
+}
+
+/// The v1 info hash (SHA-1 of the bencoded info dictionary) as 20 bytes, computed by
+/// librqbit's reader (which hashes the raw bytes without judging the values).
+pub fn info_hash_of(info: &Ben) -> [u8; 20] {
+    let t = torrent_of(info);
+    librqbit_core::torrent_metainfo::torrent_from_bytes(&t)
+        .expect("hash a hand-made torrent")
+        .info_hash
+        .0
+}
+
+// ---------------------------------------------------------------------------------------------
+// a peer that serves a magnet's metadata (ut_metadata, BEP 9) and nothing else
+// ---------------------------------------------------------------------------------------------
+
+/// A BitTorrent peer on 127.0.0.1 that answers the handshake and the extension handshake
+/// and sends the given `info` dictionary bytes to whoever asks for the metadata, so that
+/// a magnet can resolve to metadata that no real client would serve (malformed on purpose).
+pub struct MetadataPeer {
+    pub addr: SocketAddr,
+    /// Connections that asked for at least one metadata piece.
+    pub served: Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl MetadataPeer {
+    pub async fn start(info_hash: [u8; 20], info: Vec<u8>) -> MetadataPeer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let info = Arc::new(info);
+        let served = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = served.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let info = info.clone();
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let _ = serve_metadata(sock, info_hash, &info, &counter).await;
+                });
+            }
+        });
+        MetadataPeer { addr, served, task }
+    }
+}
+
+impl Drop for MetadataPeer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The integer after `key` (a bencoded `<len>:<key>i<n>e`) in `b`, if present.
+fn bencode_int_after(b: &[u8], key: &str) -> Option<u64> {
+    let pat = format!("{}:{key}i", key.len());
+    let at = b.windows(pat.len()).position(|w| w == pat.as_bytes())? + pat.len();
+    let end = at + b[at..].iter().position(|&c| c == b'e')?;
+    std::str::from_utf8(&b[at..end]).ok()?.parse().ok()
+}
+
+async fn serve_metadata(
+    mut sock: tokio::net::TcpStream,
+    info_hash: [u8; 20],
+    info: &[u8],
+    served: &std::sync::atomic::AtomicUsize,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const OUR_UT_METADATA: u8 = 3;
+    let mut theirs = [0u8; 68];
+    sock.read_exact(&mut theirs).await?;
+    let mut hs = Vec::with_capacity(68);
+    hs.push(19u8);
+    hs.extend_from_slice(b"BitTorrent protocol");
+    hs.extend_from_slice(&[0, 0, 0, 0, 0, 0x10, 0, 0]); // BEP 10 extension protocol
+    hs.extend_from_slice(&info_hash);
+    hs.extend_from_slice(b"-XX0001-metadatapeer");
+    sock.write_all(&hs).await?;
+    let ext = |id: u8, payload: &[u8]| {
+        let mut m = Vec::new();
+        m.extend_from_slice(&(payload.len() as u32 + 2).to_be_bytes());
+        m.push(20);
+        m.push(id);
+        m.extend_from_slice(payload);
+        m
+    };
+    let ours = format!(
+        "d1:md11:ut_metadatai{OUR_UT_METADATA}ee13:metadata_sizei{}ee",
+        info.len()
+    );
+    sock.write_all(&ext(0, ours.as_bytes())).await?;
+    let mut their_ut_metadata: Option<u8> = None;
+    let mut first = true;
+    loop {
+        let mut len = [0u8; 4];
+        sock.read_exact(&mut len).await?;
+        let len = u32::from_be_bytes(len) as usize;
+        if len == 0 {
+            continue;
+        }
+        let mut msg = vec![0u8; len];
+        sock.read_exact(&mut msg).await?;
+        if msg[0] != 20 || msg.len() < 2 {
+            continue;
+        }
+        let payload = &msg[2..];
+        if msg[1] == 0 {
+            their_ut_metadata = bencode_int_after(payload, "ut_metadata").map(|v| v as u8);
+        } else if msg[1] == OUR_UT_METADATA
+            && let (Some(id), Some(piece)) =
+                (their_ut_metadata, bencode_int_after(payload, "piece"))
+        {
+            if first {
+                served.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                first = false;
+            }
+            let start = (piece as usize * 16384).min(info.len());
+            let end = (start + 16384).min(info.len());
+            let mut data = format!(
+                "d8:msg_typei1e5:piecei{piece}e10:total_sizei{}ee",
+                info.len()
+            )
+            .into_bytes();
+            data.extend_from_slice(&info[start..end]);
+            sock.write_all(&ext(id, &data)).await?;
+        }
+    }
+}
