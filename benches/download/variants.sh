@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the pytorrentd variants that docs/bench-download.md compares, each in a copy of the
-# repo under /tmp (the repo's own Cargo.toml and src/ are never touched), then runs run.sh
+# repo under /tmp (the repo's own Cargo.toml and src/ are never touched), then runs benches/run.sh
 # with them as extra leechers.
 #
 #   benches/download/variants.sh            # build both, then run the download phase
@@ -53,4 +53,4 @@ wrap ct "PTD_EXP_CURRENT_THREAD=1 PTD_EXP_WAKE_ON_INIT=1 PTD_EXP_MAX_REQ_WINDOW=
 VARIANTS="ptd-openssl=$OUT/openssl ptd-tuned=$OUT/tuned ptd-tuned+patch=$OUT/tuned+patch ptd-ct=$OUT/ct"
 echo "PTD_VARIANTS=\"$VARIANTS\""
 [[ "${BUILD_ONLY:-0}" == 1 ]] && exit 0
-PHASES=${PHASES:-download} PTD_VARIANTS="$VARIANTS" exec "$HERE/run.sh"
+PHASES=${PHASES:-download} PTD_VARIANTS="$VARIANTS" exec "$ROOT/benches/run.sh"

@@ -76,7 +76,9 @@ pub async fn get_account(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
+    #[schema(max_length = 1024)]
     pub current_password: String,
+    #[schema(min_length = 8, max_length = 1024)]
     pub new_password: String,
 }
 
@@ -218,8 +220,9 @@ pub async fn list_sessions(
     Ok(Json(v))
 }
 
-#[utoipa::path(delete, path = "/api/me/sessions/{id}", tag = "me",
-    params(("id" = String, Path, description = "session id from GET /api/me/sessions")),
+#[utoipa::path(delete, path = "/api/me/sessions/{sid}", tag = "me",
+    params(("sid" = String, Path, description = "session id from GET /api/me/sessions",
+        pattern = "^[0-9a-fA-F]{16}$")),
     responses((status = 204), (status = 400), (status = 401), (status = 404)))]
 pub async fn revoke_session(
     State(st): State<AppState>,

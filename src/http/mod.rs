@@ -175,7 +175,7 @@ fn api_router() -> Router<AppState> {
             get(me::list_sessions).delete(me::revoke_other_sessions),
         )
         .route(
-            "/me/sessions/{id}",
+            "/me/sessions/{sid}",
             axum::routing::delete(me::revoke_session),
         )
         .route(

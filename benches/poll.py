@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Progress poller for benches/download/run.sh (stdlib only).
+"""Progress poller for benches/run.sh (stdlib only).
 
 Polls one BitTorrent client every INTERVAL seconds over one persistent connection and
 prints `first_mib_s done_s` (seconds after --t0, the moment the add was issued), or
@@ -14,6 +14,17 @@ prints `first_mib_s done_s` (seconds after --t0, the moment the add was issued),
   health BASE                  prints seconds until GET BASE/api/health answers 200
   listed BASE N                prints seconds until GET BASE/api/profiles/default/torrents
                                lists N rows, none of them initializing/checking
+  ptdall BASE N                pytorrentd: done when the default profile lists N rows, all
+                               complete; bytes = sum of `downloaded`
+  qbitall BASE N               qBittorrent: the same over torrents/info
+  run DIR -- CMD ARGS...       starts a one-shot client (rqbit download) itself; bytes = the
+                               blocks allocated under DIR, done = the client exits with status
+                               0; prints a third field, the client's CPU seconds (rusage)
+  latency BASE N               N sequential GETs of BASE/api/profiles/default/torrents on
+                               one keep-alive connection (after 5 warm-ups); prints
+                               `p50_ms p99_ms max_ms`
+
+--rss-pid PID    also track the peak VmRSS of PID; printed as the last field (KiB)
 
 --pid PID        stop waiting (and print `- -`) when process PID has exited
 --kick URL DATA  POSTs DATA (form-encoded) to URL right away and every 5 s until the first
@@ -67,7 +78,53 @@ def main():
     ap.add_argument("--interval", type=float, default=0.05)
     ap.add_argument("--kick", nargs=2, metavar=("URL", "DATA"))
     ap.add_argument("--pid", type=int, help="give up when this process is gone")
-    a = ap.parse_args()
+    ap.add_argument("--rss-pid", type=int, help="track this process's peak VmRSS")
+    argv = sys.argv[1:]
+    cmd = []
+    if "--" in argv:  # `run DIR -- CMD ARGS...`
+        i = argv.index("--")
+        argv, cmd = argv[:i], argv[i + 1:]
+    a = ap.parse_args(argv)
+    peak_rss = 0
+
+    def sample_rss():
+        nonlocal peak_rss
+        if a.rss_pid:
+            try:
+                with open(f"/proc/{a.rss_pid}/status") as f:
+                    for line in f:
+                        if line.startswith("VmRSS:"):
+                            peak_rss = max(peak_rss, int(line.split()[1]))
+            except OSError:
+                pass
+
+    def finish(*fields):
+        if a.rss_pid:
+            fields = fields + (str(peak_rss),)
+        print(" ".join(fields))
+
+    if a.kind == "latency":
+        conn = Conn(a.args[0])
+        times = []
+        for i in range(int(a.args[1]) + 5):
+            t = time.perf_counter()
+            st, body = conn.req("GET", "/api/profiles/default/torrents",
+                                headers={"Accept-Encoding": "identity"})
+            if st != 200:
+                sys.exit(f"list answered {st}")
+            if i >= 5:
+                times.append((time.perf_counter() - t) * 1000)
+        times.sort()
+        pct = lambda q: times[min(len(times) - 1, int(round(q / 100 * len(times) + 0.5)) - 1)]
+        print(f"{pct(50):.2f} {pct(99):.2f} {times[-1]:.2f}")
+        return
+
+    child = None
+    if a.kind == "run":
+        import subprocess
+        log = open(os.path.join(a.args[0], "..", "client.log"), "wb")
+        child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        a.rss_pid = a.rss_pid or child.pid
     t0 = a.t0
     deadline = time.time() + a.timeout
     first = done = None
@@ -75,7 +132,8 @@ def main():
     tr_pos = 0
     tr_buf = b""
 
-    conn = Conn(a.args[0]) if a.kind in ("ptd", "qbit", "aria2", "health", "listed") else None
+    conn = (Conn(a.args[0]) if a.kind in ("ptd", "qbit", "aria2", "health", "listed", "ptdall",
+                                          "qbitall") else None)
 
     def kick():
         nonlocal last_kick
@@ -130,6 +188,34 @@ def main():
             if os.path.exists(a.args[1]) and os.path.getsize(a.args[1]) > 0:
                 with open(a.args[1]) as f:
                     done = done or float(f.read().split()[0])
+        elif a.kind == "ptdall":
+            st, body = conn.req("GET", "/api/profiles/default/torrents")
+            if st == 200:
+                rows = json.loads(body)
+                rows = rows.get("torrents", rows) if isinstance(rows, dict) else rows
+                got = sum(r.get("downloaded", 0) for r in rows)
+                if len(rows) >= int(a.args[1]) and all(
+                        r.get("progress", 0) >= 1.0 or r.get("state") == "seeding" for r in rows):
+                    done = done or now
+        elif a.kind == "qbitall":
+            st, body = conn.req("GET", "/api/v2/torrents/info")
+            if st == 200:
+                rows = json.loads(body)
+                got = sum(max(r.get("completed", 0), r.get("downloaded", 0)) for r in rows)
+                if len(rows) >= int(a.args[1]) and all(r.get("progress", 0) >= 1.0 for r in rows):
+                    done = done or now
+        elif a.kind == "run":
+            got = 0
+            for root, _, files in os.walk(a.args[0]):
+                for fn in files:
+                    try:
+                        got += os.stat(os.path.join(root, fn)).st_blocks * 512
+                    except OSError:
+                        pass
+            if child.poll() is not None:
+                if child.returncode != 0:
+                    break
+                done = done or now
         elif a.kind == "health":
             st, _ = conn.req("GET", "/api/health")
             if st == 200:
@@ -149,16 +235,28 @@ def main():
                     return
         else:
             sys.exit(f"unknown kind {a.kind}")
+        sample_rss()
         if got is not None and got >= MIB and first is None:
             first = now
         if done is not None:
             first = first or done
-            print(f"{first - t0:.3f} {done - t0:.3f}")
+            extra = ()
+            if child is not None:
+                import resource  # the only child, already reaped by poll()
+                ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+                extra = (f"{ru.ru_utime + ru.ru_stime:.2f}",)
+            finish(f"{first - t0:.3f}", f"{done - t0:.3f}", *extra)
             return
         if gone:  # the client exited before finishing (checked after one last poll)
             break
         time.sleep(a.interval)
-    print("- -")
+    if child is not None:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+        finish("-", "-", "-")
+        return
+    finish("-", "-")
 
 
 if __name__ == "__main__":
