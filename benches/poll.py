@@ -72,7 +72,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("kind")
     ap.add_argument("args", nargs="*")
-    ap.add_argument("--t0", type=float, required=True)
+    ap.add_argument("--t0", type=float, default=time.time())
     ap.add_argument("--size", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--interval", type=float, default=0.05)

@@ -1,31 +1,46 @@
 #!/usr/bin/env bash
-# Download / memory / restart benchmark of pytorrentd against qBittorrent-nox, Transmission
-# and aria2c on loopback (SPEC §10). A benchmark, not a test: it prints numbers and ratios
-# and exits 0 unless something broke (a failed SHA-256 check is reported as FAIL and makes
-# the exit status 1).
+# pytorrentd's benchmark: one command, every anchor started here, one table of ratios.
+# A benchmark, not a test: figures go to BENCHMARKS.md (see its "How to run").
 #
-#   cargo build --release                       # target/release/pytorrentd
-#   apt-get install -y qbittorrent-nox transmission-cli transmission-daemon aria2 mktorrent \
-#                      jq curl python3
-#   benches/download/run.sh                     # 1 GiB, 3 rounds, all phases, ~10 min
+#   cargo build --release
+#   apt-get install -y qbittorrent-nox transmission-daemon transmission-cli aria2 mktorrent \
+#                      jq curl python3 iproute2 nodejs      # (and `cd ui && npm ci` once)
+#   benches/run.sh              # full run (~40 min): 1 GiB, 3 rounds, 1k and 10k torrents
+#   BENCH_MODE=small benches/run.sh   # CI: 64 MiB, one round, 100/300 torrents, no rqbit;
+#                                     # checks that it works, does not judge the figures
+#
+# Phases (PHASES, default all): download (1 GiB from a qBittorrent-nox seeder into
+# pytorrentd, qBittorrent-nox, rqbit 9.1 and aria2c, CPU seconds and peak RSS of each),
+# upload (pytorrentd and qBittorrent-nox each seeding to a fresh qBittorrent-nox leecher),
+# many (MANY_COUNT torrents of MANY_MB from two qBittorrent-nox seeders into pytorrentd and
+# qBittorrent-nox), memory (N_TORRENTS paused torrents in pytorrentd and transmission-daemon),
+# restart (those plus the 1 GiB one seeding), scale (SCALE_TORRENTS torrents, SCALE_SEEDING of
+# them seeding, in both daemons: memory, list latency, restart; then the feed benchmark
+# benches/feed/bench.mjs with that many torrents and 50 clients).
+# benches/report.py prints the table of ratios (pytorrentd / each anchor) against the goals
+# in BENCHMARKS.md and exits 1 when a goal is missed (full mode) or a run failed (any mode).
+#
+# rqbit 9.1.0 (the same engine, as its author ships it) is built once with
+#   cargo install --locked rqbit@9.1.0 --root ~/.cache/pytorrentd/rqbit-9.1.0
+# (RQBIT_BIN overrides; the script says so and stops when it is missing in full mode).
 #
 # Environment:
 #   SIZE_MB=1024            payload size (one file of random bytes)
 #   PIECE_LOG2=20           mktorrent piece size (2^N bytes, 20 = 1 MiB)
-#   ROUNDS=3                download rounds; leecher order alternates between rounds
+#   ROUNDS=3                rounds of download/upload/many; the order alternates per round
 #   WARMUP=1                one untimed download by the first leecher before round 1
-#   LEECHERS="pytorrentd qbittorrent transmission aria2c"   (default: $PTD_LABEL, the
-#                           PTD_VARIANTS labels, qbittorrent, transmission, aria2c)
-#   PHASES="download memory restart"
+#   LEECHERS="pytorrentd qbittorrent rqbit aria2c"   (transmission is also known)
+#   PHASES="download upload many memory restart scale"
 #   N_TORRENTS=1000         paused torrents for the memory and restart phases
+#   SCALE_TORRENTS=10000 SCALE_SEEDING=1000   torrents of the scale phase, how many seed
+#   MANY_COUNT=10 MANY_MB=100                 the many-torrents phase
 #   SETTLE=30               seconds to let both daemons settle before sampling memory
 #   RESTARTS=3              restart measurements
 #   DL_TIMEOUT=300          per-download timeout in seconds (a timeout is reported, not fatal)
 #   PYTORRENTD_BIN=…        binary to benchmark (default: <repo>/target/release/pytorrentd)
 #   PTD_LABEL=pytorrentd    name of that binary in the tables
 #   PTD_VARIANTS="label=/path/bin …"  more pytorrentd builds (or wrapper scripts that set env
-#                           and `exec` a binary) to run as extra download leechers, each
-#                           compared with the fastest non-pytorrentd leecher
+#                           and `exec` a binary) to run as extra download leechers
 #   WORK=…                  work dir (default: mktemp under /tmp); removed unless KEEP=1
 #   NETNS=1                 re-run inside a private network namespace (`unshare -n`, only
 #                           `lo` exists) so that nothing can leave the machine; NETNS=0 to
@@ -34,7 +49,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
 POLL="$HERE/poll.py"
 
 # --- private network namespace ------------------------------------------------------------
@@ -46,14 +61,30 @@ if [[ "${NETNS:-1}" == 1 && -z "${_PTD_BENCH_IN_NETNS:-}" ]]; then
     echo "note: cannot create a network namespace; running in the host's (loopback only)" >&2
 fi
 
+BENCH_MODE=${BENCH_MODE:-full}
+case $BENCH_MODE in
+full) ;;
+small)
+    : "${SIZE_MB:=64}" "${ROUNDS:=1}" "${WARMUP:=0}" "${N_TORRENTS:=100}" "${SCALE_TORRENTS:=300}"
+    : "${SCALE_SEEDING:=30}" "${MANY_COUNT:=3}" "${MANY_MB:=16}" "${SETTLE:=3}" "${RESTARTS:=1}"
+    : "${LEECHERS:=pytorrentd qbittorrent aria2c}" "${FEED_ARGS:=--rounds 1 --window 3 --clients 10}"
+    ;;
+*) echo "BENCH_MODE is full or small" >&2; exit 2 ;;
+esac
 SIZE_MB=${SIZE_MB:-1024}
 PIECE_LOG2=${PIECE_LOG2:-20}
 ROUNDS=${ROUNDS:-3}
-PHASES=${PHASES:-"download memory restart"}
+PHASES=${PHASES:-"download upload many memory restart scale"}
 N_TORRENTS=${N_TORRENTS:-1000}
+SCALE_TORRENTS=${SCALE_TORRENTS:-10000}
+SCALE_SEEDING=${SCALE_SEEDING:-1000}
+MANY_COUNT=${MANY_COUNT:-10}
+MANY_MB=${MANY_MB:-100}
+FEED_ARGS=${FEED_ARGS:-"--rounds 3 --window 10 --clients 50"}
 SETTLE=${SETTLE:-30}
 RESTARTS=${RESTARTS:-3}
 DL_TIMEOUT=${DL_TIMEOUT:-300}
+RQBIT_BIN=${RQBIT_BIN:-$HOME/.cache/pytorrentd/rqbit-9.1.0/bin/rqbit}
 PTD_BIN=${PYTORRENTD_BIN:-$ROOT/target/release/pytorrentd}
 PTD_LABEL=${PTD_LABEL:-pytorrentd}
 declare -A PTD_BINS=(["$PTD_LABEL"]="$PTD_BIN")
@@ -61,15 +92,27 @@ for v in ${PTD_VARIANTS:-}; do PTD_BINS["${v%%=*}"]="${v#*=}"; done
 if [[ -z "${LEECHERS:-}" ]]; then
     LEECHERS="$PTD_LABEL"
     for v in ${PTD_VARIANTS:-}; do LEECHERS+=" ${v%%=*}"; done
-    LEECHERS+=" qbittorrent transmission aria2c"
+    LEECHERS+=" qbittorrent rqbit aria2c"
 fi
 SIZE=$((SIZE_MB * 1048576))
 
 for tool in qbittorrent-nox transmission-cli transmission-daemon transmission-remote aria2c \
-    mktorrent jq curl python3 ss sha256sum; do
-    command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 2; }
+    mktorrent jq curl python3 ss sha256sum node; do
+    command -v "$tool" >/dev/null || {
+        echo "missing: $tool (apt-get install -y qbittorrent-nox transmission-daemon transmission-cli aria2 mktorrent jq curl python3 iproute2 nodejs)" >&2
+        exit 2
+    }
 done
 [[ -x "$PTD_BIN" ]] || { echo "missing $PTD_BIN (cargo build --release)" >&2; exit 2; }
+if [[ " $LEECHERS " == *" rqbit "* && ! -x "$RQBIT_BIN" ]]; then
+    echo "missing rqbit 9.1.0 at $RQBIT_BIN: cargo install --locked rqbit@9.1.0 --root ~/.cache/pytorrentd/rqbit-9.1.0" >&2
+    exit 2
+fi
+if [[ " $PHASES " == *" scale "* && ! -d "$ROOT/ui/node_modules/socket.io-client" ]]; then
+    echo "missing ui/node_modules (the feed benchmark uses socket.io-client): cd ui && npm ci" >&2
+    exit 2
+fi
+CLK=$(getconf CLK_TCK)
 
 WORK=${WORK:-$(mktemp -d /tmp/ptd-dlbench-XXXXXX)}
 mkdir -p "$WORK"
@@ -120,6 +163,9 @@ wait_listen() { # wait_listen PORT [seconds]
 }
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+cpu_of() { # cpu_of PID -> user+system CPU seconds so far
+    awk -v clk="$CLK" '{sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / clk}' "/proc/$1/stat"
+}
 mem_of() { # mem_of PID -> "VmRSS RssAnon RssFile" in KiB
     awk '/^VmRSS:/{r=$2} /^RssAnon:/{a=$2} /^RssFile:/{f=$2} END{print r, a, f}' "/proc/$1/status"
 }
@@ -237,6 +283,7 @@ start_seeder() {
 # of the result compared with the payload's, client stopped, data removed.
 run_leecher() { # run_leecher NAME ROUND [PHASE]
     local name=$1 round=$2 phase=${3:-download} dir="$WORK/leech-$1-$2" t0 res first done_s pid file sha ok mbs
+    local cpu='' cpu0
     rm -rf "$dir"; mkdir -p "$dir/out"
     drop_caches
     local kind=$name
@@ -251,23 +298,43 @@ run_leecher() { # run_leecher NAME ROUND [PHASE]
             >"$dir/daemon.log" 2>&1 &
         pid=$!; PIDS+=("$pid")
         python3 "$POLL" health "http://127.0.0.1:$web" --t0 "$(now)" --timeout 30 --pid "$pid" >/dev/null
+        cpu0=$(cpu_of "$pid")
         t0=$(now)
         if curl -sf "http://127.0.0.1:$web/api/profiles/default/torrents" \
             -F "torrent=@$WORK/payload.torrent" -F "peers=127.0.0.1:$SEED_BT" >/dev/null; then
             res=$(python3 "$POLL" ptd "http://127.0.0.1:$web" "$HASH" --t0 "$t0" \
-                --timeout "$DL_TIMEOUT" --pid "$pid")
+                --timeout "$DL_TIMEOUT" --pid "$pid" --rss-pid "$pid")
         else
-            log "  $name: add failed (see $dir/daemon.log)"; res="- -"
+            log "  $name: add failed (see $dir/daemon.log)"; res="- - -"
         fi
+        cpu=$(awk -v a="$cpu0" -v b="$(cpu_of "$pid")" 'BEGIN{printf "%.2f", b - a}')
         ;;
     qbittorrent)
         qb_start "$dir/profile" "$(free_port)" "$dir/out"
         pid=$QB_PID
+        cpu0=$(cpu_of "$pid")
         t0=$(now)
         curl -sf "$QB_URL/api/v2/torrents/add" -F "torrents=@$WORK/payload.torrent" \
             -F "savepath=$dir/out" -F paused=false >/dev/null || log "  $name: add failed"
         res=$(python3 "$POLL" qbit "$QB_URL" "$HASH" --t0 "$t0" --timeout "$DL_TIMEOUT" --pid "$pid" \
+            --rss-pid "$pid" \
             --kick "$QB_URL/api/v2/torrents/addPeers" "hashes=$HASH&peers=127.0.0.1:$SEED_BT")
+        cpu=$(awk -v a="$cpu0" -v b="$(cpu_of "$pid")" 'BEGIN{printf "%.2f", b - a}')
+        ;;
+    rqbit)
+        # The one-shot CLI (`rqbit download -e`), started by the clock like aria2c; poll.py
+        # runs it and reads its CPU time from the kernel's accounting when it exits.
+        local bt
+        bt=$(free_port)
+        pid=''
+        t0=$(now)
+        res=$(python3 "$POLL" run "$dir/out" --t0 "$t0" --timeout "$DL_TIMEOUT" -- \
+            "$RQBIT_BIN" -v warn --disable-dht --disable-dht-persistence \
+            --disable-upnp-port-forward --listen-port "$bt" download -e --disable-http-api \
+            --initial-peers "127.0.0.1:$SEED_BT" -o "$dir/out" "$WORK/payload.torrent")
+        # poll.py prints first, done, cpu, peak rss
+        read -r _f _d cpu _r <<<"$res"
+        res="$_f $_d $_r"
         ;;
     transmission)
         # transmission ignores peers in 127.0.0.0/8 that it learns itself: the seeder dials it.
@@ -316,15 +383,17 @@ EOF
         ;;
     *) echo "unknown leecher $name" >&2; return 1 ;;
     esac
-    read -r first done_s <<<"$res"
-    stop_pid "$pid" 10
+    local rss
+    read -r first done_s rss <<<"$res"
+    [[ -n "$pid" ]] && stop_pid "$pid" 10
     file=$(find "$dir/out" -type f -name payload.bin | head -1)
     sha=$([[ -n "$file" ]] && sha256sum "$file" | cut -d' ' -f1 || echo none)
     ok=FAIL; [[ "$sha" == "$PAYLOAD_SHA" ]] && ok=ok
     if [[ "$done_s" == - ]]; then mbs=-; ok="TIMEOUT/$ok"; else
         mbs=$(awk -v s="$SIZE" -v t="$done_s" 'BEGIN{printf "%.1f", s / 1e6 / t}'); fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$phase" "$name" "$round" "$done_s" "$first" "$mbs" "$ok" >>"$TSV"
-    log "  $name round $round: ${done_s}s (first MiB ${first}s) = $mbs MB/s, sha256 $ok"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$phase" "$name" "$round" "$done_s" "$first" "$mbs" "$ok" \
+        "${cpu:--}" "${rss:--}" >>"$TSV"
+    log "  $name round $round: ${done_s}s (first MiB ${first}s) = $mbs MB/s, sha256 $ok, CPU ${cpu:--} s, peak RSS ${rss:--} KiB"
     [[ "${KEEP:-0}" == 1 ]] || rm -rf "$dir/out"
 }
 
@@ -347,6 +416,157 @@ phase_download() {
         for name in "${list[@]}"; do run_leecher "$name" "$r"; done
     done
     stop_pid "$SEED_PID" 10
+}
+
+# --- upload: pytorrentd or qBittorrent-nox seeding to a fresh qBittorrent-nox leecher -------
+# The seeder has the payload in place and is seeding before the clock starts; the clock runs
+# from the leecher's add (told the seeder's address) to its progress 1. The seeder's CPU is
+# measured over the same span.
+upload_run() { # upload_run SEEDER ROUND
+    local seeder=$1 round=$2 dir="$WORK/up-$1-$2" spid sport t0 res first done_s rss cpu0 cpu st i
+    rm -rf "$dir"; mkdir -p "$dir/seed" "$dir/leech"
+    cp "$PAYLOAD" "$dir/seed/payload.bin"
+    drop_caches
+    case $seeder in
+    pytorrentd)
+        local web
+        web=$(free_port); sport=$(free_port)
+        env PYTORRENT_AUTH_ENABLE=false PYTORRENT_DHT_ENABLE=false PYTORRENT_LSD_ENABLE=false \
+            PYTORRENT_UPNP_ENABLE=false PYTORRENT_BT_PORT="$sport" PYTORRENT_DOWNLOAD_DIR="$dir/seed" \
+            "$PTD_BIN" serve --host 127.0.0.1 --port "$web" --data-dir "$dir/data" \
+            >"$dir/daemon.log" 2>&1 &
+        spid=$!; PIDS+=("$spid")
+        python3 "$POLL" health "http://127.0.0.1:$web" --t0 "$(now)" --timeout 30 --pid "$spid" >/dev/null
+        curl -sf "http://127.0.0.1:$web/api/profiles/default/torrents" \
+            -F "torrent=@$WORK/payload.torrent" >/dev/null
+        for ((i = 0; i < 1200; i++)); do
+            st=$(curl -sf "http://127.0.0.1:$web/api/torrents/$HASH" | jq -r .state)
+            [[ "$st" == seeding ]] && break
+            sleep 0.1
+        done
+        ;;
+    qbittorrent)
+        sport=$(free_port)
+        qb_start "$dir/seeder" "$sport" "$dir/seed"
+        spid=$QB_PID
+        curl -sf "$QB_URL/api/v2/torrents/add" -F "torrents=@$WORK/payload.torrent" \
+            -F "savepath=$dir/seed" -F skip_checking=true -F paused=false >/dev/null
+        for ((i = 0; i < 600; i++)); do
+            st=$(qb_hash_state "$QB_URL" "$HASH")
+            [[ "$st" == uploading || "$st" == stalledUP ]] && break
+            sleep 0.1
+        done
+        ;;
+    esac
+    qb_start "$dir/leecher" "$(free_port)" "$dir/leech"
+    local lpid=$QB_PID
+    cpu0=$(cpu_of "$spid")
+    t0=$(now)
+    curl -sf "$QB_URL/api/v2/torrents/add" -F "torrents=@$WORK/payload.torrent" \
+        -F "savepath=$dir/leech" -F paused=false >/dev/null
+    res=$(python3 "$POLL" qbit "$QB_URL" "$HASH" --t0 "$t0" --timeout "$DL_TIMEOUT" --pid "$lpid" \
+        --rss-pid "$spid" \
+        --kick "$QB_URL/api/v2/torrents/addPeers" "hashes=$HASH&peers=127.0.0.1:$sport")
+    cpu=$(awk -v a="$cpu0" -v b="$(cpu_of "$spid")" 'BEGIN{printf "%.2f", b - a}')
+    read -r first done_s rss <<<"$res"
+    stop_pid "$lpid" 10; stop_pid "$spid" 10
+    local sha ok=FAIL mbs=-
+    sha=$(sha256sum "$dir/leech/payload.bin" 2>/dev/null | cut -d' ' -f1)
+    [[ "$sha" == "$PAYLOAD_SHA" ]] && ok=ok
+    if [[ "$done_s" == - ]]; then ok="TIMEOUT/$ok"; else
+        mbs=$(awk -v s="$SIZE" -v t="$done_s" 'BEGIN{printf "%.1f", s / 1e6 / t}'); fi
+    printf 'upload\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$seeder" "$round" "$done_s" "$first" "$mbs" "$ok" \
+        "$cpu" "${rss:--}" >>"$TSV"
+    log "  seeder $seeder round $round: ${done_s}s = $mbs MB/s, sha256 $ok, seeder CPU $cpu s, peak RSS ${rss:--} KiB"
+    [[ "${KEEP:-0}" == 1 ]] || rm -rf "$dir"
+}
+phase_upload() {
+    local r list
+    for ((r = 1; r <= ROUNDS; r++)); do
+        list=(pytorrentd qbittorrent); ((r % 2 == 0)) && list=(qbittorrent pytorrentd)
+        log "upload round $r: ${list[*]}"
+        for s in "${list[@]}"; do upload_run "$s" "$r"; done
+    done
+}
+
+# --- many: MANY_COUNT torrents of MANY_MB at once from two qBittorrent-nox seeders ----------
+# Both leechers download every torrent at once (pytorrentd's profile allows MANY_COUNT
+# active downloads; qBittorrent's queueing is off), each torrent from both seeders.
+phase_many() {
+    local i n msize=$((MANY_MB * 1048576)) hashes=() seeds=() r
+    log "many: $MANY_COUNT torrents of $MANY_MB MiB"
+    mkdir -p "$WORK/many-seed" "$WORK/many-t"
+    for ((i = 1; i <= MANY_COUNT; i++)); do
+        n=$(printf 'm%02d.bin' "$i")
+        head -c "$msize" /dev/urandom >"$WORK/many-seed/$n"
+        mktorrent -l "$PIECE_LOG2" -a http://127.0.0.1:1/announce -o "$WORK/many-t/$n.torrent" \
+            "$WORK/many-seed/$n" >/dev/null
+        hashes+=("$(info_hash "$WORK/many-t/$n.torrent")")
+    done
+    (cd "$WORK/many-seed" && sha256sum ./*.bin | sort -k2) >"$WORK/many.sha"
+    local s1 s2 s1pid s2pid
+    for k in 1 2; do
+        local bt; bt=$(free_port)
+        qb_start "$WORK/many-seeder$k" "$bt" "$WORK/many-seed"
+        for f in "$WORK"/many-t/*.torrent; do
+            curl -sf "$QB_URL/api/v2/torrents/add" -F "torrents=@$f" -F "savepath=$WORK/many-seed" \
+                -F skip_checking=true -F paused=false >/dev/null
+        done
+        seeds+=("$bt"); [[ $k == 1 ]] && s1pid=$QB_PID || s2pid=$QB_PID
+    done
+    local peers="127.0.0.1:${seeds[0]},127.0.0.1:${seeds[1]}"
+    for ((r = 1; r <= ROUNDS; r++)); do
+        local list=(pytorrentd qbittorrent); ((r % 2 == 0)) && list=(qbittorrent pytorrentd)
+        log "many round $r: ${list[*]}"
+        for name in "${list[@]}"; do
+            local dir="$WORK/many-$name-$r" pid t0 res first done_s rss cpu0 cpu ok=FAIL
+            rm -rf "$dir"; mkdir -p "$dir/out"
+            drop_caches
+            if [[ $name == pytorrentd ]]; then
+                local web bt
+                web=$(free_port); bt=$(free_port)
+                env PYTORRENT_AUTH_ENABLE=false PYTORRENT_DHT_ENABLE=false PYTORRENT_LSD_ENABLE=false \
+                    PYTORRENT_UPNP_ENABLE=false PYTORRENT_BT_PORT="$bt" PYTORRENT_DOWNLOAD_DIR="$dir/out" \
+                    "$PTD_BIN" serve --host 127.0.0.1 --port "$web" --data-dir "$dir/data" \
+                    >"$dir/daemon.log" 2>&1 &
+                pid=$!; PIDS+=("$pid")
+                python3 "$POLL" health "http://127.0.0.1:$web" --t0 "$(now)" --timeout 30 --pid "$pid" >/dev/null
+                curl -sf -X PATCH "http://127.0.0.1:$web/api/profiles/default" \
+                    -H 'Content-Type: application/json' -d "{\"max_active_downloads\": $MANY_COUNT}" >/dev/null
+                local args=()
+                for f in "$WORK"/many-t/*.torrent; do args+=(-F "torrent=@$f"); done
+                cpu0=$(cpu_of "$pid"); t0=$(now)
+                curl -sf "http://127.0.0.1:$web/api/profiles/default/torrents" -F "peers=$peers" "${args[@]}" >/dev/null
+                res=$(python3 "$POLL" ptdall "http://127.0.0.1:$web" "$MANY_COUNT" --t0 "$t0" \
+                    --timeout "$DL_TIMEOUT" --pid "$pid" --rss-pid "$pid")
+            else
+                qb_start "$dir/profile" "$(free_port)" "$dir/out"
+                pid=$QB_PID
+                cpu0=$(cpu_of "$pid"); t0=$(now)
+                for f in "$WORK"/many-t/*.torrent; do
+                    curl -sf "$QB_URL/api/v2/torrents/add" -F "torrents=@$f" -F "savepath=$dir/out" \
+                        -F paused=false >/dev/null
+                done
+                local hl; hl=$(IFS='|'; echo "${hashes[*]}")
+                res=$(python3 "$POLL" qbitall "$QB_URL" "$MANY_COUNT" --t0 "$t0" --timeout "$DL_TIMEOUT" \
+                    --pid "$pid" --rss-pid "$pid" \
+                    --kick "$QB_URL/api/v2/torrents/addPeers" "hashes=$hl&peers=127.0.0.1:${seeds[0]}|127.0.0.1:${seeds[1]}")
+            fi
+            cpu=$(awk -v a="$cpu0" -v b="$(cpu_of "$pid")" 'BEGIN{printf "%.2f", b - a}')
+            read -r first done_s rss <<<"$res"
+            stop_pid "$pid" 10
+            (cd "$dir/out" && sha256sum ./*.bin 2>/dev/null | sort -k2) | cmp -s - "$WORK/many.sha" && ok=ok
+            local mbs=-
+            [[ "$done_s" == - ]] && ok="TIMEOUT/$ok" || \
+                mbs=$(awk -v s="$((msize * MANY_COUNT))" -v t="$done_s" 'BEGIN{printf "%.1f", s / 1e6 / t}')
+            printf 'many\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$r" "$done_s" "$first" "$mbs" "$ok" \
+                "$cpu" "${rss:--}" >>"$TSV"
+            log "  $name round $r: all $MANY_COUNT in ${done_s}s = $mbs MB/s, sha256 $ok, CPU $cpu s, peak RSS ${rss:--} KiB"
+            [[ "${KEEP:-0}" == 1 ]] || rm -rf "$dir"
+        done
+    done
+    stop_pid "$s1pid" 10; stop_pid "$s2pid" 10
+    [[ "${KEEP:-0}" == 1 ]] || rm -rf "$WORK/many-seed"
 }
 
 # --- memory: N paused torrents, pytorrentd vs transmission-daemon -------------------------
@@ -496,12 +716,150 @@ phase_restart() {
     stop_pid "$PTD_PID" 15
 }
 
+# --- scale: SCALE_TORRENTS torrents (SCALE_SEEDING of them seeding, the rest paused) -------
+gen_torrents() { # gen_torrents N SEEDN DIR: DIR/t/*.torrent (64 KiB, 32 KiB pieces), data of the first SEEDN in DIR/data
+    python3 - "$@" <<'PY'
+import hashlib, os, sys
+n, seedn, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+os.makedirs(f"{out}/t", exist_ok=True); os.makedirs(f"{out}/data", exist_ok=True)
+def be(v):
+    if isinstance(v, int): return b"i%de" % v
+    if isinstance(v, str): v = v.encode()
+    if isinstance(v, bytes): return b"%d:%s" % (len(v), v)
+    if isinstance(v, dict): return b"d" + b"".join(be(k) + be(v[k]) for k in sorted(v)) + b"e"
+for i in range(n):
+    name = f"s-{i:05d}.bin"
+    data = os.urandom(65536)
+    pieces = b"".join(hashlib.sha1(data[o:o + 32768]).digest() for o in range(0, 65536, 32768))
+    info = {"length": 65536, "name": name, "piece length": 32768, "pieces": pieces}
+    with open(f"{out}/t/{name}.torrent", "wb") as f:
+        f.write(be({"announce": "http://127.0.0.1:1/announce", "info": info}))
+    if i < seedn:
+        with open(f"{out}/data/{name}", "wb") as f:
+            f.write(data)
+PY
+}
+phase_scale() {
+    local S="$WORK/scale" i j args
+    log "scale: generating $SCALE_TORRENTS torrents ($SCALE_SEEDING with data, to seed)"
+    gen_torrents "$SCALE_TORRENTS" "$SCALE_SEEDING" "$S"
+    local files=("$S"/t/*.torrent)
+    # pytorrentd: the seeding ones with their data in place, the rest paused
+    PTD_WEB='' PTD_BT=''
+    mkdir -p "$S/ptd/out"
+    ((SCALE_SEEDING > 0)) && cp "$S"/data/* "$S/ptd/out/"
+    ptd_start "$S/ptd" daemon.log
+    local base="http://127.0.0.1:$PTD_WEB"
+    python3 "$POLL" health "$base" --t0 "$PTD_T0" --timeout 30 >/dev/null
+    local t_add paused
+    t_add=$(now)
+    # batches of up to 100, the seeding ones (0..SCALE_SEEDING-1) in batches of their own
+    local end
+    for ((i = 0; i < ${#files[@]}; i = end)); do
+        end=$((i + 100)); ((end > ${#files[@]})) && end=${#files[@]}
+        paused=true
+        if ((i < SCALE_SEEDING)); then paused=false; ((end > SCALE_SEEDING)) && end=$SCALE_SEEDING; fi
+        args=()
+        for ((j = i; j < end; j++)); do args+=(-F "torrent=@${files[j]}"); done
+        curl -sf "$base/api/profiles/default/torrents" -F "paused=$paused" "${args[@]}" >/dev/null
+    done
+    local listed
+    listed=$(python3 "$POLL" listed "$base" "$SCALE_TORRENTS" --t0 "$t_add" --timeout 600)
+    log "  pytorrentd: added and settled after ${listed} s"
+    # transmission-daemon: the same torrents, the seeding ones first (ids 1..SCALE_SEEDING)
+    local tdir="$S/tr" rpc bt
+    rpc=$(free_port); bt=$(free_port)
+    mkdir -p "$tdir/conf" "$tdir/out"
+    ((SCALE_SEEDING > 0)) && cp "$S"/data/* "$tdir/out/"
+    cat >"$tdir/conf/settings.json" <<JSON
+{"dht-enabled": false, "lpd-enabled": false, "pex-enabled": false, "utp-enabled": false,
+ "port-forwarding-enabled": false, "encryption": 0, "bind-address-ipv4": "127.0.0.1",
+ "bind-address-ipv6": "::1", "rpc-enabled": true, "rpc-bind-address": "127.0.0.1",
+ "rpc-port": $rpc, "rpc-authentication-required": false, "rpc-whitelist-enabled": true,
+ "rpc-whitelist": "127.0.0.1", "rpc-host-whitelist-enabled": false, "peer-port": $bt,
+ "start-added-torrents": false, "download-dir": "$tdir/out", "incomplete-dir-enabled": false,
+ "blocklist-enabled": false, "message-level": 1, "download-queue-enabled": false,
+ "seed-queue-enabled": false}
+JSON
+    transmission-daemon -f -g "$tdir/conf" >"$tdir/daemon.log" 2>&1 &
+    local tr_pid=$!
+    PIDS+=("$tr_pid")
+    wait_listen "$rpc" 30
+    t_add=$(now)
+    for ((i = 0; i < ${#files[@]}; i += 100)); do
+        args=()
+        for ((j = i; j < i + 100 && j < ${#files[@]}; j++)); do args+=(-a "${files[j]}"); done
+        transmission-remote "127.0.0.1:$rpc" "${args[@]}" >/dev/null
+    done
+    if ((SCALE_SEEDING > 0)); then
+        transmission-remote "127.0.0.1:$rpc" -t "1-$SCALE_SEEDING" -s >/dev/null
+    fi
+    local tr_seed=0 tr_stop=0 l
+    for ((i = 0; i < 3000; i++)); do
+        l=$(transmission-remote "127.0.0.1:$rpc" -l)
+        tr_seed=$(grep -cE ' (Seeding|Idle) ' <<<"$l" || true)  # Idle: seeding, no peer
+        tr_stop=$(grep -c ' Stopped ' <<<"$l" || true)
+        ((tr_seed >= SCALE_SEEDING && tr_seed + tr_stop >= SCALE_TORRENTS)) && break
+        sleep 1
+    done
+    log "  transmission-daemon: $tr_seed seeding, $tr_stop stopped after $(awk -v a="$t_add" -v b="$(now)" 'BEGIN{printf "%.0f", b-a}') s"
+    log "  settling ${SETTLE}s"
+    sleep "$SETTLE"
+    local k p t
+    for ((k = 1; k <= 5; k++)); do
+        p=$(mem_of "$PTD_PID")
+        t=$(mem_of "$tr_pid")
+        printf 'scale_mem\t%s\t%s\t%s\n' "$PTD_LABEL" "$k" "${p// /$'\t'}" >>"$TSV"
+        printf 'scale_mem\ttransmission-daemon\t%s\t%s\n' "$k" "${t// /$'\t'}" >>"$TSV"
+        sleep 2
+    done
+    log "  memory: pytorrentd $p, transmission-daemon $t (VmRSS RssAnon RssFile KiB)"
+    stop_pid "$tr_pid" 15
+    [[ "${KEEP:-0}" == 1 ]] || rm -rf "$tdir"
+    local lat
+    lat=$(python3 "$POLL" latency "$base" 100)
+    printf 'scale_list\t%s\t1\t%s\n' "$PTD_LABEL" "${lat// /$'\t'}" >>"$TSV"
+    log "  GET list of $SCALE_TORRENTS rows: p50 p99 max ms = $lat"
+    local r t_health rehash
+    for ((r = 1; r <= RESTARTS; r++)); do
+        stop_pid "$PTD_PID" 30
+        ptd_start "$S/ptd" "restart-$r.log"
+        t_health=$(python3 "$POLL" health "$base" --t0 "$PTD_T0" --interval 0.01 --timeout 60)
+        listed=$(python3 "$POLL" listed "$base" "$SCALE_TORRENTS" --t0 "$PTD_T0" --interval 0.1 --timeout 300)
+        rehash=$(grep -c 'Doing initial checksum validation' "$S/ptd/restart-$r.log" || true)
+        printf 'scale_restart\t%s\t%s\t%s\t%s\t%s\n' "$PTD_LABEL" "$r" "$t_health" "${listed%% *}" "$rehash" >>"$TSV"
+        log "  restart $r: health ${t_health}s, all $SCALE_TORRENTS settled ${listed}, re-hash lines $rehash"
+    done
+    stop_pid "$PTD_PID" 30
+    [[ "${KEEP:-0}" == 1 ]] || rm -rf "$S"
+    # The live feed with that many torrents and its clients (benches/feed/bench.mjs starts
+    # its own daemon; paused torrents only).
+    log "  feed: node benches/feed/bench.mjs --torrents $SCALE_TORRENTS --no-active $FEED_ARGS"
+    # shellcheck disable=SC2086
+    if ! PYTORRENTD_BIN="$PTD_BIN" node "$ROOT/benches/feed/bench.mjs" --torrents "$SCALE_TORRENTS" \
+        --no-active $FEED_ARGS --json "$WORK/feed.json" >"$WORK/feed.txt" 2>"$WORK/feed.log"; then
+        tail -20 "$WORK/feed.log" >&2
+        echo "feed benchmark failed" >&2
+        printf 'scale_feed\t%s\t1\t-\t-\t-\tFAIL\n' "$PTD_LABEL" >>"$TSV"
+        return 0
+    fi
+    python3 - "$WORK/feed.json" "$PTD_LABEL" >>"$TSV" <<'PY'
+import json, statistics, sys
+d = json.load(open(sys.argv[1]))
+r = d["runs"][0]["rounds"]
+feed = statistics.mean(x["feedN"] for x in r)
+p99 = max(l["p99"] for l in d["lats"])
+print(f"scale_feed\t{sys.argv[2]}\t1\t{feed:.2f}\t{d['CLIENTS']}\t{p99:.2f}\tok")
+PY
+    log "  feed: $(tail -1 "$TSV")"
+}
+
 for ph in $PHASES; do "phase_$ph"; done
 [[ -n "${RESULTS:-}" ]] && cat "$TSV" >>"$RESULTS"
 
 # --- report ---------------------------------------------------------------------------------
 echo
-echo "## pytorrentd download benchmark — $(date -u +%FT%TZ)"
+echo "## pytorrentd benchmark — $(date -u +%FT%TZ)"
 echo "pytorrentd: $PTD_BIN (built $(stat -c %y "$PTD_BIN" | cut -d. -f1)); repo HEAD $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'); payload ${SIZE_MB} MiB, piece 2^$PIECE_LOG2 B; seeder qbittorrent-nox; $ROUNDS rounds"
 if grep -q '^download' "$TSV"; then
@@ -560,5 +918,8 @@ if grep -q '^restart' "$TSV"; then
 fi
 echo
 echo "raw results: $TSV"
-cp "$TSV" "/tmp/ptd-dlbench-last.tsv" 2>/dev/null || true
-grep -q $'\tFAIL\|TIMEOUT' "$TSV" && exit 1 || exit 0
+cp "$TSV" "/tmp/ptd-bench-last.tsv" 2>/dev/null || true
+echo
+echo "## Summary: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), $BENCH_MODE mode"
+python3 "$HERE/report.py" "$TSV" --mode "$BENCH_MODE" --label "$PTD_LABEL" --size-mb "$SIZE_MB"
+
