@@ -887,7 +887,7 @@ if grep -q '^download' "$TSV"; then
     for o in "${ours[@]}"; do
         [[ -n "$best_other" && "${o#*=}" != - ]] || continue
         awk -v a="${o#*=}" -v b="$best_other" -v n="$best_other_name" -v l="${o%%=*}" \
-            'BEGIN{r=a/b; printf "%s / fastest other (%s): %.2f  (SPEC §10: >= 1.0 → %s)\n", l, n, r, (r>=1.0?"PASS":"FAIL")}'
+            'BEGIN{r=a/b; printf "%s / fastest other (%s): %.2f  (goal >= 1.0 → %s)\n", l, n, r, (r>=1.0?"PASS":"FAIL")}'
     done
 fi
 if grep -q '^memory' "$TSV"; then
@@ -907,7 +907,7 @@ if grep -q '^memory' "$TSV"; then
     t=$(awk -F'\t' '$1=="memory" && $2=="transmission-daemon" {print $4}' "$TSV" | median)
     ta=$(awk -F'\t' '$1=="memory" && $2=="transmission-daemon" {print $5}' "$TSV" | median)
     echo
-    awk -v p="$p" -v t="$t" -v pa="$pa" -v ta="$ta" 'BEGIN{printf "pytorrentd / transmission-daemon: VmRSS %.2f, RssAnon %.2f  (SPEC §10: <= 1.0 → %s)\n", p/t, pa/ta, (p<=t?"PASS":"FAIL")}'
+    awk -v p="$p" -v t="$t" -v pa="$pa" -v ta="$ta" 'BEGIN{printf "pytorrentd / transmission-daemon: VmRSS %.2f, RssAnon %.2f  (goal <= 1.0 → %s)\n", p/t, pa/ta, (p<=t?"PASS":"FAIL")}'
 fi
 if grep -q '^restart' "$TSV"; then
     echo
@@ -916,7 +916,7 @@ if grep -q '^restart' "$TSV"; then
     awk -F'\t' '$1=="restart" {printf "| run %s | %s | %s | %s | %s | %s |\n", $3, $4, $5, $6, $7, $8}' "$TSV"
     m=$(awk -F'\t' '$1=="restart" && $3 ~ /warm/ {print $6}' "$TSV" | median)
     echo
-    awk -v m="$m" 'BEGIN{printf "median start → ready (warm cache): %ss (SPEC §10: < 3 s → %s)\n", m, (m<3?"PASS":"FAIL")}'
+    awk -v m="$m" 'BEGIN{printf "median start → ready (warm cache): %ss (goal < 3 s → %s)\n", m, (m<3?"PASS":"FAIL")}'
     awk -F'\t' '$1=="restartmem" {printf "memory of the restarted daemon after the settle time: VmRSS %.1f MiB, RssAnon %.1f MiB\n", $4/1024, $5/1024}' "$TSV"
 fi
 echo

@@ -1,4 +1,4 @@
-//! Typed, validated configuration: every `PYTORRENT_*` variable of SPEC §2 plus the
+//! Typed, validated configuration: every `PYTORRENT_*` variable (README "Configuration") plus the
 //! `serve` flags, parsed once at startup. Nothing else in the crate reads the environment.
 //!
 //! Value conventions (shared by every variable):
@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use ipnet::IpNet;
 
-/// Which external identity source is trusted (SPEC §3).
+/// Which external identity source is trusted (README "Authentication", docs/security.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthProvider {
@@ -531,7 +531,7 @@ impl BypassHost {
     }
 
     /// True for loopback, private, link-local and unique-local IP literals and `localhost`;
-    /// any other entry deserves a startup warning (SPEC §3: bypass is for private networks).
+    /// any other entry deserves a startup warning (bypass is for private networks: docs/security.md).
     pub fn is_private(&self) -> bool {
         if self.host == "localhost" {
             return true;
@@ -783,7 +783,7 @@ fn parse_header_name(s: &str) -> Result<String, String> {
     }
 }
 
-/// Same limits as a username taken from the proxy header (SPEC §3).
+/// Same limits as a username taken from the proxy header (README "Authentication", docs/security.md).
 fn parse_username(s: &str) -> Result<String, String> {
     if s.len() <= MAX_USERNAME_BYTES && !s.chars().any(char::is_control) {
         Ok(s.to_owned())
@@ -935,7 +935,7 @@ fn one_line(s: &str) -> String {
 }
 
 impl Config {
-    /// Settings that work but deserve a loud line at startup (SPEC §3, issue "NAS-ready").
+    /// Settings that work but deserve a loud line at startup (docs/security.md).
     pub fn risk_warnings(&self) -> Vec<String> {
         let mut w = Vec::new();
         if !self.auth_enable {

@@ -37,7 +37,7 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// Usage errors as one line with exit status 1 (scripts and the CLI contract);
+/// Usage errors as one line with exit status 1 (scripts rely on it; README "Command line");
 /// `--help` and `--version` print normally.
 fn parse_args() -> Result<Cli, ExitCode> {
     use clap::error::{ContextKind, ContextValue, ErrorKind};

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SHA-1 backend micro-benchmark (SPEC §1: `rust-tls` unless OpenSSL SHA-1 is faster).
+# SHA-1 backend micro-benchmark (`rust-tls` unless OpenSSL SHA-1 is faster; docs/bench-download.md).
 # Builds a standalone cargo project OUTSIDE the repo (needs crates.io) and hashes SIZE_MB
 # MiB (default 1024) in 1 MiB pieces, one hasher per piece, with:
 #   crypto-hash 0.3 (OpenSSL)  — what librqbit's `default-tls` / `sha1-crypto-hash` uses

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Benchmark of the live Socket.IO feed with 1,000 torrents (SPEC §10: "the Socket.IO feed
+// Benchmark of the live Socket.IO feed with 1,000 torrents (BENCHMARKS.md: "the Socket.IO feed
 // under 2 % of one core"; "GET …/torrents p99 under 20 ms"). Not a test: run by hand,
 // record the output in BENCHMARKS.md.
 //
@@ -275,7 +275,7 @@ async function main() {
       lines.push(`  per round feed % with ${CLIENTS} clients: ${r.rounds.map((x) => fmt(x.feedN)).join(', ')} (baselines ${r.rounds.map((x) => `${fmt(x.baseBefore)}/${fmt(x.baseAfter)}`).join(', ')})`);
     }
     lines.push(`failed handshakes (retried once): ${connectFailures.length}${connectFailures.length ? ` ${JSON.stringify(connectFailures)}` : ''}`);
-    lines.push(`budget (SPEC §10): feed < 2 % of one core → ${runs.map((r) => { const m = mean(r.rounds.map((x) => x.feedN)); return `${r.label}, ${CLIENTS} clients: ${fmt(m)} % ${m < 2 ? 'within' : 'OVER'}`; }).join('; ')}`);
+    lines.push(`budget (BENCHMARKS.md): feed < 2 % of one core → ${runs.map((r) => { const m = mean(r.rounds.map((x) => x.feedN)); return `${r.label}, ${CLIENTS} clients: ${fmt(m)} % ${m < 2 ? 'within' : 'OVER'}`; }).join('; ')}`);
     console.log(lines.join('\n'));
     if (JSON_OUT) fs.writeFileSync(JSON_OUT, JSON.stringify({ machine, N, CLIENTS, WINDOW, ROUNDS, release: RELEASE, addSeconds, lats, runs }, null, 2));
   } finally {

@@ -290,7 +290,7 @@ fn bypass_identity(cfg: &Config, via: Via) -> Identity {
     }
 }
 
-/// Reads the proxy's user header under the rules of SPEC §3.
+/// Reads the proxy's user header under the header rules of the README's "Authentication" section.
 fn header_user(cfg: &Config, h: &(impl RequestHeaders + ?Sized)) -> Result<String, Denied> {
     let name = cfg.proxy_user_header.to_ascii_lowercase();
     // Some proxies and frameworks fold `_` into `-`: any spelling that folds into the
@@ -393,7 +393,7 @@ fn log_untrusted_peer(cfg: &Config, ip: Option<std::net::IpAddr>) {
     }
 }
 
-/// The resolver, in SPEC §3 order: disabled → bypass → API token → header → session.
+/// The resolver, in this order (README, "Authentication"): disabled → bypass → API token → header → session.
 pub fn resolve(
     cfg: &Config,
     store: &Store,

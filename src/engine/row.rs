@@ -54,7 +54,7 @@ pub enum TorrentReason {
     FdLimit,
 }
 
-/// One torrent as listed (SPEC §5 shape; extra fields allowed).
+/// One torrent as listed (the `TorrentRow` schema of docs/openapi.json).
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct TorrentRow {
     pub hash: String,

@@ -1,4 +1,4 @@
-//! The per-profile download queue (README "Queues"): at most `max_active_downloads`
+//! The per-profile download queue (README "What it does"): at most `max_active_downloads`
 //! incomplete, non-paused torrents run, in queue order; finished torrents seed without taking
 //! a slot; user pauses are never undone; force-started torrents bypass the limit.
 //!

@@ -1,4 +1,4 @@
-//! The live Socket.IO feed at `/socket.io/` (SPEC §6). Sockets are authenticated in the
+//! The live Socket.IO feed at `/socket.io/` (README "Live feed"). Sockets are authenticated in the
 //! connect middleware by the same resolver as REST; every event re-checks permission. One
 //! producer task diffs each subscribed profile once per tick and broadcasts to its room, so
 //! the cost does not grow with the number of clients.

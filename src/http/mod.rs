@@ -28,7 +28,7 @@ use crate::auth::Identity;
 use crate::engine::{MAX_TORRENT_BYTES, Stats};
 use crate::state::AppState;
 
-/// The CSP: no inline script, no framing (SPEC §3).
+/// The CSP: no inline script, no framing (docs/security.md).
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -136,7 +136,7 @@ async fn openapi() -> impl IntoResponse {
     Json(ApiDoc::openapi())
 }
 
-/// A plain `302 Found` (what SPEC §3 asks of logout and login redirects).
+/// A plain `302 Found` (what logout and login redirects answer, README "Authentication").
 pub(crate) fn found(location: &str) -> axum::response::Response {
     let loc = HeaderValue::from_str(location).unwrap_or(HeaderValue::from_static("/"));
     (StatusCode::FOUND, [(header::LOCATION, loc)]).into_response()

@@ -1,4 +1,4 @@
-//! The user CLI (SPEC §8): `pytorrentd user list|add|delete|reset-password|set-role|grant|
+//! The user CLI (README "Command line"): `pytorrentd user list|add|delete|reset-password|set-role|grant|
 //! revoke` against a stopped daemon (the CLI opens the redb file) and a running one (it talks
 //! over `DATA_DIR/control.sock`, mode 0600). Every effect is checked through the HTTP API of
 //! the real daemon: logins, sessions, `GET /api/profiles` levels, roles.

@@ -1,4 +1,4 @@
-//! Auth-stack tests (SPEC §3): in-process tables over the real app, plus the real binary
+//! Auth-stack tests (README "Authentication", docs/security.md): in-process tables over the real app, plus the real binary
 //! behind a real nginx and the user CLI.
 
 #[path = "../it/util.rs"]

@@ -1,4 +1,4 @@
-//! SPEC §3 origin checks (CSRF), table-driven: variables × peer × Origin/Referer/forwarded
+//! Origin checks (CSRF), table-driven: variables × peer × Origin/Referer/forwarded
 //! headers → the unsafe request passes (its normal status) or gets 403 `origin_rejected`
 //! whose message names the origin and PYTORRENT_API_ALLOWED_ORIGINS. Every row carries a
 //! fresh, valid session cookie of `admin`, so a pass is the handler's own answer.

@@ -1,4 +1,4 @@
-//! SPEC §3 roles and permissions: caller kinds × endpoint classes → exact statuses, plus the
+//! Roles and permissions: caller kinds × endpoint classes → exact statuses, plus the
 //! `*` grant precedence, `GET /api/profiles` levels and the last-admin rule. Everything runs
 //! against the real app with real .torrent files (paused, so nothing is downloaded).
 

@@ -1,4 +1,4 @@
-//! SPEC §3 resolver, table-driven: providers × inputs → who `GET /api/auth/me` says the caller
+//! The identity resolver, table-driven: providers × inputs → who `GET /api/auth/me` says the caller
 //! is (or the exact error). Every row runs against a real in-process instance; rows sharing
 //! the same variables share one instance (with fresh fixtures: users `alice` (local
 //! password, `default`=ro) and `ext` (passwordless, `*`=full), a live and a revoked token of
@@ -1096,7 +1096,7 @@ fn resolver_table() {
     run_rows(rows());
 }
 
-/// The stricter header rules of SPEC §3 that go beyond the obvious cases: an underscore
+/// The stricter header rules (docs/security.md) that go beyond the obvious cases: an underscore
 /// variant of a multi-dash header name is any spelling with `_` for `-` (what CGI/WSGI
 /// back-ends fold together, e.g. `X-Forwarded_User`), and "printable" excludes Unicode
 /// format characters (bidi overrides, zero-width spaces) that would let the proxy's users

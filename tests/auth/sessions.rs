@@ -1,4 +1,4 @@
-//! SPEC §3 local sessions, logout, revocation, brute-force protection, external-provider
+//! Local sessions, logout, revocation, brute-force protection, external-provider
 //! login/logout behaviour, page loads, security headers and API tokens — over the real app.
 
 use std::time::{Duration, Instant};
@@ -376,7 +376,7 @@ async fn ban_follows_client_ip_behind_proxy() {
         .assert_status("third client", 200);
 }
 
-/// Unknown users cost the same Argon2 work as wrong passwords (SPEC §3).
+/// Unknown users cost the same Argon2 work as wrong passwords (README "Authentication", docs/security.md).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_user_costs_like_wrong_password() {
     let inst = Inst::start(&[("PYTORRENT_LOGIN_MAX_FAILURES", "1000")]).await;

@@ -66,7 +66,7 @@ pub(crate) async fn run(dir: &Path, args: &[&str], env: &[(&str, &str)], secs: f
     }
 }
 
-/// Every variable of SPEC §2.
+/// Every configuration variable (README "Configuration").
 const ALL_VARS: &[&str] = &[
     "PYTORRENT_HOST",
     "PYTORRENT_PORT",

@@ -1,4 +1,4 @@
-//! Per-profile download queue (SPEC §4): at most `max_active_downloads` incomplete, non-paused
+//! Per-profile download queue (README "What it does"): at most `max_active_downloads` incomplete, non-paused
 //! torrents are `downloading`, in queue order; the rest are `queued`; seeding takes no slot; a
 //! user pause is never undone by the queue; force-start bypasses the limit; moves reorder.
 

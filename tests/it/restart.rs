@@ -1,4 +1,4 @@
-//! Persistence across restarts (SPEC §7): a graceful SIGTERM restart keeps the torrent set,
+//! Persistence across restarts (docs/architecture.md, "Where state lives"): a graceful SIGTERM restart keeps the torrent set,
 //! profiles, states, queue order, labels and wanted files, and completed data is not
 //! re-hashed; a `kill -9` in the middle of concurrent adds and deletes loses no acknowledged
 //! change and leaves every torrent in a sane state.

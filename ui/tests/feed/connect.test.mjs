@@ -1,4 +1,4 @@
-// Who may open the live feed (SPEC §3, §6): the Socket.IO handshake uses the REST resolver
+// Who may open the live feed (README "Authentication" and "Live feed"): the Socket.IO handshake uses the REST resolver
 // (session cookie, proxy header from a trusted proxy, bypass host, disabled auth, API token
 // in the handshake `auth` payload) and the origin check; a refusal reaches the official
 // client as `connect_error` whose message says why — with the default transports

@@ -1,4 +1,4 @@
-// What subscribers receive (SPEC §6): torrent:added / torrent:removed right after REST calls,
+// What subscribers receive (README "Live feed"): torrent:added / torrent:removed right after REST calls,
 // only in the torrent's profile room; torrents:patch at most once per second per profile with
 // only the fields that changed, and none in a second where nothing changed; a real download
 // from an aria2c seeder on loopback followed from the snapshot to `seeding` by patches.

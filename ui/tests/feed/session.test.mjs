@@ -1,4 +1,4 @@
-// Subscriptions and revocation on the live feed (SPEC §3, §6): subscribe to a visible profile
+// Subscriptions and revocation on the live feed (README "Authentication" and "Live feed"): subscribe to a visible profile
 // → ack {ok:true} + snapshot; to an invisible one → ack {error: profile_not_found} and no
 // data; a revoked grant removes the socket from the room; logout, password reset (API and
 // CLI) and user deletion close the sockets of that session / user, and nobody else's.
@@ -213,7 +213,7 @@ describe('sockets are closed on logout, password reset and deletion', () => {
   });
 
   test('a revoked API token no longer acts on an open socket', async () => {
-    // SPEC §3: one resolver for the handshake "and every Socket.IO event"; tokens are
+    // One resolver (docs/security.md) for the handshake "and every Socket.IO event"; tokens are
     // revocable. After DELETE /api/tokens/{id}, the token's socket must either be closed or
     // have its next event refused. (websocket only: see connect.test.mjs for polling.)
     const admin = await login(d.url, 'admin', adminPw);
