@@ -29,6 +29,8 @@ pub enum ControlError {
     User(#[from] UserError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error("internal error: a profile command reached the user commands")]
+    NotAUserCommand,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -196,7 +198,12 @@ fn execute_user(
             emit(AuthEvent::UserChanged { username: name });
             serde_json::Value::Null
         }
-        _ => serde_json::Value::Null,
+        // Profile commands are the callers' own (`execute_online`/`execute_offline`); one
+        // that arrives here is a bug, never a silent success.
+        Request::ProfileList
+        | Request::ProfileAdd { .. }
+        | Request::ProfileSet { .. }
+        | Request::ProfileDelete { .. } => return Err(ControlError::NotAUserCommand),
     })
 }
 

@@ -21,17 +21,6 @@ fn init_logging(cfg: &Config) -> Result<(), String> {
     Ok(())
 }
 
-/// Prints a command's output, or its error as one line with status 1.
-fn output(r: Result<String, cli::CliError>) -> ExitCode {
-    match r {
-        Ok(out) => {
-            print!("{out}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(e),
-    }
-}
-
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("pytorrentd: {msg}");
     ExitCode::FAILURE
@@ -100,51 +89,58 @@ fn tune_allocator() {
     eprintln!("pytorrentd: running without allocator tuning (re-exec failed: {err})");
 }
 
+/// Why a command failed: printed once, by `main`, as one line with status 1.
+type Failure = Box<dyn std::fmt::Display>;
+
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
         Err(code) => return code,
     };
+    match run(args) {
+        Ok(code) => code,
+        Err(e) => fail(e),
+    }
+}
+
+fn run(args: Cli) -> Result<ExitCode, Failure> {
     if matches!(args.command, Command::Serve(_)) {
         tune_allocator();
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread()
+    let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return fail(e),
+        .map_err(|e| Box::new(e) as Failure)?;
+    let printed = |out: String| {
+        print!("{out}");
+        ExitCode::SUCCESS
     };
     match args.command {
         Command::Serve(a) => {
-            let (cfg, warnings) = match Config::from_env(&a.overrides()) {
-                Ok(c) => c,
-                Err(e) => return fail(e),
-            };
-            if let Err(e) = init_logging(&cfg) {
-                return fail(e);
-            }
+            let (cfg, warnings) = Config::from_env(&a.overrides()).map_err(boxed)?;
+            init_logging(&cfg).map_err(boxed)?;
             for w in warnings {
                 tracing::warn!("{w}");
             }
-            match rt.block_on(pytorrentd::daemon::serve(cfg, a.start_options())) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(e),
-            }
+            rt.block_on(pytorrentd::daemon::serve(cfg, a.start_options()))
+                .map_err(boxed)?;
+            Ok(ExitCode::SUCCESS)
         }
-        Command::Config(a) => output(cli::config_cmd(&a)),
-        Command::User(u) => output(rt.block_on(cli::user_cmd(u))),
-        Command::Profile(p) => output(rt.block_on(cli::profile_cmd(p))),
-        Command::Check(a) => match cli::check_cmd(&a) {
-            Ok((report, sound)) => {
-                print!("{report}");
-                if sound {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::FAILURE
-                }
-            }
-            Err(e) => fail(e),
-        },
+        Command::Config(a) => cli::config_cmd(&a).map(printed).map_err(boxed),
+        Command::User(u) => rt.block_on(cli::user_cmd(u)).map(printed).map_err(boxed),
+        Command::Profile(p) => rt.block_on(cli::profile_cmd(p)).map(printed).map_err(boxed),
+        Command::Check(a) => {
+            let (report, sound) = cli::check_cmd(&a).map_err(boxed)?;
+            print!("{report}");
+            Ok(if sound {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
     }
+}
+
+fn boxed<E: std::fmt::Display + 'static>(e: E) -> Failure {
+    Box::new(e)
 }

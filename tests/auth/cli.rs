@@ -714,3 +714,52 @@ async fn bad_role_or_level_is_one_line_exit_1() {
     }
     assert_eq!(user_list(root, &data).await, before, "nothing changed");
 }
+
+/// The control socket refuses what it does not know: an unknown command, a known one with
+/// missing fields and a line that is not JSON each get an error answer (never `null`, which
+/// a caller would take for success), and nothing changes.
+#[tokio::test(flavor = "multi_thread")]
+async fn control_socket_refuses_unknown_and_malformed_requests() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::net::UnixStream;
+
+    let tmp = tempdir("auth-cli-control-unknown");
+    let root = tmp.path();
+    let mut d = Daemon::start_with_env(root, LOCAL_AUTH).await;
+    let data = d.data_dir.clone();
+    let sock = data.join("control.sock");
+    let ask = |line: &str| -> Value {
+        let mut s = UnixStream::connect(&sock).unwrap_or_else(|e| panic!("{sock:?}: {e}"));
+        s.write_all(line.as_bytes()).expect("write request");
+        s.write_all(b"\n").expect("write newline");
+        let mut answer = String::new();
+        BufReader::new(s)
+            .read_line(&mut answer)
+            .expect("read answer");
+        serde_json::from_str(&answer).unwrap_or_else(|e| panic!("answer {answer:?}: {e}"))
+    };
+    for (req, expect) in [
+        (
+            r#"{"cmd":"user_frobnicate","name":"eve"}"#,
+            "unknown variant",
+        ),
+        (r#"{"cmd":"user_add","name":"eve"}"#, "missing field"),
+        ("not json", "bad control request"),
+    ] {
+        let v = ask(req);
+        let err = v["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{req}: expected an error answer, got {v}"));
+        assert!(err.contains(expect), "{req}: {err:?} lacks {expect:?}");
+    }
+    // A known command still works, and nothing was added by the refused ones.
+    let v = ask(r#"{"cmd":"user_list"}"#);
+    let names: Vec<&str> = v["ok"]
+        .as_array()
+        .unwrap_or_else(|| panic!("user_list answered {v}"))
+        .iter()
+        .filter_map(|u| u["username"].as_str())
+        .collect();
+    assert_eq!(names, ["admin"], "{v}");
+    d.stop().await;
+}
