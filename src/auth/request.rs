@@ -248,3 +248,149 @@ pub fn accepted_hosts_summary(cfg: &Config) -> String {
     }
     format!("IP literals,{}", names.join(","))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ServeOverrides;
+
+    /// Headers as a list of (lower-case name, value).
+    struct Headers(Vec<(&'static str, &'static str)>);
+
+    impl RequestHeaders for Headers {
+        fn values(&self, name: &str) -> Vec<&[u8]> {
+            self.0
+                .iter()
+                .filter(|(n, _)| *n == name)
+                .map(|(_, v)| v.as_bytes())
+                .collect()
+        }
+        fn names(&self) -> Vec<&str> {
+            self.0.iter().map(|(n, _)| *n).collect()
+        }
+    }
+
+    fn config(vars: &[(&str, &str)]) -> Config {
+        let vars = vars.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        Config::from_vars(vars, &ServeOverrides::default())
+            .expect("test configuration")
+            .0
+    }
+
+    fn peer(ip: &str) -> Option<SocketAddr> {
+        Some(SocketAddr::new(ip.parse().expect("test IP"), 40000))
+    }
+
+    #[test]
+    fn host_check_accepts_ip_literals_localhost_and_configured_names_only() {
+        let cfg = config(&[("PYTORRENT_ALLOWED_HOSTS", "nas.example")]);
+        for ok in [
+            "127.0.0.1:8090",
+            "[::1]:8090",
+            "192.168.1.20",
+            "localhost:8090",
+            "LOCALHOST",
+            "nas.example",
+            "NAS.Example.:8090",
+        ] {
+            assert!(host_value_accepted(&cfg, ok), "{ok} should pass");
+        }
+        for bad in [
+            "evil.test:8090",
+            "nas.example.evil.test",
+            "nas.example:notaport",
+            "",
+            "user@nas.example",
+            "nas example",
+        ] {
+            assert!(!host_value_accepted(&cfg, bad), "{bad:?} should be refused");
+        }
+        let two = Headers(vec![("host", "127.0.0.1"), ("host", "127.0.0.1")]);
+        assert!(matches!(check_host(&cfg, &two), HostVerdict::Duplicate));
+        let none = Headers(vec![]);
+        assert!(matches!(check_host(&cfg, &none), HostVerdict::Rejected(_)));
+        let any = config(&[("PYTORRENT_ALLOWED_HOSTS", "*")]);
+        let rebound = Headers(vec![("host", "evil.test")]);
+        assert!(matches!(check_host(&any, &rebound), HostVerdict::Accepted));
+    }
+
+    #[test]
+    fn allowed_origins_and_bypass_hosts_are_accepted_names() {
+        let cfg = config(&[
+            ("PYTORRENT_API_ALLOWED_ORIGINS", "https://torrents.example"),
+            ("PYTORRENT_AUTH_BYPASS_HOSTS", "home.lan"),
+        ]);
+        assert!(host_value_accepted(&cfg, "torrents.example"));
+        assert!(host_value_accepted(&cfg, "home.lan:8090"));
+        assert!(!host_value_accepted(&cfg, "other.example"));
+    }
+
+    #[test]
+    fn forwarded_headers_count_only_from_trusted_proxies() {
+        let cfg = config(&[("PYTORRENT_PROXY_FIX_ENABLE", "true")]);
+        let h = Headers(vec![
+            ("host", "127.0.0.1:8090"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "torrents.example"),
+            ("x-forwarded-prefix", "/torrents/"),
+            ("x-forwarded-for", "203.0.113.9, 127.0.0.1"),
+        ]);
+        // Through the loopback proxy (trusted by default): the client's view.
+        let o = app_origin(&cfg, peer("127.0.0.1"), &h);
+        assert_eq!(
+            o.origin.as_ref().map(Origin::as_str),
+            Some("https://torrents.example")
+        );
+        assert_eq!(o.prefix, "/torrents");
+        assert_eq!(
+            client_ip(&cfg, peer("127.0.0.1"), &h),
+            "203.0.113.9".parse().ok()
+        );
+        // Straight from a LAN machine: the headers are ignored.
+        let o = app_origin(&cfg, peer("192.168.1.50"), &h);
+        assert_eq!(
+            o.origin.as_ref().map(Origin::as_str),
+            Some("http://127.0.0.1:8090")
+        );
+        assert_eq!(o.prefix, "");
+        assert_eq!(
+            client_ip(&cfg, peer("192.168.1.50"), &h),
+            "192.168.1.50".parse().ok()
+        );
+    }
+
+    #[test]
+    fn prefixes_that_could_redirect_elsewhere_are_dropped() {
+        for ok in ["/torrents", "/a/b-c_d.e"] {
+            assert!(prefix_acceptable(ok), "{ok}");
+        }
+        for bad in [
+            "torrents",
+            "/\\evil.test",
+            "//evil.test",
+            "/a/../b",
+            "/a b",
+            "/a?x",
+        ] {
+            assert!(!prefix_acceptable(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cross_site_writes_are_refused_and_non_browser_requests_pass() {
+        let cfg = config(&[]);
+        let from =
+            |origin: &'static str| Headers(vec![("host", "127.0.0.1:8090"), ("origin", origin)]);
+        assert!(check_origin(&cfg, peer("127.0.0.1"), &from("http://127.0.0.1:8090")).is_ok());
+        let err = check_origin(&cfg, peer("127.0.0.1"), &from("http://evil.test"))
+            .expect_err("a foreign origin");
+        assert_eq!(err.presented, "http://evil.test");
+        let no_origin = Headers(vec![("host", "127.0.0.1:8090")]);
+        assert!(check_origin(&cfg, peer("127.0.0.1"), &no_origin).is_ok());
+        let referer = Headers(vec![
+            ("host", "127.0.0.1:8090"),
+            ("referer", "http://evil.test/page"),
+        ]);
+        assert!(check_origin(&cfg, peer("127.0.0.1"), &referer).is_err());
+    }
+}

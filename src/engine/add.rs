@@ -679,4 +679,84 @@ mod tests {
         let found = "magnet:?xaba=b32&s-32&so=-xaba=b32&so=-0,4-32&so=-0,4-4-2ab,4-88888888888888882&so=-0,4-32&so=-0,4-4-2ab,4-2\u{6}ab,92\u{6}ab,9-23&qb";
         assert!(parse_magnet(found).is_err());
     }
+
+    #[test]
+    fn subdir_stays_inside_the_profile_directory() {
+        let base = Path::new("/srv/torrents");
+        let sub = |s: &str| save_dir(base, &Some(s.to_owned()));
+        assert_eq!(save_dir(base, &None).ok(), Some(base.to_path_buf()));
+        assert_eq!(sub("").ok(), Some(base.to_path_buf()), "empty means none");
+        assert_eq!(sub("tv/show").ok(), Some(base.join("tv/show")));
+        for bad in ["..", "../etc", "tv/../../etc", "/etc", "./tv"] {
+            assert!(
+                matches!(sub(bad), Err(EngineError::PathEscape(_))),
+                "{bad:?}: {:?}",
+                sub(bad).err()
+            );
+        }
+        assert!(sub(&"a".repeat(5000)).is_err(), "over the subdir limit");
+    }
+
+    #[test]
+    fn file_selection_must_name_existing_files_and_want_one() {
+        assert_eq!(
+            check_file_indices(&[2, 0, 2], 3).ok(),
+            Some([0, 2].into_iter().collect())
+        );
+        let e = check_file_indices(&[3], 3).err().map(|e| e.to_string());
+        assert!(
+            e.as_deref().is_some_and(|e| e.contains("out of range")),
+            "{e:?}"
+        );
+        assert!(check_file_indices(&[], 3).is_err(), "nothing wanted");
+    }
+
+    #[test]
+    fn add_requests_are_bounded_before_anything_is_fetched() {
+        let opts = AddOptions::default();
+        assert!(check_add_input(&[], &opts).is_err(), "nothing to add");
+        let magnet = AddSource::Magnet(format!("magnet:?xt=urn:btih:{H}"));
+        assert!(check_add_input(std::slice::from_ref(&magnet), &opts).is_ok());
+        let long_magnet =
+            AddSource::Magnet(format!("magnet:?xt=urn:btih:{H}&dn={}", "a".repeat(20_000)));
+        assert!(check_add_input(&[long_magnet], &opts).is_err());
+        let long_url = AddSource::Url(format!("http://127.0.0.1/{}", "a".repeat(10_000)));
+        assert!(check_add_input(&[long_url], &opts).is_err());
+        let labelled = AddOptions {
+            label: Some("l".repeat(129)),
+            ..Default::default()
+        };
+        assert!(check_add_input(std::slice::from_ref(&magnet), &labelled).is_err());
+        let many_peers = AddOptions {
+            peers: vec!["127.0.0.1:1".parse().expect("addr"); 10_000],
+            ..Default::default()
+        };
+        assert!(check_add_input(std::slice::from_ref(&magnet), &many_peers).is_err());
+    }
+
+    #[test]
+    fn profile_directories_are_absolute_existing_and_writable() {
+        let tmp = std::env::temp_dir().join(format!("ptd-add-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&tmp).expect("temp dir");
+        assert!(check_profile_dir(&tmp).is_ok());
+        assert!(matches!(
+            check_profile_dir(Path::new("relative/dir")),
+            Err(EngineError::PathEscape(_))
+        ));
+        assert!(matches!(
+            check_profile_dir(&tmp.join("../x")),
+            Err(EngineError::PathEscape(_))
+        ));
+        assert!(matches!(
+            check_profile_dir(&tmp.join("missing")),
+            Err(EngineError::DownloadDirInvalid(_))
+        ));
+        let file = tmp.join("a-file");
+        std::fs::write(&file, b"x").expect("file");
+        assert!(matches!(
+            check_profile_dir(&file),
+            Err(EngineError::DownloadDirInvalid(_))
+        ));
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
 }

@@ -24,6 +24,31 @@ enum Action {
     Retry(String, Arc<ManagedTorrent>),
 }
 
+/// What the queue decision looks at for one torrent.
+#[derive(Clone, Copy, Debug)]
+struct QueueFacts {
+    paused: bool,
+    finished: bool,
+    force_start: bool,
+}
+
+/// Whether one torrent should run, for torrents of one profile visited in queue order:
+/// `active` counts the slots taken so far and `limit` is the profile's
+/// `max_active_downloads` (0: no limit). User pauses win; finished torrents seed and
+/// force-started ones run without taking a slot.
+fn wants_to_run(t: QueueFacts, limit: u32, active: &mut u32) -> bool {
+    if t.paused {
+        false
+    } else if t.finished || t.force_start {
+        true
+    } else if limit == 0 || *active < limit {
+        *active += 1;
+        true
+    } else {
+        false
+    }
+}
+
 pub(super) fn spawn(engine: Arc<Engine>) {
     let weak = Arc::downgrade(&engine);
     drop(engine);
@@ -218,16 +243,15 @@ pub(super) async fn reconcile(engine: &Engine) {
             if stats.finished && e.rec.completed_at.is_none() {
                 completed.push(e.rec.hash.clone());
             }
-            let want = if e.rec.paused {
-                false
-            } else if stats.finished || e.rec.force_start {
-                true
-            } else if limit == 0 || active < limit {
-                active += 1;
-                true
-            } else {
-                false
-            };
+            let want = wants_to_run(
+                QueueFacts {
+                    paused: e.rec.paused,
+                    finished: stats.finished,
+                    force_start: e.rec.force_start,
+                },
+                limit,
+                &mut active,
+            );
             match (want, live) {
                 (true, false) => actions.push(Action::Start(h.clone())),
                 (false, true) => actions.push(Action::Stop(h.clone())),
@@ -274,5 +298,69 @@ pub(super) async fn reconcile(engine: &Engine) {
         }) {
             warn!(%hash, "recording completion: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOWNLOADING: QueueFacts = QueueFacts {
+        paused: false,
+        finished: false,
+        force_start: false,
+    };
+
+    /// The decisions for one profile's queue, in order.
+    fn plan(queue: &[QueueFacts], limit: u32) -> Vec<bool> {
+        let mut active = 0;
+        queue
+            .iter()
+            .map(|t| wants_to_run(*t, limit, &mut active))
+            .collect()
+    }
+
+    #[test]
+    fn the_first_torrents_of_the_queue_take_the_slots() {
+        assert_eq!(
+            plan(&[DOWNLOADING; 5], 2),
+            [true, true, false, false, false]
+        );
+        assert_eq!(
+            plan(&[DOWNLOADING; 3], 0),
+            [true, true, true],
+            "0 is no limit"
+        );
+    }
+
+    #[test]
+    fn pauses_seeds_and_force_starts() {
+        let paused = QueueFacts {
+            paused: true,
+            ..DOWNLOADING
+        };
+        let seeding = QueueFacts {
+            finished: true,
+            ..DOWNLOADING
+        };
+        let forced = QueueFacts {
+            force_start: true,
+            ..DOWNLOADING
+        };
+        // A paused torrent neither runs nor takes a slot; seeds and forced ones run without
+        // taking one, so the next queued download still gets it.
+        assert_eq!(
+            plan(&[paused, seeding, forced, DOWNLOADING, DOWNLOADING], 1),
+            [false, true, true, true, false]
+        );
+        // A user pause wins over force start and over being finished.
+        let paused_forced = QueueFacts {
+            paused: true,
+            force_start: true,
+            finished: true,
+        };
+        assert_eq!(plan(&[paused_forced], 0), [false]);
+        // Force start beyond a full queue.
+        assert_eq!(plan(&[DOWNLOADING, forced, forced], 1), [true, true, true]);
     }
 }
