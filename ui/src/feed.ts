@@ -226,6 +226,11 @@ function startSynthetic(n: number) {
       added_at: new Date(t0 + i * 60000).toISOString(),
       completed_at: null,
       error: state === 'error' ? 'synthetic error' : null,
+      paused: state === 'paused',
+      force_start: false,
+      save_dir: '/synthetic',
+      trackers: [],
+      uploaded_session: 0,
     });
   }
   bumpRows();
