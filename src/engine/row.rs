@@ -54,7 +54,7 @@ pub enum TorrentReason {
     FdLimit,
 }
 
-/// One torrent as listed (the `TorrentRow` schema of docs/openapi.json).
+/// One torrent as listed: a row of the torrent list, of the details and of the feed.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct TorrentRow {
     pub hash: String,

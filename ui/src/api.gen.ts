@@ -585,7 +585,7 @@ export interface components {
          * @enum {string}
          */
         TorrentReason: "disk_space" | "fd_limit";
-        /** @description One torrent as listed (SPEC §5 shape; extra fields allowed). */
+        /** @description One torrent as listed: a row of the torrent list, of the details and of the feed. */
         TorrentRow: {
             /** Format: date-time */
             added_at: string;
