@@ -49,6 +49,9 @@ pub use row::{
 /// Largest accepted .torrent (also the HTTP body limit for uploads).
 pub const MAX_TORRENT_BYTES: usize = crate::limits::TORRENT_FILE_MAX_BYTES;
 
+/// How long a forced re-announce keeps listening for the peers it brings.
+const REANNOUNCE_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("{0}")]
@@ -756,6 +759,36 @@ impl Engine {
         }
         // Checked even when paused; the queue parks it again once the check is done.
         self.attach_now(hash).await?;
+        self.row(hash)
+    }
+
+    /// Asks the trackers (and the DHT, when it is on) for peers now instead of at the next
+    /// announce interval, and connects to the new ones. Connections already open stay.
+    pub async fn reannounce(&self, hash: &str) -> Result<TorrentRow> {
+        let live = self.handle(hash).and_then(|h| h.live().map(|l| (h, l)));
+        let Some((h, live)) = live else {
+            // Not found beats "not running" so that an unknown hash stays a 404.
+            self.row(hash)?;
+            return Err(EngineError::Conflict(
+                "the torrent is not running: start it to announce it".into(),
+            ));
+        };
+        if let Some(mut peers) = self.session.make_peer_rx_managed_torrent(&h, true) {
+            let weak = Arc::downgrade(&live);
+            drop(live);
+            // The announce's answers arrive over a few seconds; the stream (and with it the
+            // extra tracker conversation) ends after a minute or when the torrent stops.
+            tokio::spawn(async move {
+                use futures_util::StreamExt;
+                let deadline = tokio::time::Instant::now() + REANNOUNCE_WINDOW;
+                while let Ok(Some(addr)) = tokio::time::timeout_at(deadline, peers.next()).await {
+                    let Some(live) = weak.upgrade() else { break };
+                    if live.add_peer_if_not_seen(addr).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
         self.row(hash)
     }
 

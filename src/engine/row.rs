@@ -92,6 +92,9 @@ pub struct TorrentRow {
     pub uploaded_session: u64,
     /// What the torrent waits for, when it waits for a resource (see `TorrentReason`).
     pub reason: Option<TorrentReason>,
+    /// Distributed copies among the connected peers (qBittorrent's "availability"): complete
+    /// copies plus the fraction of pieces above the rarest; absent when not running.
+    pub availability: Option<f64>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -126,6 +129,10 @@ pub struct PeerRow {
     pub connection: Option<String>,
     /// The peer connected to us (rather than we to it).
     pub incoming: bool,
+    /// Fraction 0.0–1.0 of the torrent's pieces the peer has (absent before it is connected).
+    pub progress: Option<f64>,
+    /// The peer wants pieces we have.
+    pub interested: bool,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -211,6 +218,7 @@ pub(crate) fn row(e: &Entry) -> TorrentRow {
             FaultKind::FileLimit => Some(TorrentReason::FdLimit),
             FaultKind::Other => None,
         }),
+        availability: None,
     };
     let saved_progress = |r: &mut TorrentRow| {
         if let Some(p) = &e.progress {
@@ -286,6 +294,11 @@ pub(crate) fn row(e: &Entry) -> TorrentRow {
             if let Some(live) = &s.live {
                 r.peers = live.snapshot.peer_stats.live;
                 r.seeds = live.snapshot.peer_stats.live_seeders;
+                // Counting pieces over every peer's bitfield is only worth it with peers.
+                r.availability = Some(match h.live() {
+                    Some(l) if r.peers > 0 => round3(l.distributed_copies()),
+                    _ => 0.0,
+                });
             }
             let (dl, ul) = speeds(e);
             // The speed window still remembers the last seconds of downloading: a finished
@@ -302,6 +315,11 @@ pub(crate) fn row(e: &Entry) -> TorrentRow {
         r.ratio = r.uploaded as f64 / r.size as f64;
     }
     r
+}
+
+/// Three decimals are all a person reads, and the feed then sends no change for noise.
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
 }
 
 pub(crate) fn details(e: &Entry) -> TorrentDetails {
@@ -353,6 +371,11 @@ pub(crate) fn peers(e: &Entry) -> Vec<PeerRow> {
         return Vec::new();
     };
     let snap = live.per_peer_stats_snapshot(Default::default());
+    let pieces = e
+        .handle
+        .as_ref()
+        .and_then(|h| h.with_metadata(|m| m.lengths().total_pieces()).ok())
+        .unwrap_or(0);
     let mut v: Vec<PeerRow> = snap
         .peers
         .into_iter()
@@ -364,6 +387,11 @@ pub(crate) fn peers(e: &Entry) -> Vec<PeerRow> {
             uploaded: p.counters.uploaded_bytes,
             connection: p.conn_kind.map(|k| format!("{k:?}").to_lowercase()),
             incoming: p.counters.incoming_connections > 0 && p.counters.connections == 0,
+            progress: p
+                .have_pieces
+                .filter(|_| pieces > 0)
+                .map(|n| round3((f64::from(n) / f64::from(pieces)).min(1.0))),
+            interested: p.peer_interested.unwrap_or(false),
         })
         .collect();
     v.sort_by(|a, b| a.addr.cmp(&b.addr));

@@ -73,6 +73,7 @@ pub enum TorrentAction {
     Resume,
     Recheck,
     ForceStart,
+    Reannounce,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -401,7 +402,7 @@ pub async fn trackers(
 
 #[utoipa::path(post, path = "/api/torrents/{hash}/{action}", tag = "torrents", operation_id = "torrent_action",
     params(HashPath, ("action" = TorrentAction, Path)),
-    responses((status = 200, body = TorrentRow), (status = 404, description = "no such torrent (or not visible), or no such action"), (status = 409, description = "not possible now (e.g. recheck before the metadata is known)")))]
+    responses((status = 200, body = TorrentRow), (status = 404, description = "no such torrent (or not visible), or no such action"), (status = 409, description = "not possible now (e.g. recheck before the metadata is known, reannounce while not running)")))]
 pub async fn action(
     State(st): State<AppState>,
     id: Identity,
@@ -414,10 +415,13 @@ pub async fn action(
         "resume" => e.resume(&hash).await?,
         "recheck" => e.recheck(&hash).await?,
         "force-start" => e.force_start(&hash).await?,
+        "reannounce" => e.reannounce(&hash).await?,
         other => {
             return Err(ApiError::not_found(
                 "unknown_action",
-                format!("unknown action '{other}': use pause, resume, recheck or force-start"),
+                format!(
+                    "unknown action '{other}': use pause, resume, recheck, force-start or reannounce"
+                ),
             ));
         }
     };

@@ -658,3 +658,90 @@ async fn odd_piece_length_downloads_from_aria2c() {
     d.wait_complete(&p.hash, 60).await;
     p.assert_in(&d.download_dir, None);
 }
+
+/// Force re-announce. The tracker is down when the torrent starts, so the daemon's announce
+/// fails and the engine retries it no sooner than 10 s later (librqbit's backoff); the seeder
+/// then registers, unaware of the daemon. Only a re-announce can bring the two together
+/// before those 10 s: the seeder must show up in the Peers list (with all pieces, and the
+/// torrent's availability ≥ 1) before then, and the data must arrive byte for byte.
+#[tokio::test(flavor = "multi_thread")]
+async fn reannounce_finds_a_seeder_now_with_its_progress_and_the_availability() {
+    let tmp = tempdir("reannounce");
+    let root = tmp.path();
+    let mut tracker = Tracker::new(root);
+    let p = Payload::single(
+        &root.join("src"),
+        "reannounced.bin",
+        4 * MIB,
+        &[tracker.announce_url()],
+        256 * KIB as u32,
+    )
+    .await;
+    let d = Daemon::start(root).await;
+    let dl = root.join("dl");
+    d.create_profile("re", &dl, 0).await;
+
+    // Not running: nothing to announce (409), and an unknown hash stays a 404.
+    let paused = d
+        .add_torrent_ok("re", &p.torrent, &[("paused", "true")])
+        .await;
+    assert_eq!(paused["hash"], p.hash);
+    let (st, body) = d
+        .post_empty(&format!("/api/torrents/{}/reannounce", p.hash))
+        .await;
+    assert_eq!(st, 409, "{body}");
+    let (st, body) = d
+        .post_empty(&format!("/api/torrents/{}/reannounce", "ab".repeat(20)))
+        .await;
+    assert_eq!(st, 404, "{body}");
+
+    d.action(&p.hash, "resume").await;
+    d.wait_state(&p.hash, "downloading", 20).await;
+    let live_at = Instant::now();
+    tracker.start(&[&p.hash]).await;
+    let _aria = Aria2::seed(root, "late-seeder", &p.torrent_path, &p.parent, Some("1M")).await;
+    tracker.wait_seeders(&p.hash, 1, 5).await;
+    let row = d.torrent(&p.hash).await;
+    assert_eq!(
+        row["peers"], 0,
+        "a peer before any announce succeeded: {row}"
+    );
+
+    let (st, body) = d
+        .post_empty(&format!("/api/torrents/{}/reannounce", p.hash))
+        .await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["hash"], p.hash, "{body}");
+
+    let budget = Duration::from_secs(10).saturating_sub(live_at.elapsed());
+    assert!(
+        budget >= Duration::from_secs(3),
+        "the set-up took too long to tell a re-announce from the engine's retry"
+    );
+    wait_for(
+        budget.as_secs(),
+        "the seeder in the Peers list, complete",
+        async || {
+            let (st, peers) = d.get(&format!("/api/torrents/{}/peers", p.hash)).await;
+            let row = d.torrent(&p.hash).await;
+            let seeder = peers
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|x| x["progress"].as_f64() == Some(1.0));
+            match (st, seeder, row["availability"].as_f64()) {
+                (200, Some(s), Some(a)) if a >= 1.0 => {
+                    assert_eq!(s["interested"], false, "a seeder wants nothing: {s}");
+                    Ok(())
+                }
+                _ => Err(format!(
+                    "peers {peers}, availability {}",
+                    row["availability"]
+                )),
+            }
+        },
+    )
+    .await;
+    d.wait_complete(&p.hash, 45).await;
+    p.assert_in(&dl, None);
+}

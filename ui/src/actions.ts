@@ -3,7 +3,7 @@ import { isSynthetic, mergeRow, watchRows } from './feed';
 import { app, bumpRows, canWrite, currentProfile, online, rows, toast } from './store';
 import type { Details, Row } from './types';
 
-export type Action = 'resume' | 'pause' | 'force-start' | 'recheck';
+export type Action = 'resume' | 'pause' | 'force-start' | 'recheck' | 'reannounce';
 export type QueueMove = 'top' | 'up' | 'down' | 'bottom';
 
 const VERB: Record<Action, string> = {
@@ -11,6 +11,7 @@ const VERB: Record<Action, string> = {
   pause: 'pause',
   'force-start': 'force-start',
   recheck: 'recheck',
+  reannounce: 'announce',
 };
 
 export function selectedHashes(): string[] {
@@ -139,6 +140,42 @@ export async function queueTo(hash: string, target: number) {
   await refreshPositions();
 }
 
+/** The single moves (torrent, 1-based rank) that turn `order` into `final`: fixing the queue
+ * from its head or from its tail, whichever takes fewer. */
+export function queuePlan(order: string[], final: string[]): [string, number][] {
+  const fix = (fromHead: boolean): [string, number][] => {
+    const cur = [...order];
+    const moves: [string, number][] = [];
+    for (let k = 0; k < cur.length; k++) {
+      const i = fromHead ? k : cur.length - 1 - k;
+      if (cur[i] === final[i]) continue;
+      cur.splice(cur.indexOf(final[i]), 1);
+      cur.splice(i, 0, final[i]);
+      moves.push([final[i], i + 1]);
+    }
+    return moves;
+  };
+  const a = fix(true);
+  const b = fix(false);
+  return b.length < a.length ? b : a;
+}
+
+/** Moves the torrents `hashes` as one block, in their queue order, to just before `to.before`
+ * or just after `to.after` (another torrent of the profile). */
+export async function queueBlock(hashes: string[], to: { before?: string; after?: string }) {
+  if (!hashes.length || !writable()) return;
+  await refreshPositions();
+  const order = [...rows.map.values()].sort((a, b) => a.queue_position - b.queue_position).map((r) => r.hash);
+  const set = new Set(hashes);
+  const rest = order.filter((h) => !set.has(h));
+  const at = to.before !== undefined ? rest.indexOf(to.before) : to.after !== undefined ? rest.indexOf(to.after) + (rest.includes(to.after) ? 1 : 0) : -1;
+  if (at < 0) return;
+  const final = [...rest.slice(0, at), ...order.filter((h) => set.has(h)), ...rest.slice(at)];
+  for (const [h, rank] of queuePlan(order, final)) {
+    await queueTo(h, rank);
+  }
+}
+
 export async function moveToProfile(hashes: string[], target: string, targetName: string) {
   if (!hashes.length || !writable()) return;
   let moved = 0;
@@ -200,6 +237,10 @@ export function copyHash(hash: string) {
 
 export function askRemove() {
   if (selectedHashes().length && writable()) app.set({ removeOpen: true });
+}
+
+export function askLabel() {
+  if (selectedHashes().length && writable()) app.set({ labelOpen: true });
 }
 
 export function openAdd(init: { magnets?: string; files?: File[] } | null = null) {

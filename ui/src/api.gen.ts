@@ -480,6 +480,13 @@ export interface components {
             downloaded: number;
             /** @description The peer connected to us (rather than we to it). */
             incoming: boolean;
+            /** @description The peer wants pieces we have. */
+            interested: boolean;
+            /**
+             * Format: double
+             * @description Fraction 0.0–1.0 of the torrent's pieces the peer has (absent before it is connected).
+             */
+            progress?: number | null;
             state: string;
             /** Format: int64 */
             uploaded: number;
@@ -560,7 +567,7 @@ export interface components {
          *     answers 404 `unknown_action` to anything else).
          * @enum {string}
          */
-        TorrentAction: "pause" | "resume" | "recheck" | "force-start";
+        TorrentAction: "pause" | "resume" | "recheck" | "force-start" | "reannounce";
         TorrentDetails: components["schemas"]["TorrentRow"] & {
             files_count?: number | null;
             magnet?: string | null;
@@ -589,6 +596,12 @@ export interface components {
         TorrentRow: {
             /** Format: date-time */
             added_at: string;
+            /**
+             * Format: double
+             * @description Distributed copies among the connected peers (qBittorrent's "availability"): complete
+             *     copies plus the fraction of pieces above the rarest; absent when not running.
+             */
+            availability?: number | null;
             /**
              * Format: double
              * @description While `checking`: the fraction of data verified so far.
@@ -3042,7 +3055,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description not possible now (e.g. recheck before the metadata is known) */
+            /** @description not possible now (e.g. recheck before the metadata is known, reannounce while not running) */
             409: {
                 headers: {
                     [name: string]: unknown;

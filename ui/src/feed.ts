@@ -231,6 +231,7 @@ function startSynthetic(n: number) {
       save_dir: '/synthetic',
       trackers: [],
       uploaded_session: 0,
+      availability: state === 'downloading' ? Math.round(rnd() * 3000) / 1000 : null,
     });
   }
   bumpRows();

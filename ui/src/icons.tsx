@@ -34,6 +34,7 @@ const P: Record<string, string> = {
   more: 'M3.5 8h.01M8 8h.01M12.5 8h.01',
   copy: 'M5.5 5.5h8v8h-8zM10.5 5.5v-3h-8v8h3',
   tag: 'M2 2.5h5.5l6.5 6.5-5 5L2.5 7.5zM5 5h.01',
+  announce: 'M8 9.5v5M8 9.5h.01M5.5 6.5a3.5 3.5 0 0 1 5 0M3.5 4.5a6.3 6.3 0 0 1 9 0',
 };
 
 export function Icon({ n, size = 14, ...rest }: { n: keyof typeof P | string; size?: number } & JSX.SVGAttributes<SVGSVGElement>) {

@@ -39,7 +39,7 @@ export type ColId =
   | 'queue_position' | 'name' | 'size' | 'progress' | 'state' | 'peers'
   | 'dl_speed' | 'ul_speed' | 'eta' | 'ratio' | 'label' | 'added_at'
   | 'completed_at' | 'save_dir' | 'remaining' | 'seeding_time' | 'tracker'
-  | 'downloaded' | 'uploaded' | 'uploaded_session';
+  | 'downloaded' | 'uploaded' | 'uploaded_session' | 'availability';
 
 export interface Col {
   id: ColId;
@@ -83,10 +83,11 @@ export const COLUMNS: Col[] = [
   { id: 'seeding_time', title: 'Seeding for', long: 'Seeding time (since completed)', width: 90, right: true, key: (r) => seedingSecs(r) ?? -1 },
   { id: 'tracker', title: 'Tracker', width: 120, key: (r) => (r.trackers?.[0] || '').toLowerCase() },
   { id: 'save_dir', title: 'Save path', width: 200, key: (r) => r.save_dir || '' },
+  { id: 'availability', title: 'Availability', long: 'Availability (distributed copies)', width: 86, right: true, key: (r) => r.availability ?? -1 },
 ];
 
 /** Columns shown until the user picks others. */
-export const DEFAULT_HIDDEN: ColId[] = ['completed_at', 'remaining', 'downloaded', 'uploaded', 'uploaded_session', 'seeding_time', 'tracker', 'save_dir'];
+export const DEFAULT_HIDDEN: ColId[] = ['completed_at', 'remaining', 'downloaded', 'uploaded', 'uploaded_session', 'seeding_time', 'tracker', 'save_dir', 'availability'];
 
 export const COL_BY_ID = Object.fromEntries(COLUMNS.map((c) => [c.id, c])) as Record<ColId, Col>;
 

@@ -95,6 +95,7 @@ export interface AppState {
   addOpen: boolean;
   addInit: { magnets?: string; files?: File[] } | null;
   removeOpen: boolean;
+  labelOpen: boolean;
   helpOpen: boolean;
   /** Phone: the sheet with the less frequent actions. */
   moreOpen: boolean;
@@ -133,6 +134,7 @@ export const app = new Store<AppState>({
   addOpen: false,
   addInit: null,
   removeOpen: false,
+  labelOpen: false,
   helpOpen: false,
   moreOpen: false,
   reveal: [],

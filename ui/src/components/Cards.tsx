@@ -1,7 +1,7 @@
 // Phone layout: one card per torrent (virtualized like the table), a search field, and a
 // bottom action bar within thumb reach once something is selected; the less frequent actions
 // (force start, recheck, label, queue, move, copy) are in its "more" sheet.
-import { act, askRemove, copyHash, copyMagnet, moveToProfile, openAdd, queueMove, setLabel, writable } from '../actions';
+import { act, askLabel, askRemove, copyHash, copyMagnet, moveToProfile, openAdd, queueMove, writable } from '../actions';
 import * as fmt from '../format';
 import { memo } from '../hooks';
 import { Icon } from '../icons';
@@ -115,11 +115,6 @@ export function MoreSheet() {
     close();
     f();
   };
-  const label = () => {
-    close();
-    const l = window.prompt('Label (empty clears it)', rows.map.get(hashes[0])?.label || '');
-    if (l !== null) setLabel(hashes, l.trim() || null);
-  };
   const targets = profiles.filter((p) => p.id !== profile && canWrite(p));
   return (
     <div class="sheet-bg" onClick={close}>
@@ -128,7 +123,8 @@ export function MoreSheet() {
           <>
             <button role="menuitem" onClick={run(() => act('force-start', hashes))}><Icon n="force" /> Force start</button>
             <button role="menuitem" onClick={run(() => act('recheck', hashes))}><Icon n="recheck" /> Force recheck</button>
-            <button role="menuitem" onClick={label}><Icon n="tag" /> Set label…</button>
+            <button role="menuitem" onClick={run(() => act('reannounce', hashes))}><Icon n="announce" /> Force reannounce</button>
+            <button role="menuitem" onClick={run(askLabel)}><Icon n="tag" /> Set label…</button>
             <div class="sheet-row">
               <button role="menuitem" onClick={run(() => queueMove('top', hashes))} aria-label="Queue: top"><Icon n="top" /> Top</button>
               <button role="menuitem" onClick={run(() => queueMove('up', hashes))} aria-label="Queue: up"><Icon n="up" /> Up</button>

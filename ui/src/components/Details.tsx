@@ -76,6 +76,7 @@ function General({ r }: { r: Row }) {
         {kv('Speed', `↓ ${fmt.speed(r.dl_speed) || '0 B/s'}   ↑ ${fmt.speed(r.ul_speed) || '0 B/s'}`)}
         {kv('ETA', fmt.eta(r.eta) || '–')}
         {kv('Seeds / peers', `${r.seeds} / ${r.peers}`)}
+        {r.availability != null && kv('Availability', r.availability.toFixed(3))}
         {kv('Queue position', r.queue_position)}
         {r.error ? kv('Error', <span class="err" title={r.error}>{r.error}{r.save_dir ? ` (files in ${r.save_dir})` : ''}</span>) : null}
       </dl>
@@ -255,11 +256,13 @@ function usePeerSpeeds(peers: PeerRow[] | null): Map<string, { dl: number; ul: n
   return speeds;
 }
 
-/** qBittorrent-style flags: D downloading from, U uploading to, I incoming, P µTP. */
+/** qBittorrent-style flags: D downloading from, U uploading to, u wants our pieces but gets
+ * none now, I incoming, P µTP. */
 function peerFlags(p: PeerRow, s: { dl: number; ul: number } | undefined): string {
   let f = '';
   if (s && s.dl > 0) f += 'D';
   if (s && s.ul > 0) f += 'U';
+  else if (p.interested) f += 'u';
   if (p.incoming) f += 'I';
   if (p.connection === 'utp') f += 'P';
   return f;
@@ -275,7 +278,7 @@ function Peers({ r }: { r: Row }) {
     <table class="plain" data-testid="peers-table">
       <thead>
         <tr>
-          <th>Address</th><th>Client</th><th><abbr title="D downloading from · U uploading to · I incoming · P µTP">Flags</abbr></th><th>Connection</th>
+          <th>Address</th><th>Client</th><th><abbr title="D downloading from · U uploading to · u interested, not uploaded to now · I incoming · P µTP">Flags</abbr></th><th>Connection</th><th class="r">Progress</th>
           <th class="r">Down speed</th><th class="r">Up speed</th><th class="r">Downloaded</th><th class="r">Uploaded</th>
         </tr>
       </thead>
@@ -286,6 +289,7 @@ function Peers({ r }: { r: Row }) {
             <tr key={p.addr}>
               <td>{p.addr}</td><td>{p.client || ''}</td><td class="mono">{peerFlags(p, sp)}</td>
               <td>{p.connection ? p.connection.toUpperCase() : ''}{p.incoming ? ' (in)' : ''}</td>
+              <td class="r" data-testid="peer-progress">{p.progress == null ? '' : fmt.pct(p.progress)}</td>
               <td class="r dlc">{sp ? fmt.speed(sp.dl) : ''}</td><td class="r ulc">{sp ? fmt.speed(sp.ul) : ''}</td>
               <td class="r">{fmt.bytes(p.downloaded)}</td><td class="r">{fmt.bytes(p.uploaded)}</td>
             </tr>

@@ -1,5 +1,5 @@
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { remove, selectedHashes } from '../actions';
+import { remove, selectedHashes, setLabel } from '../actions';
 import { Icon } from '../icons';
 import { app, dismissToast, rows, toasts, useStore } from '../store';
 
@@ -124,6 +124,60 @@ function RemoveBody() {
           {withData ? 'Remove with data' : 'Remove'}
         </button>
       </div>
+    </Modal>
+  );
+}
+
+export function LabelDialog() {
+  const open = useStore(app, (s) => s.labelOpen);
+  return open ? <LabelBody /> : null;
+}
+
+/** Labels in use in the loaded profile, most used first, with how many torrents carry each. */
+function labelsInUse(): [string, number][] {
+  const n = new Map<string, number>();
+  for (const r of rows.map.values()) if (r.label) n.set(r.label, (n.get(r.label) || 0) + 1);
+  return [...n].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+}
+
+/** Picks a label for the selected torrents: one of those in use, a new one, or none. */
+function LabelBody() {
+  const [hashes] = useState(selectedHashes);
+  const current = [...new Set(hashes.map((h) => rows.map.get(h)?.label || ''))];
+  const [text, setText] = useState(current.length === 1 ? current[0] : '');
+  const [used] = useState(labelsInUse);
+  const close = () => app.set({ labelOpen: false });
+  const apply = (label: string) => {
+    close();
+    setLabel(hashes, label.trim() || null);
+  };
+  const tooLong = [...text.trim()].length > 128;
+  const what = hashes.length === 1 ? `“${rows.map.get(hashes[0])?.name || hashes[0]}”` : `${hashes.length} torrents`;
+  return (
+    <Modal title="Set label" onClose={close} testid="label-dialog">
+      <form class="modal-body" onSubmit={(e) => { e.preventDefault(); if (!tooLong) apply(text); }}>
+        <p class="muted">For {what}.</p>
+        {used.length > 0 && (
+          <div class="label-picks" role="group" aria-label="Labels in use">
+            {used.map(([l, n]) => (
+              <button type="button" key={l} class={'label-pick' + (l === text.trim() ? ' on' : '')} aria-pressed={l === text.trim()} onClick={() => apply(l)}>
+                <Icon n="tag" size={12} /> {l} <span class="muted">{n}</span>
+              </button>
+            ))}
+          </div>
+        )}
+        <label class="field">
+          <span>{used.length ? 'Or a new label' : 'Label'}</span>
+          <input data-autofocus value={text} maxLength={512} onInput={(e) => setText(e.currentTarget.value)} aria-invalid={tooLong} data-testid="label-input" />
+        </label>
+        {tooLong && <p class="err">At most 128 characters.</p>}
+        <div class="modal-foot">
+          <button type="button" class="btn" onClick={() => apply('')} disabled={current.length === 1 && !current[0]}>Clear label</button>
+          <span class="grow" />
+          <button type="button" class="btn" onClick={close}>Cancel</button>
+          <button type="submit" class="btn primary" disabled={tooLong} data-testid="apply-label">Apply</button>
+        </div>
+      </form>
     </Modal>
   );
 }

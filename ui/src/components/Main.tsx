@@ -8,7 +8,7 @@ import { AddDialog } from './AddDialog';
 import { Cards, MoreSheet } from './Cards';
 import { DetailsPane } from './Details';
 import { Footer } from './Footer';
-import { HelpOverlay, RemoveDialog, Toasts, modalOpen } from './Dialogs';
+import { HelpOverlay, LabelDialog, RemoveDialog, Toasts, modalOpen } from './Dialogs';
 import { Sidebar } from './Sidebar';
 import { Table } from './Table';
 import { TopBar } from './TopBar';
@@ -21,7 +21,7 @@ function isTyping(t: EventTarget | null): boolean {
 
 function anyDialog(): boolean {
   const s = app.get();
-  return modalOpen() || s.addOpen || s.removeOpen || s.helpOpen;
+  return modalOpen() || s.addOpen || s.removeOpen || s.labelOpen || s.helpOpen;
 }
 
 /** Moves the focus (and the selection) to row index `j` of the shown list. */
@@ -232,6 +232,7 @@ export function Main() {
       {phone && <PhoneExtras />}
       {addOpen && <AddDialog />}
       <RemoveDialog />
+      <LabelDialog />
       <HelpOverlay />
       <Toasts />
       <div class="drop-hint">Drop .torrent files to add them</div>

@@ -4,7 +4,7 @@
 // chooser) and hideable; the choice is stored per user on the server. Rows are reordered in
 // the queue by dragging while the table is sorted by #, or with Ctrl+↑/↓.
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { act, askRemove, copyHash, copyMagnet, moveToProfile, openAdd, queueMove, queueTo, setLabel, writable } from '../actions';
+import { act, askLabel, askRemove, copyHash, copyMagnet, moveToProfile, openAdd, queueBlock, queueMove, writable } from '../actions';
 import * as fmt from '../format';
 import { memo, useDismiss } from '../hooks';
 import { Icon } from '../icons';
@@ -21,15 +21,21 @@ interface ColState {
   hidden: ColId[];
   widths: Partial<Record<ColId, number>>;
   order?: ColId[];
+  /** The columns that existed when the state was saved: later ones start as for a new user. */
+  known?: ColId[];
 }
 
 const DEFAULT_COLS: ColState = { hidden: DEFAULT_HIDDEN, widths: {}, order: [] };
+/** Columns added after column states began to record `known`. */
+const COLS_ADDED_LATER: ColId[] = ['availability'];
 
 /** The stored column state, cleaned of unknown ids. */
 function readCols(): ColState {
   const v = getPref<ColState>('cols', DEFAULT_COLS);
   const known = (ids: unknown) => (Array.isArray(ids) ? ids.filter((i): i is ColId => typeof i === 'string' && i in COL_BY_ID) : []);
-  return { hidden: known(v.hidden), widths: v.widths && typeof v.widths === 'object' ? v.widths : {}, order: known(v.order) };
+  const seen = Array.isArray(v.known) ? known(v.known) : COLUMNS.map((c) => c.id).filter((id) => !COLS_ADDED_LATER.includes(id));
+  const fresh = DEFAULT_HIDDEN.filter((id) => !seen.includes(id));
+  return { hidden: [...new Set([...known(v.hidden), ...fresh])], widths: v.widths && typeof v.widths === 'object' ? v.widths : {}, order: known(v.order) };
 }
 
 /** Columns in the user's order (new columns at their default place). */
@@ -83,6 +89,8 @@ function cell(c: ColId, r: Row) {
       return fmt.eta(r.eta);
     case 'ratio':
       return fmt.ratio(r.ratio);
+    case 'availability':
+      return r.availability == null ? '' : r.availability.toFixed(3);
     case 'label':
       return r.label || '';
     case 'added_at':
@@ -192,12 +200,6 @@ export function RowMenu({ at, close }: { at: { x: number; y: number }; close: ()
     close();
     f();
   };
-  const label = () => {
-    close();
-    const first = rows.map.get(hashes[0]);
-    const l = window.prompt('Label (empty clears it)', first?.label || '');
-    if (l !== null) setLabel(hashes, l.trim() || null);
-  };
   const targets = profiles.filter((p) => p.id !== profile && canWrite(p));
   const style = { left: at.x + 'px', top: at.y + 'px' };
   return (
@@ -208,6 +210,7 @@ export function RowMenu({ at, close }: { at: { x: number; y: number }; close: ()
           <button role="menuitem" onClick={run(() => act('pause'))}><Icon n="pause" /> Pause</button>
           <button role="menuitem" onClick={run(() => act('force-start'))}><Icon n="force" /> Force start</button>
           <button role="menuitem" onClick={run(() => act('recheck'))}><Icon n="recheck" /> Force recheck</button>
+          <button role="menuitem" onClick={run(() => act('reannounce'))}><Icon n="announce" /> Force reannounce</button>
           <hr />
         </>
       )}
@@ -218,7 +221,7 @@ export function RowMenu({ at, close }: { at: { x: number; y: number }; close: ()
       {w && (
         <>
           <hr />
-          <button role="menuitem" onClick={label}><Icon n="tag" /> Set label…</button>
+          <button role="menuitem" onClick={run(askLabel)}><Icon n="tag" /> Set label…</button>
           <button role="menuitem" onClick={run(() => queueMove('top', hashes))}><Icon n="top" /> Queue: top</button>
           <button role="menuitem" onClick={run(() => queueMove('up', hashes))}><Icon n="up" /> Queue: up</button>
           <button role="menuitem" onClick={run(() => queueMove('down', hashes))}><Icon n="down" /> Queue: down</button>
@@ -406,7 +409,7 @@ export function Table() {
   const [sort, setSort] = useSortState();
   const colState = readCols();
   const [dragW, setDragW] = useState<{ id: ColId; w: number } | null>(null);
-  const setColState = (s: ColState) => setPref('cols', s);
+  const setColState = (s: ColState) => setPref('cols', { ...s, known: COLUMNS.map((c) => c.id) });
   const [colMenu, setColMenu] = useState<{ x: number; y: number } | null>(null);
   const [rowMenu, setRowMenu] = useState<{ x: number; y: number } | null>(null);
   const [dropAt, setDropAt] = useState<number | null>(null);
@@ -533,14 +536,14 @@ export function Table() {
     if (!h || !canDrag) return;
     e.preventDefault();
     const at = dropIndex(e);
-    const from = list.findIndex((r) => r.hash === h);
-    if (from < 0) return;
-    if (at === from || at === from + 1) return;
-    // Ranks count the whole profile (a filter may hide rows). Moving up, the torrent takes
-    // the rank of the row it is dropped before; moving down, the rows in between move up one.
-    const rank = (r: Row) => ranks.get(r.hash) ?? 1;
-    const target = at >= list.length ? rank(list[list.length - 1]) : at < from ? rank(list[at]) : rank(list[at]) - 1;
-    queueTo(h, Math.max(1, target));
+    // The dragged row carries the whole selection it belongs to, as one block in queue order.
+    const sel = app.get().selected;
+    const moving = sel.has(h) ? new Set([...sel].filter((x) => rows.map.has(x))) : new Set([h]);
+    // A filter may hide rows: the block lands next to the shown row it was dropped at.
+    const next = list.slice(at).find((r) => !moving.has(r.hash));
+    const prev = [...list.slice(0, at)].reverse().find((r) => !moving.has(r.hash));
+    if (next) queueBlock([...moving], { before: next.hash });
+    else if (prev) queueBlock([...moving], { after: prev.hash });
   };
   return (
     <div class="table-wrap">

@@ -143,6 +143,55 @@ test('queue: toolbar buttons, shortcuts and dragging rows', async () => {
   await waitFor("queue-three dragged to the end", 10, async () => JSON.stringify(await order()) === JSON.stringify([Q[0], Q[1], Q[2]]));
   // The # column shows ranks 1..n.
   await waitFor('ranks in the table', 5, async () => (await page.textContent(`${row(Q[2])} .c-queue_position`)).trim() === '3');
+  // Two selected rows dragged together onto the top half of the first: they move as a block,
+  // in their queue order.
+  await page.click(`${row(Q[1])} .c-name`);
+  await page.click(`${row(Q[2])} .c-name`, { modifiers: ['Control'] });
+  await page.dragAndDrop(row(Q[2]), row(Q[0]), { sourcePosition: { x: 200, y: 11 }, targetPosition: { x: 200, y: 4 } });
+  await waitFor('queue-two and queue-three dragged above queue-one', 10, async () => JSON.stringify(await order()) === JSON.stringify([Q[1], Q[2], Q[0]]));
+  await waitFor('ranks after the block move', 5, async () => (await rank(Q[1])) === '1' && (await rank(Q[2])) === '2' && (await rank(Q[0])) === '3');
+  // And back below, dropped under the last row.
+  await page.dragAndDrop(row(Q[1]), row(Q[0]), { sourcePosition: { x: 200, y: 11 }, targetPosition: { x: 200, y: 18 } });
+  await waitFor('the block dragged to the end', 10, async () => JSON.stringify(await order()) === JSON.stringify([Q[0], Q[1], Q[2]]));
+});
+
+test('labels: picked from those in use, typed, or cleared, in a dialog', async () => {
+  const label = async (h) => (await d.api('GET', `/api/torrents/${h}`, undefined, admin)).label;
+  const open = async (h) => {
+    await page.click(`${row(h)} .c-name`, { button: 'right' });
+    await page.click('[data-testid=row-menu] button:has-text("Set label")');
+    await page.waitForSelector('[data-testid=label-dialog]');
+  };
+  await page.click(`${row(Q[0])} .c-name`);
+  await open(Q[0]);
+  // The text field has the focus: typing and Enter apply.
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'label-input');
+  await page.keyboard.type('Linux ISOs');
+  await page.keyboard.press('Enter');
+  await waitFor('the typed label stored', 5, async () => (await label(Q[0])) === 'Linux ISOs');
+  await page.waitForSelector('[data-testid=label-dialog]', { state: 'detached' });
+  // The next torrent offers the label in use, with its count.
+  await page.click(`${row(Q[1])} .c-name`);
+  await open(Q[1]);
+  const pick = page.locator('[data-testid=label-dialog] .label-pick', { hasText: 'Linux ISOs' });
+  assert.match(await pick.textContent(), /Linux ISOs\s*1/);
+  await pick.click();
+  await waitFor('the picked label stored', 5, async () => (await label(Q[1])) === 'Linux ISOs');
+  // Escape changes nothing; Clear label removes it.
+  await open(Q[1]);
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('[data-testid=label-dialog]', { state: 'detached' });
+  assert.equal(await label(Q[1]), 'Linux ISOs');
+  await open(Q[1]);
+  await page.click('[data-testid=label-dialog] button:has-text("Clear label")');
+  await waitFor('the label cleared', 5, async () => (await label(Q[1])) === null);
+  // More than 128 characters: said in the dialog, Apply disabled.
+  await open(Q[1]);
+  await page.fill('[data-testid=label-input]', 'x'.repeat(129));
+  assert.match(await page.textContent('[data-testid=label-dialog]'), /At most 128 characters/);
+  assert.equal(await page.isDisabled('[data-testid=apply-label]'), true);
+  await page.keyboard.press('Escape');
+  await d.api('PATCH', `/api/torrents/${Q[0]}`, { label: null }, admin);
 });
 
 test('context menu: copy the info hash and the magnet link, open details', async () => {
@@ -238,7 +287,18 @@ test('a real download: Peers tab, speeds in the tab title', async () => {
     return t.includes('127.0.0.1') && /aria2/i.test(t) && /D/.test(await page.textContent('[data-testid=peers-table] tbody td.mono')) && /B\/s/.test(t);
   }, 500);
   assert.match(await page.textContent('[data-testid=peers-table] tbody'), /TCP|UTP/);
+  // The seeder has every piece.
+  await waitFor('the seeder at 100 %', 10, async () => /^100(\.0)?\s?%$/.test((await page.textContent('[data-testid=peer-progress]')).trim()));
   await waitFor('speeds in the title', 10, async () => /^↓ \d.* ↑ .* — pytorrentd$/.test(await page.title()));
+  // Availability: one complete copy among the peers, in the details.
+  await page.click('[data-testid=tab-general]');
+  await waitFor('availability in the details', 10, async () => /Availability\s*1\.000/.test(await page.textContent('.details')));
+  // Force reannounce from the context menu: answered 200, no error toast.
+  const answered = page.waitForResponse((r) => r.url().endsWith(`/api/torrents/${P.hash}/reannounce`));
+  await page.click(`${row(P.hash)} .c-name`, { button: 'right' });
+  await page.click('[data-testid=row-menu] button:has-text("Force reannounce")');
+  assert.equal((await answered).status(), 200);
+  assert.equal(await page.locator('.toast.error, .toast:has-text("Could not")').count(), 0);
 });
 
 test('phone: percent on cards, the "more" sheet reaches force start, recheck, queue, move', async () => {

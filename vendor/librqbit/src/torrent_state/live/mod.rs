@@ -104,7 +104,7 @@ use self::{
         PeerRx, PeerState, PeerTx, RemoveInflightRequestResult,
         stats::{
             atomic::PeerCountersAtomic as AtomicPeerCounters,
-            snapshot::{PeerStatsFilter, PeerStatsSnapshot},
+            snapshot::{PeerStats, PeerStatsFilter, PeerStatsSnapshot},
         },
     },
     peers::PeerStates,
@@ -727,7 +727,10 @@ impl TorrentStateLive {
         let _ = self.have_broadcast_tx.send(index);
     }
 
-    pub(crate) fn add_peer_if_not_seen(&self, addr: SocketAddr) -> crate::Result<bool> {
+    /// Connects to `addr` unless the torrent already knows that peer. Returns whether the
+    /// peer was new. Lets an embedding application feed peers from its own discovery (for
+    /// example a re-announce it triggered).
+    pub fn add_peer_if_not_seen(&self, addr: SocketAddr) -> crate::Result<bool> {
         match self.peers.add_if_not_seen(addr) {
             Some(handle) => handle,
             None => return Ok(false),
@@ -760,9 +763,35 @@ impl TorrentStateLive {
                 .states
                 .iter()
                 .filter(|e| filter.state.matches(e.value().get_state()))
-                .map(|e| (e.key().to_string(), e.value().into()))
+                .map(|e| {
+                    let total = self.lengths.total_pieces() as usize;
+                    (e.key().to_string(), PeerStats::new(e.value(), total))
+                })
                 .collect(),
         }
+    }
+
+    /// The distributed copies of the torrent among the live peers (libtorrent's and
+    /// qBittorrent's "availability"): the number of complete copies, plus the fraction of
+    /// pieces that have one copy more than the rarest piece.
+    pub fn distributed_copies(&self) -> f64 {
+        let total = self.lengths.total_pieces() as usize;
+        if total == 0 {
+            return 0.0;
+        }
+        let mut counts = vec![0u32; total];
+        for e in self.peers.states.iter() {
+            if let PeerState::Live(l) = e.value().get_state()
+                && let Some(bits) = l.bitfield.get(..total)
+            {
+                for i in bits.iter_ones() {
+                    counts[i] += 1;
+                }
+            }
+        }
+        let min = counts.iter().copied().min().unwrap_or(0);
+        let above = counts.iter().filter(|c| **c > min).count();
+        f64::from(min) + above as f64 / total as f64
     }
 
     pub async fn wait_until_completed(&self) {

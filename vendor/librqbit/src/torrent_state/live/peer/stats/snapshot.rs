@@ -29,6 +29,26 @@ pub struct PeerStats {
     pub state: &'static str,
     pub conn_kind: Option<ConnectionKind>,
     pub client_name: Option<String>,
+    /// How many pieces of the torrent the peer has announced (None until it is live).
+    pub have_pieces: Option<u32>,
+    /// Whether the peer said it is interested in our pieces (None until it is live).
+    pub peer_interested: Option<bool>,
+}
+
+impl PeerStats {
+    /// Like `From<&Peer>`, with `have_pieces` counted over the torrent's `total_pieces`
+    /// (a peer's bitfield is rounded up to whole bytes).
+    pub(crate) fn new(peer: &Peer, total_pieces: usize) -> Self {
+        let mut stats = Self::from(peer);
+        if let PeerState::Live(l) = peer.get_state() {
+            stats.have_pieces = Some(
+                l.bitfield
+                    .get(..total_pieces)
+                    .map_or(0, |b| b.count_ones() as u32),
+            );
+        }
+        stats
+    }
 }
 
 impl From<&super::atomic::PeerCountersAtomic> for PeerCounters {
@@ -66,6 +86,11 @@ impl From<&Peer> for PeerStats {
             },
             client_name: match state {
                 PeerState::Live(l) => l.client_name.clone(),
+                _ => None,
+            },
+            have_pieces: None,
+            peer_interested: match state {
+                PeerState::Live(l) => Some(l.peer_interested),
                 _ => None,
             },
         }
