@@ -192,6 +192,20 @@ pub(crate) struct State {
     pub profiles: HashMap<String, ProfileRecord>,
 }
 
+impl State {
+    pub(crate) fn entry(&self, hash: &str) -> Result<&Entry> {
+        self.torrents
+            .get(hash)
+            .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))
+    }
+
+    pub(crate) fn entry_mut(&mut self, hash: &str) -> Result<&mut Entry> {
+        self.torrents
+            .get_mut(hash)
+            .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))
+    }
+}
+
 pub struct Engine {
     pub(crate) session: Arc<Session>,
     pub(crate) store: Store,
@@ -373,10 +387,7 @@ impl Engine {
         };
         let (save_dir, only_files, peers, paused) = {
             let st = self.lock();
-            let e = st
-                .torrents
-                .get(hash)
-                .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))?;
+            let e = st.entry(hash)?;
             if e.handle.is_some() {
                 return Ok(());
             }
@@ -604,11 +615,7 @@ impl Engine {
 
     /// The profile a torrent belongs to (for permission checks before acting on it).
     pub fn profile_of(&self, hash: &str) -> Result<String> {
-        self.lock()
-            .torrents
-            .get(hash)
-            .map(|e| e.rec.profile.clone())
-            .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))
+        self.lock().entry(hash).map(|e| e.rec.profile.clone())
     }
 
     pub fn row(&self, hash: &str) -> Result<TorrentRow> {
@@ -616,11 +623,7 @@ impl Engine {
     }
 
     fn with_entry<R>(&self, hash: &str, f: impl FnOnce(&Entry) -> R) -> Result<R> {
-        self.lock()
-            .torrents
-            .get(hash)
-            .map(f)
-            .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))
+        self.lock().entry(hash).map(f)
     }
 
     pub fn details(&self, hash: &str) -> Result<TorrentDetails> {
@@ -643,10 +646,7 @@ impl Engine {
 
     fn update_record(&self, hash: &str, f: impl FnOnce(&mut TorrentRecord)) -> Result<()> {
         let mut st = self.lock();
-        let e = st
-            .torrents
-            .get_mut(hash)
-            .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))?;
+        let e = st.entry_mut(hash)?;
         let mut rec = e.rec.clone();
         f(&mut rec);
         if rec != e.rec {
@@ -740,10 +740,7 @@ impl Engine {
         let _g = self.ops.lock().await;
         let has_meta = {
             let st = self.lock();
-            let e = st
-                .torrents
-                .get(hash)
-                .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))?;
+            let e = st.entry(hash)?;
             e.rec.has_metadata
         };
         if !has_meta {
@@ -792,55 +789,11 @@ impl Engine {
         self.row(hash)
     }
 
-    pub async fn set_label(&self, hash: &str, label: Option<String>) -> Result<()> {
-        if let Some(l) = &label {
-            crate::limits::check_label(l)?;
-        }
-        let _g = self.ops.lock().await;
-        self.update_record(hash, |r| r.label = label)
-    }
-
-    pub async fn set_files(&self, hash: &str, wanted: Vec<usize>) -> Result<()> {
-        crate::limits::check_file_index_count(wanted.len())?;
-        let _g = self.ops.lock().await;
-        let (count, handle) = {
-            let st = self.lock();
-            let e = st
-                .torrents
-                .get(hash)
-                .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))?;
-            let count = e.meta.as_ref().map(|m| m.files.len()).ok_or_else(|| {
-                EngineError::Conflict("the torrent's file list is not known yet".into())
-            })?;
-            (count, e.handle.clone())
-        };
-        let set = add::check_file_indices(&wanted, count)?;
-        if let Some(h) = &handle {
-            self.session
-                .update_only_files(h, &set)
-                .await
-                .map_err(|e| EngineError::Conflict(format!("cannot change files now: {e:#}")))?;
-        }
-        let mut sorted: Vec<usize> = set.into_iter().collect();
-        sorted.sort_unstable();
-        let only = if sorted.len() == count {
-            None
-        } else {
-            Some(sorted)
-        };
-        self.update_record(hash, |r| r.only_files = only)?;
-        self.wake_scheduler();
-        Ok(())
-    }
-
     pub async fn delete(&self, hash: &str, delete_files: bool) -> Result<()> {
         let _g = self.ops.lock().await;
         let (profile, handle, resolver) = {
             let st = self.lock();
-            let e = st
-                .torrents
-                .get(hash)
-                .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))?;
+            let e = st.entry(hash)?;
             (e.rec.profile.clone(), e.handle.clone(), e.resolver.clone())
         };
         let parked = {
@@ -879,123 +832,141 @@ impl Engine {
     }
 
     /// Moves a torrent within its profile's queue.
-    pub async fn queue_move(&self, hash: &str, to: QueueMove) -> Result<()> {
-        let _g = self.ops.lock().await;
-        let mut st = self.lock();
-        let profile = st
-            .torrents
-            .get(hash)
-            .map(|e| e.rec.profile.clone())
-            .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))?;
-        let mut order: Vec<(u64, String)> = st
-            .torrents
-            .values()
-            .filter(|e| e.rec.profile == profile)
-            .map(|e| (e.rec.queue_position, e.rec.hash.clone()))
-            .collect();
-        order.sort();
-        let mut hashes: Vec<String> = order.into_iter().map(|(_, h)| h).collect();
-        let Some(i) = hashes.iter().position(|h| h == hash) else {
-            return Err(EngineError::TorrentNotFound(hash.into()));
-        };
-        let item = hashes.remove(i);
-        let j = match to {
-            QueueMove::Top => 0,
-            QueueMove::Up => i.saturating_sub(1),
-            QueueMove::Down => (i + 1).min(hashes.len()),
-            QueueMove::Bottom => hashes.len(),
-        };
-        hashes.insert(j, item);
-        let mut changed = Vec::new();
-        for (pos, h) in hashes.iter().enumerate() {
-            if let Some(e) = st.torrents.get(h)
-                && e.rec.queue_position != pos as u64 + 1
-            {
-                let mut r = e.rec.clone();
-                r.queue_position = pos as u64 + 1;
-                changed.push(r);
-            }
+    /// Changes a torrent as one PATCH asks: label, wanted files, queue place and profile.
+    /// Every part is checked before any is applied, so a part that fails changes nothing;
+    /// the record changes (with the renumbered queue) commit in one transaction. A move to
+    /// another profile moves the data first: if that fails, the torrent keeps working where
+    /// it was, with nothing else changed.
+    pub async fn apply(&self, hash: &str, patch: Patch) -> Result<TorrentRow> {
+        if let Some(Some(l)) = &patch.label {
+            crate::limits::check_label(l)?;
         }
-        self.store
-            .put_torrents(&changed.iter().collect::<Vec<_>>(), &[])?;
-        for r in changed {
-            if let Some(e) = st.torrents.get_mut(&r.hash) {
-                e.rec = r;
-            }
+        if let Some(w) = &patch.files {
+            crate::limits::check_file_index_count(w.len())?;
         }
-        drop(st);
-        self.wake_scheduler();
-        Ok(())
-    }
-
-    /// Moves a torrent (and its data) to another profile. On failure the torrent keeps
-    /// working where it was.
-    pub async fn move_to_profile(&self, hash: &str, target: &str) -> Result<()> {
         let _g = self.ops.lock().await;
-        let (rec, meta, dest_profile, next_pos) = {
+        let (rec, meta, handle, dest) = {
             let st = self.lock();
-            let e = st
-                .torrents
-                .get(hash)
-                .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))?;
-            let p = st
-                .profiles
-                .get(target)
-                .cloned()
-                .ok_or_else(|| EngineError::ProfileNotFound(target.into()))?;
-            let next = st
-                .torrents
-                .values()
-                .filter(|o| o.rec.profile == target)
-                .map(|o| o.rec.queue_position)
-                .max()
-                .unwrap_or(0)
-                + 1;
-            (e.rec.clone(), e.meta.clone(), p, next)
+            let e = st.entry(hash)?;
+            let dest = match &patch.profile {
+                Some(t) if *t != e.rec.profile => Some(
+                    st.profiles
+                        .get(t)
+                        .cloned()
+                        .ok_or_else(|| EngineError::ProfileNotFound(t.clone()))?,
+                ),
+                _ => None,
+            };
+            (e.rec.clone(), e.meta.clone(), e.handle.clone(), dest)
         };
-        if rec.profile == target {
-            return Ok(());
-        }
-        add::check_dir_writable(&dest_profile.download_dir)?;
-        let new_save = dest_profile.download_dir.clone();
-        let mut new_rec = rec.clone();
-        new_rec.profile = target.to_owned();
-        new_rec.save_dir = new_save.clone();
-        new_rec.queue_position = next_pos;
-
-        let Some(meta) = meta else {
-            // No data on disk yet (metadata still resolving): only the record moves.
-            self.store.put_torrents(&[&new_rec], &[])?;
-            self.set_rec(new_rec);
-            self.emit_moved(&rec.profile, target, hash);
-            return Ok(());
-        };
-        let saved_bitv = self.detach(hash, true).await?;
-        let moved = move_content(&rec.save_dir, &new_save, &meta);
-        if let Err(e) = moved {
-            warn!(%hash, "moving data failed: {e}");
-            if let Some(b) = &saved_bitv {
-                let _ = std::fs::write(self.bitv_path(hash), b);
+        let files = match &patch.files {
+            Some(wanted) => {
+                let count = meta.as_ref().map(|m| m.files.len()).ok_or_else(|| {
+                    EngineError::Conflict("the torrent's file list is not known yet".into())
+                })?;
+                let set = add::check_file_indices(wanted, count)?;
+                let mut sorted: Vec<usize> = set.iter().copied().collect();
+                sorted.sort_unstable();
+                Some((set, (sorted.len() != count).then_some(sorted)))
             }
+            None => None,
+        };
+        if let Some(d) = &dest {
+            add::check_dir_writable(&d.download_dir)?;
+        }
+
+        let mut new_rec = rec.clone();
+        if let Some(label) = patch.label {
+            new_rec.label = label.filter(|l| !l.is_empty());
+        }
+        if let Some((_, only)) = &files {
+            new_rec.only_files = only.clone();
+        }
+        let mut saved_bitv = None;
+        let mut reattach = false;
+        if let Some(d) = &dest {
+            new_rec.profile = d.id.clone();
+            new_rec.save_dir = d.download_dir.clone();
+            new_rec.queue_position = {
+                let st = self.lock();
+                st.torrents
+                    .values()
+                    .filter(|o| o.rec.profile == d.id)
+                    .map(|o| o.rec.queue_position)
+                    .max()
+                    .unwrap_or(0)
+                    + 1
+            };
+            if let Some(meta) = &meta {
+                // The engine lets go of the files while they move; it takes them again
+                // with the new record (wanted files included).
+                saved_bitv = self.detach(hash, true).await?;
+                if let Err(e) = move_content(&rec.save_dir, &d.download_dir, meta) {
+                    warn!(%hash, "moving data failed: {e}");
+                    self.restore_bitv(hash, saved_bitv.as_deref());
+                    self.attach(hash).await?;
+                    return Err(EngineError::MoveFailed(format!(
+                        "could not move the data to {}: {e}",
+                        d.download_dir.display()
+                    )));
+                }
+                reattach = true;
+            }
+        } else if let (Some((set, _)), Some(h)) = (&files, &handle) {
+            self.session
+                .update_only_files(h, set)
+                .await
+                .map_err(|e| EngineError::Conflict(format!("cannot change files now: {e:#}")))?;
+        }
+
+        let changed = if patch.queue.is_some() || dest.is_some() {
+            queue_renumbered(&self.lock(), new_rec, patch.queue)
+        } else if new_rec != rec {
+            vec![new_rec]
+        } else {
+            Vec::new()
+        };
+        let committed = self
+            .store
+            .put_torrents(&changed.iter().collect::<Vec<_>>(), &[]);
+        if let Err(e) = committed {
+            if reattach {
+                // The data has moved but the record could not say so: the torrent is
+                // attached from where its data now is, and the error is reported.
+                warn!(%hash, "the moved torrent's record could not be written: {e}");
+            }
+            if let Some(d) = dest.as_ref().filter(|_| reattach)
+                && let Some(meta) = &meta
+                && move_content(&d.download_dir, &rec.save_dir, meta).is_ok()
+            {
+                self.restore_bitv(hash, saved_bitv.as_deref());
+                self.attach(hash).await?;
+            }
+            return Err(e.into());
+        }
+        {
+            let mut st = self.lock();
+            for r in changed {
+                if let Some(e) = st.torrents.get_mut(&r.hash) {
+                    e.rec = r;
+                }
+            }
+        }
+        if reattach {
+            self.restore_bitv(hash, saved_bitv.as_deref());
             self.attach(hash).await?;
-            return Err(EngineError::MoveFailed(format!(
-                "could not move the data to {}: {e}",
-                new_save.display()
-            )));
         }
-        self.store.put_torrents(&[&new_rec], &[])?;
-        self.set_rec(new_rec);
-        if let Some(b) = &saved_bitv {
-            let _ = std::fs::write(self.bitv_path(hash), b);
+        if let Some(d) = &dest {
+            self.emit_moved(&rec.profile, &d.id, hash);
         }
-        self.attach(hash).await?;
-        self.emit_moved(&rec.profile, target, hash);
-        Ok(())
+        self.wake_scheduler();
+        self.row(hash)
     }
 
-    fn set_rec(&self, rec: TorrentRecord) {
-        if let Some(e) = self.lock().torrents.get_mut(&rec.hash) {
-            e.rec = rec;
+    /// Puts back the fast-resume bitfield kept while the torrent was detached.
+    fn restore_bitv(&self, hash: &str, bitv: Option<&[u8]>) {
+        if let Some(b) = bitv {
+            let _ = std::fs::write(self.bitv_path(hash), b);
         }
     }
 
@@ -1103,6 +1074,63 @@ impl Engine {
     async fn reconcile_now(&self) {
         scheduler::reconcile(self).await;
     }
+}
+
+/// A change of one torrent (`Engine::apply`): each part is optional.
+#[derive(Debug, Default)]
+pub struct Patch {
+    /// `Some(None)` or `Some(Some(""))` clears the label.
+    pub label: Option<Option<String>>,
+    /// The indices of the wanted files.
+    pub files: Option<Vec<usize>>,
+    pub queue: Option<QueueMove>,
+    /// The profile to move the torrent (and its data) to.
+    pub profile: Option<String>,
+}
+
+/// The records that change when `rec` (the torrent's new record) takes its place in its
+/// profile's queue, moved by `to`: `rec` itself when it differs from the stored one, and
+/// every torrent of the profile whose position changes (positions are 1..n, no gaps).
+fn queue_renumbered(st: &State, rec: TorrentRecord, to: Option<QueueMove>) -> Vec<TorrentRecord> {
+    let mut order: Vec<(u64, &str)> = st
+        .torrents
+        .values()
+        .filter(|e| e.rec.profile == rec.profile && e.rec.hash != rec.hash)
+        .map(|e| (e.rec.queue_position, e.rec.hash.as_str()))
+        .collect();
+    order.push((rec.queue_position, rec.hash.as_str()));
+    order.sort();
+    let mut hashes: Vec<&str> = order.into_iter().map(|(_, h)| h).collect();
+    if let Some(to) = to
+        && let Some(i) = hashes.iter().position(|h| *h == rec.hash)
+    {
+        let item = hashes.remove(i);
+        let j = match to {
+            QueueMove::Top => 0,
+            QueueMove::Up => i.saturating_sub(1),
+            QueueMove::Down => (i + 1).min(hashes.len()),
+            QueueMove::Bottom => hashes.len(),
+        };
+        hashes.insert(j, item);
+    }
+    let mut changed = Vec::new();
+    for (pos, h) in hashes.iter().enumerate() {
+        let pos = pos as u64 + 1;
+        if *h == rec.hash {
+            let mut r = rec.clone();
+            r.queue_position = pos;
+            if st.torrents.get(*h).is_none_or(|e| e.rec != r) {
+                changed.push(r);
+            }
+        } else if let Some(e) = st.torrents.get(*h)
+            && e.rec.queue_position != pos
+        {
+            let mut r = e.rec.clone();
+            r.queue_position = pos;
+            changed.push(r);
+        }
+    }
+    changed
 }
 
 #[derive(Debug, Clone, Copy, serde::Deserialize, utoipa::ToSchema)]

@@ -456,22 +456,14 @@ pub async fn patch(
     if let Some(target) = &p.profile {
         // Moving needs write access on the destination too; invisible ones do not exist.
         id.require(target, Need::Write)?;
-        st.engine.profile(target)?;
     }
-    let e = &st.engine;
-    if let Some(files) = p.files {
-        e.set_files(&hash, files).await?;
-    }
-    if let Some(label) = p.label {
-        e.set_label(&hash, label.filter(|l| !l.is_empty())).await?;
-    }
-    if let Some(q) = p.queue {
-        e.queue_move(&hash, q).await?;
-    }
-    if let Some(target) = p.profile {
-        e.move_to_profile(&hash, &target).await?;
-    }
-    Ok(Json(e.row(&hash)?))
+    let patch = crate::engine::Patch {
+        label: p.label,
+        files: p.files,
+        queue: p.queue,
+        profile: p.profile,
+    };
+    Ok(Json(st.engine.apply(&hash, patch).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -50,13 +50,14 @@ async fn profile_move_carries_data_and_failed_move_changes_nothing() {
     assert!(d.torrents("a").await.is_empty());
 
     // A move that cannot happen (the destination already has a folder of that name):
-    // 409 move_failed, the torrent stays in b, whole, seeding.
+    // 409 move_failed, the torrent stays in b, whole, seeding, and the other parts of the
+    // same PATCH (label, wanted files, queue) are not applied either.
     std::fs::create_dir_all(c_dir.join("moving")).unwrap();
     std::fs::write(c_dir.join("moving/other.txt"), b"someone else's").unwrap();
     let (st, body) = d
         .patch_json(
             &format!("/api/torrents/{}", p.hash),
-            &json!({"profile": "c"}),
+            &json!({"profile": "c", "label": "not-applied", "files": [0], "queue": "bottom"}),
         )
         .await;
     assert_error(
@@ -75,4 +76,55 @@ async fn profile_move_carries_data_and_failed_move_changes_nothing() {
     );
     d.wait_state(&p.hash, "seeding", 30).await;
     assert!(d.torrents("c").await.is_empty());
+    assert_eq!(
+        details["label"],
+        json!(null),
+        "label applied by a failed PATCH: {details}"
+    );
+    let all_wanted = |files: &[serde_json::Value]| files.iter().all(|f| f["wanted"] == true);
+    assert!(
+        all_wanted(&d.files(&p.hash).await),
+        "files changed by a failed PATCH"
+    );
+
+    // A part that is invalid fails the whole PATCH before anything is applied: valid files
+    // with a label over the limit, or a valid label with a file index out of range.
+    let long = "x".repeat(129);
+    for (body, code) in [
+        (json!({"files": [0], "label": long}), "invalid_input"),
+        (json!({"label": "kept?", "files": [0, 7]}), "invalid_input"),
+        (
+            json!({"label": "kept?", "profile": "nowhere"}),
+            "profile_not_found",
+        ),
+    ] {
+        let (st, answer) = d
+            .patch_json(&format!("/api/torrents/{}", p.hash), &body)
+            .await;
+        assert!(st == 400 || st == 404, "{body} → {st} {answer}");
+        assert_eq!(answer["error"]["code"], code, "{body} → {answer}");
+        let row = d.torrent(&p.hash).await;
+        assert_eq!(row["label"], json!(null), "{body} applied its label: {row}");
+        assert!(
+            all_wanted(&d.files(&p.hash).await),
+            "{body} applied its files"
+        );
+    }
+
+    // All parts at once, when they are valid: one answer with all of them applied.
+    let row = d
+        .patch_torrent(
+            &p.hash,
+            &json!({"label": "both", "files": [1], "profile": "a"}),
+        )
+        .await;
+    assert_eq!(row["profile"], "a", "{row}");
+    assert_eq!(row["label"], "both", "{row}");
+    let files = d.files(&p.hash).await;
+    assert_eq!(files[0]["wanted"], false, "{files:?}");
+    assert_eq!(files[1]["wanted"], true, "{files:?}");
+    assert!(
+        a_dir.join("moving/sub/two.bin").exists(),
+        "data moved back to a"
+    );
 }
