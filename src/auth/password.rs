@@ -5,11 +5,10 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
 use crate::limits::{PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS};
 
-pub fn hash(password: &str) -> Result<String, String> {
+pub fn hash(password: &str) -> Result<String, argon2::password_hash::Error> {
     Argon2::default()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
-        .map_err(|e| format!("hashing the password failed: {e}"))
 }
 
 /// Verifies `password` against a PHC string. A malformed stored hash never matches.

@@ -71,6 +71,9 @@ pub enum UserError {
     LastAdmin(String),
     #[error("profile '{0}' does not exist")]
     UnknownProfile(String),
+    /// Argon2 failed: not the caller's fault (an internal error).
+    #[error("hashing the password failed")]
+    Hash(#[source] argon2::password_hash::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -141,7 +144,7 @@ pub fn create(
     let password_hash = match password {
         Some(p) => {
             password::check_new(p).map_err(UserError::Invalid)?;
-            Some(password::hash(p).map_err(UserError::Invalid)?)
+            Some(password::hash(p).map_err(UserError::Hash)?)
         }
         None => None,
     };
@@ -208,7 +211,7 @@ pub fn set_password_keeping(
     keep: Option<&str>,
 ) -> Result<(UserRecord, Vec<String>)> {
     password::check_new(new).map_err(UserError::Invalid)?;
-    let hash = password::hash(new).map_err(UserError::Invalid)?;
+    let hash = password::hash(new).map_err(UserError::Hash)?;
     store.write(|tx| {
         let mut u = load(tx, name)?;
         u.password_hash = Some(hash);

@@ -20,6 +20,7 @@ use socketioxide::layer::SocketIoLayer;
 
 use crate::auth::{Identity, Need, Via, request::check_socket_origin, resolve, users};
 use crate::engine::profiles::ProfileView;
+use crate::http::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 pub fn room_for_profile(profile: &str) -> String {
@@ -128,10 +129,10 @@ pub async fn guard(
         };
         return match matches {
             Some(true) => next.run(req).await,
-            Some(false) => crate::http::ApiError::forbidden(
-                "this live-feed session was opened by another identity",
-            )
-            .into_response(),
+            Some(false) => {
+                ApiError::forbidden("this live-feed session was opened by another identity")
+                    .into_response()
+            }
             // What Engine.IO itself answers for an unknown session, so clients reconnect.
             None => (
                 http::StatusCode::BAD_REQUEST,
@@ -285,8 +286,10 @@ struct ProfileArg {
     profile: String,
 }
 
-fn ack_error(ack: AckSender, code: &str, message: String) {
-    ack.send(&json!({"error": {"code": code, "message": message}}))
+/// Answers an event with the same error body as the REST API.
+fn ack_error(ack: AckSender, e: impl Into<ApiError>) {
+    let e = e.into();
+    ack.send(&json!({"error": {"code": e.code, "message": e.message}}))
         .ok();
 }
 
@@ -298,22 +301,21 @@ async fn on_subscribe(
     ack: AckSender,
 ) {
     let Ok(ProfileArg { profile }) = arg else {
-        return ack_error(ack, "invalid_input", "expected {\"profile\": id}".into());
+        return ack_error(
+            ack,
+            ApiError::new(ErrorCode::InvalidInput, "expected {\"profile\": id}"),
+        );
     };
     let Some(id) = current_identity(&st, &s) else {
         s.disconnect().ok();
         return;
     };
     if let Err(e) = id.require(&profile, Need::Read) {
-        let e = crate::http::ApiError::from(e);
-        return ack_error(ack, e.code, e.message);
+        return ack_error(ack, e);
     }
     let rows = match st.engine.list(&profile) {
         Ok(r) => r,
-        Err(e) => {
-            let e = crate::http::ApiError::from(e);
-            return ack_error(ack, e.code, e.message);
-        }
+        Err(e) => return ack_error(ack, e),
     };
     s.extensions.insert(id);
     s.join(room_for_profile(&profile));

@@ -9,29 +9,14 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
 
-use super::ApiError;
 use super::extract::{ApiJson, ApiPath};
+use super::{ApiError, ErrorCode};
 use crate::auth::request::{app_origin, client_ip};
 use crate::auth::sessions::{self, TokenView};
 use crate::auth::users::{self, UserError, UserView};
 use crate::auth::{AuthEvent, Identity, password, session_cookie};
 use crate::config::{AuthProvider, Level, Role};
 use crate::state::AppState;
-
-impl From<UserError> for ApiError {
-    fn from(e: UserError) -> Self {
-        let msg = e.to_string();
-        match e {
-            UserError::Invalid(_) => ApiError::bad_request("invalid_input", msg),
-            UserError::NotFound(_) => ApiError::not_found("user_not_found", msg),
-            UserError::TokenNotFound(_) => ApiError::not_found("token_not_found", msg),
-            UserError::Exists(_) => ApiError::new(StatusCode::CONFLICT, "user_exists", msg),
-            UserError::LastAdmin(_) => ApiError::new(StatusCode::CONFLICT, "last_admin", msg),
-            UserError::UnknownProfile(_) => ApiError::not_found("profile_not_found", msg),
-            UserError::Store(e) => ApiError::from(e),
-        }
-    }
-}
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
@@ -69,8 +54,7 @@ pub async fn login(
     let cfg = &st.config;
     if cfg.auth_provider != AuthProvider::Local {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "external_provider",
+            ErrorCode::ExternalProvider,
             format!(
                 "logins are handled by the external provider '{}'; sign in through your reverse proxy",
                 cfg.auth_provider.as_str()
@@ -113,8 +97,7 @@ pub async fn login(
             // Not the caller's failure: give the attempt back.
             st.auth.limiter.forget_attempt(ip);
             let mut e = ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
+                ErrorCode::Busy,
                 "too many logins are being checked right now; try again in a moment",
             );
             e.retry_after = Some(1);
@@ -173,8 +156,7 @@ fn warn_insecure_cookie(cfg: &crate::config::Config, peer: SocketAddr, headers: 
 
 fn banned(secs: u64) -> ApiError {
     let mut e = ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "too_many_attempts",
+        ErrorCode::TooManyAttempts,
         format!("too many failed logins from your address; try again in {secs} seconds"),
     );
     e.retry_after = Some(secs);
@@ -270,8 +252,8 @@ fn default_role() -> Role {
 fn check_grants(st: &AppState, perms: &BTreeMap<String, Option<Level>>) -> Result<(), ApiError> {
     for p in perms.keys() {
         if p != "*" && st.engine.profile(p).is_err() {
-            return Err(ApiError::not_found(
-                "profile_not_found",
+            return Err(ApiError::new(
+                ErrorCode::ProfileNotFound,
                 format!("profile '{p}' does not exist"),
             ));
         }
@@ -339,7 +321,7 @@ pub async fn update_user(
         check_grants(&st, perms)?;
     }
     if let Some(pw) = &p.password {
-        password::check_new(pw).map_err(|m| ApiError::bad_request("invalid_input", m))?;
+        password::check_new(pw).map_err(|m| ApiError::new(ErrorCode::InvalidInput, m))?;
     }
     if let Some(role) = p.role {
         users::set_role(&st.store, &name, role)?;
@@ -421,8 +403,7 @@ pub struct CreatedToken {
 fn require_account(id: &Identity) -> Result<(), ApiError> {
     if id.bypass {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "no_account",
+            ErrorCode::NoAccount,
             "bypassed and auth-disabled requests have no account to own API tokens",
         ));
     }

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 
 use crate::auth::request::OriginRejected;
+use crate::auth::users::UserError;
 use crate::auth::{AccessError, Denied};
 use crate::config::Config;
 use crate::engine::EngineError;
@@ -21,46 +22,122 @@ pub struct ErrorBody {
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable machine-readable code, e.g. `invalid_input`, `torrent_not_found`.
-    pub code: String,
+    pub code: ErrorCode,
     /// One human-readable line; it states the limit when an input is outside one.
     pub message: String,
+}
+
+/// Declares every error code once: its name in the API and its HTTP status.
+macro_rules! error_codes {
+    ($($variant:ident = $code:literal => $status:ident,)*) => {
+        /// Stable machine-readable error codes; each has one HTTP status.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+        pub enum ErrorCode {
+            $(#[serde(rename = $code)] $variant,)*
+        }
+
+        impl ErrorCode {
+            pub const ALL: &[ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+
+            pub fn status(self) -> StatusCode {
+                match self {
+                    $(ErrorCode::$variant => StatusCode::$status,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    BadRequest = "bad_request" => BAD_REQUEST,
+    Busy = "busy" => SERVICE_UNAVAILABLE,
+    Conflict = "conflict" => CONFLICT,
+    DownloadDirInvalid = "download_dir_invalid" => BAD_REQUEST,
+    DuplicateHost = "duplicate_host" => BAD_REQUEST,
+    DuplicateTorrent = "duplicate_torrent" => CONFLICT,
+    ExternalProvider = "external_provider" => CONFLICT,
+    FetchFailed = "fetch_failed" => BAD_REQUEST,
+    FileConflict = "file_conflict" => CONFLICT,
+    Forbidden = "forbidden" => FORBIDDEN,
+    HeaderRejected = "header_rejected" => FORBIDDEN,
+    HeadersTooLarge = "headers_too_large" => REQUEST_HEADER_FIELDS_TOO_LARGE,
+    HostRejected = "host_rejected" => MISDIRECTED_REQUEST,
+    InsufficientStorage = "insufficient_storage" => INSUFFICIENT_STORAGE,
+    Internal = "internal" => INTERNAL_SERVER_ERROR,
+    InvalidHash = "invalid_hash" => BAD_REQUEST,
+    InvalidInput = "invalid_input" => BAD_REQUEST,
+    InvalidJson = "invalid_json" => BAD_REQUEST,
+    InvalidMagnet = "invalid_magnet" => BAD_REQUEST,
+    InvalidMultipart = "invalid_multipart" => BAD_REQUEST,
+    InvalidPassword = "invalid_password" => BAD_REQUEST,
+    InvalidPath = "invalid_path" => BAD_REQUEST,
+    InvalidPreferences = "invalid_preferences" => BAD_REQUEST,
+    InvalidQuery = "invalid_query" => BAD_REQUEST,
+    InvalidSessionId = "invalid_session_id" => BAD_REQUEST,
+    InvalidTorrent = "invalid_torrent" => BAD_REQUEST,
+    InvalidUrl = "invalid_url" => BAD_REQUEST,
+    LastAdmin = "last_admin" => CONFLICT,
+    MethodNotAllowed = "method_not_allowed" => METHOD_NOT_ALLOWED,
+    MoveFailed = "move_failed" => CONFLICT,
+    NoAccount = "no_account" => CONFLICT,
+    NoLocalPassword = "no_local_password" => CONFLICT,
+    NotFound = "not_found" => NOT_FOUND,
+    OriginRejected = "origin_rejected" => FORBIDDEN,
+    PathEscape = "path_escape" => BAD_REQUEST,
+    PathEscapesProfile = "path_escapes_profile" => BAD_REQUEST,
+    PayloadTooLarge = "payload_too_large" => PAYLOAD_TOO_LARGE,
+    PreferencesTooLarge = "preferences_too_large" => PAYLOAD_TOO_LARGE,
+    ProfileNotEmpty = "profile_not_empty" => CONFLICT,
+    ProfileNotFound = "profile_not_found" => NOT_FOUND,
+    SessionNotFound = "session_not_found" => NOT_FOUND,
+    StorageUnavailable = "storage_unavailable" => SERVICE_UNAVAILABLE,
+    TokenNotFound = "token_not_found" => NOT_FOUND,
+    TooManyAttempts = "too_many_attempts" => TOO_MANY_REQUESTS,
+    TorrentNotFound = "torrent_not_found" => NOT_FOUND,
+    Unauthorized = "unauthorized" => UNAUTHORIZED,
+    UnknownAction = "unknown_action" => NOT_FOUND,
+    UnknownUser = "unknown_user" => FORBIDDEN,
+    UnsupportedMediaType = "unsupported_media_type" => UNSUPPORTED_MEDIA_TYPE,
+    UriTooLong = "uri_too_long" => URI_TOO_LONG,
+    UserExists = "user_exists" => CONFLICT,
+    UserNotFound = "user_not_found" => NOT_FOUND,
+    WrongPassword = "wrong_password" => FORBIDDEN,
 }
 
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     /// Seconds for a `Retry-After` header (429).
     pub retry_after: Option<u64>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError {
-            status,
+            status: code.status(),
             code,
             message: message.into(),
             retry_after: None,
         }
     }
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
-    }
-    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, code, message)
-    }
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+        Self::new(ErrorCode::Forbidden, message)
     }
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        Self::new(ErrorCode::Unauthorized, message)
     }
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!("internal error: {cause}");
         Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             "an internal error occurred; see the server log",
         )
     }
@@ -71,8 +148,8 @@ impl ApiError {
     pub fn denied(d: &Denied, cfg: &Config) -> ApiError {
         let msg = d.message(cfg);
         match d {
-            Denied::BadHeader(_) => ApiError::new(StatusCode::FORBIDDEN, "header_rejected", msg),
-            Denied::UnknownUser(_) => ApiError::new(StatusCode::FORBIDDEN, "unknown_user", msg),
+            Denied::BadHeader(_) => ApiError::new(ErrorCode::HeaderRejected, msg),
+            Denied::UnknownUser(_) => ApiError::new(ErrorCode::UnknownUser, msg),
             Denied::Internal(cause) => ApiError::internal(cause),
             _ => ApiError::unauthorized(msg),
         }
@@ -84,7 +161,7 @@ impl From<AccessError> for ApiError {
         let msg = e.to_string();
         match e {
             // An invisible profile does not exist for the caller.
-            AccessError::Invisible(_) => ApiError::not_found("profile_not_found", msg),
+            AccessError::Invisible(_) => ApiError::new(ErrorCode::ProfileNotFound, msg),
             AccessError::ReadOnly(_) | AccessError::AdminOnly => ApiError::forbidden(msg),
         }
     }
@@ -92,7 +169,7 @@ impl From<AccessError> for ApiError {
 
 impl From<OriginRejected> for ApiError {
     fn from(e: OriginRejected) -> Self {
-        ApiError::new(StatusCode::FORBIDDEN, "origin_rejected", e.to_string())
+        ApiError::new(ErrorCode::OriginRejected, e.to_string())
     }
 }
 
@@ -100,7 +177,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
             error: ErrorDetail {
-                code: self.code.to_owned(),
+                code: self.code,
                 message: self.message,
             },
         };
@@ -126,24 +203,40 @@ impl From<EngineError> for ApiError {
         use EngineError as E;
         let msg = e.to_string();
         match e {
-            E::InvalidMagnet(_) => Self::bad_request("invalid_magnet", msg),
-            E::InvalidTorrent(_) => Self::bad_request("invalid_torrent", msg),
-            E::InvalidUrl(_) => Self::bad_request("invalid_url", msg),
-            E::FetchFailed(_) => Self::bad_request("fetch_failed", msg),
-            E::ProfileNotFound(_) => Self::not_found("profile_not_found", msg),
-            E::TorrentNotFound(_) => Self::not_found("torrent_not_found", msg),
-            E::Duplicate { .. } => Self::new(StatusCode::CONFLICT, "duplicate_torrent", msg),
-            E::DownloadDirInvalid(_) => Self::bad_request("download_dir_invalid", msg),
-            E::PathEscape(_) => Self::bad_request("path_escape", msg),
-            E::PathEscapesProfile(_) => Self::bad_request("path_escapes_profile", msg),
-            E::FileConflict(_) => Self::new(StatusCode::CONFLICT, "file_conflict", msg),
-            E::Invalid(_) => Self::bad_request("invalid_input", msg),
+            E::InvalidMagnet(_) => Self::new(ErrorCode::InvalidMagnet, msg),
+            E::InvalidTorrent(_) => Self::new(ErrorCode::InvalidTorrent, msg),
+            E::InvalidUrl(_) => Self::new(ErrorCode::InvalidUrl, msg),
+            E::FetchFailed(_) => Self::new(ErrorCode::FetchFailed, msg),
+            E::ProfileNotFound(_) => Self::new(ErrorCode::ProfileNotFound, msg),
+            E::TorrentNotFound(_) => Self::new(ErrorCode::TorrentNotFound, msg),
+            E::Duplicate { .. } => Self::new(ErrorCode::DuplicateTorrent, msg),
+            E::DownloadDirInvalid(_) => Self::new(ErrorCode::DownloadDirInvalid, msg),
+            E::PathEscape(_) => Self::new(ErrorCode::PathEscape, msg),
+            E::PathEscapesProfile(_) => Self::new(ErrorCode::PathEscapesProfile, msg),
+            E::FileConflict(_) => Self::new(ErrorCode::FileConflict, msg),
+            E::Invalid(_) => Self::new(ErrorCode::InvalidInput, msg),
             E::Limit(l) => l.into(),
-            E::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", msg),
-            E::MoveFailed(_) => Self::new(StatusCode::CONFLICT, "move_failed", msg),
-            E::ProfileNotEmpty(_) => Self::new(StatusCode::CONFLICT, "profile_not_empty", msg),
+            E::Conflict(_) => Self::new(ErrorCode::Conflict, msg),
+            E::MoveFailed(_) => Self::new(ErrorCode::MoveFailed, msg),
+            E::ProfileNotEmpty(_) => Self::new(ErrorCode::ProfileNotEmpty, msg),
             E::Store(e) => Self::from(e),
             E::Internal(e) => Self::internal(e),
+        }
+    }
+}
+
+impl From<UserError> for ApiError {
+    fn from(e: UserError) -> Self {
+        let msg = e.to_string();
+        match e {
+            UserError::Invalid(_) => ApiError::new(ErrorCode::InvalidInput, msg),
+            UserError::NotFound(_) => ApiError::new(ErrorCode::UserNotFound, msg),
+            UserError::TokenNotFound(_) => ApiError::new(ErrorCode::TokenNotFound, msg),
+            UserError::Exists(_) => ApiError::new(ErrorCode::UserExists, msg),
+            UserError::LastAdmin(_) => ApiError::new(ErrorCode::LastAdmin, msg),
+            UserError::UnknownProfile(_) => ApiError::new(ErrorCode::ProfileNotFound, msg),
+            UserError::Hash(cause) => ApiError::internal(format!("{msg}: {cause}")),
+            UserError::Store(e) => ApiError::from(e),
         }
     }
 }
@@ -151,11 +244,11 @@ impl From<EngineError> for ApiError {
 impl From<LimitError> for ApiError {
     fn from(e: LimitError) -> Self {
         let code = match e.field {
-            Field::Magnet => "invalid_magnet",
-            Field::Url => "invalid_url",
-            _ => "invalid_input",
+            Field::Magnet => ErrorCode::InvalidMagnet,
+            Field::Url => ErrorCode::InvalidUrl,
+            _ => ErrorCode::InvalidInput,
         };
-        Self::bad_request(code, e.message)
+        Self::new(code, e.message)
     }
 }
 
@@ -171,8 +264,7 @@ impl From<StoreError> for ApiError {
                 ApiError {
                     retry_after: Some(30),
                     ..Self::new(
-                        StatusCode::INSUFFICIENT_STORAGE,
-                        "insufficient_storage",
+                        ErrorCode::InsufficientStorage,
                         "the server's data disk is full, so nothing was saved; free space on it and retry",
                     )
                 }
@@ -182,13 +274,49 @@ impl From<StoreError> for ApiError {
                 ApiError {
                     retry_after: Some(5),
                     ..Self::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "storage_unavailable",
+                        ErrorCode::StorageUnavailable,
                         "the database failed to write after an I/O error, so nothing was saved; retry shortly (details in the server log)",
                     )
                 }
             }
             e => Self::internal(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_unique_snake_case_and_serialized_as_named() {
+        let mut seen = std::collections::HashSet::new();
+        for c in ErrorCode::ALL {
+            let name = c.as_str();
+            assert!(seen.insert(name), "{name} declared twice");
+            assert!(
+                name.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'),
+                "{name} is not snake_case"
+            );
+            assert_eq!(serde_json::to_value(c).ok(), Some(serde_json::json!(name)));
+            assert!(
+                c.status().is_client_error() || c.status().is_server_error(),
+                "{name}: {} is not an error status",
+                c.status()
+            );
+        }
+    }
+
+    #[test]
+    fn the_status_comes_from_the_code() {
+        let e = ApiError::new(ErrorCode::TorrentNotFound, "x");
+        assert_eq!(e.status, StatusCode::NOT_FOUND);
+        let e: ApiError = crate::limits::check_magnet(&"x".repeat(100_000))
+            .expect_err("over the limit")
+            .into();
+        assert_eq!(
+            (e.status, e.code),
+            (StatusCode::BAD_REQUEST, ErrorCode::InvalidMagnet)
+        );
     }
 }

@@ -8,7 +8,7 @@ use http::StatusCode;
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use super::ApiError;
+use super::{ApiError, ErrorCode};
 use crate::auth::{Identity, RequestHeaders, resolve};
 use crate::state::AppState;
 
@@ -65,28 +65,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 pub(crate) fn json_rejection(r: JsonRejection) -> ApiError {
     match r {
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "expected a JSON body with 'Content-Type: application/json'",
         ),
-        JsonRejection::JsonDataError(e) => ApiError::bad_request(
-            "invalid_json",
+        JsonRejection::JsonDataError(e) => ApiError::new(
+            ErrorCode::InvalidJson,
             format!("invalid request body: {}", e.body_text()),
         ),
-        JsonRejection::JsonSyntaxError(e) => {
-            ApiError::bad_request("invalid_json", format!("malformed JSON: {}", e.body_text()))
-        }
+        JsonRejection::JsonSyntaxError(e) => ApiError::new(
+            ErrorCode::InvalidJson,
+            format!("malformed JSON: {}", e.body_text()),
+        ),
         JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             too_large()
         }
-        other => ApiError::bad_request("invalid_json", other.body_text()),
+        other => ApiError::new(ErrorCode::InvalidJson, other.body_text()),
     }
 }
 
 pub(crate) fn too_large() -> ApiError {
     ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        ErrorCode::PayloadTooLarge,
         "the request body is larger than the 10 MiB limit",
     )
 }
@@ -100,7 +99,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| ApiPath(p.0))
-            .map_err(|e: PathRejection| ApiError::bad_request("invalid_path", e.body_text()))
+            .map_err(|e: PathRejection| ApiError::new(ErrorCode::InvalidPath, e.body_text()))
     }
 }
 
@@ -113,7 +112,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| ApiQuery(q.0))
-            .map_err(|e: QueryRejection| ApiError::bad_request("invalid_query", e.body_text()))
+            .map_err(|e: QueryRejection| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))
     }
 }
 
@@ -122,8 +121,8 @@ pub fn parse_hash(s: &str) -> Result<String, ApiError> {
     if s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(s.to_ascii_lowercase())
     } else {
-        Err(ApiError::bad_request(
-            "invalid_hash",
+        Err(ApiError::new(
+            ErrorCode::InvalidHash,
             format!("'{s}' is not an info hash (40 hexadecimal characters)"),
         ))
     }

@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use super::ApiError;
 use super::extract::{ApiJson, ApiPath};
+use super::{ApiError, ErrorCode};
 use crate::auth::request::client_ip;
 use crate::auth::sessions;
 use crate::auth::users;
@@ -102,23 +102,21 @@ pub async fn change_password(
     let rec = account(&st, &id)?;
     let Some(hash) = rec.and_then(|u| u.password_hash) else {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "no_local_password",
+            ErrorCode::NoLocalPassword,
             "this account has no local password: it signs in through the reverse proxy (or is the bypass user)",
         ));
     };
     if req.current_password.len() > 1024 {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "wrong_password",
+            ErrorCode::WrongPassword,
             "the current password is wrong",
         ));
     }
     password::check_new(&req.new_password)
-        .map_err(|m| ApiError::bad_request("invalid_password", m))?;
+        .map_err(|m| ApiError::new(ErrorCode::InvalidPassword, m))?;
     if req.new_password == req.current_password {
-        return Err(ApiError::bad_request(
-            "invalid_password",
+        return Err(ApiError::new(
+            ErrorCode::InvalidPassword,
             "the new password is the same as the current one",
         ));
     }
@@ -128,8 +126,7 @@ pub async fn change_password(
     if let Err(left) = st.auth.limiter.attempt(ip) {
         let secs = left.as_secs().max(1);
         let mut e = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
+            ErrorCode::TooManyAttempts,
             format!("too many wrong passwords from your address; try again in {secs} seconds"),
         );
         e.retry_after = Some(secs);
@@ -137,8 +134,7 @@ pub async fn change_password(
     }
     let busy = || {
         let mut e = ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
+            ErrorCode::Busy,
             "too many passwords are being checked right now; try again in a moment",
         );
         e.retry_after = Some(1);
@@ -161,8 +157,7 @@ pub async fn change_password(
         st.auth.limiter.failure(ip);
         tracing::info!(user = %id.username, %ip, "password change: wrong current password");
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "wrong_password",
+            ErrorCode::WrongPassword,
             "the current password is wrong",
         ));
     }
@@ -230,13 +225,13 @@ pub async fn revoke_session(
     ApiPath(sid): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     if sid.len() != SESSION_ID_LEN || !sid.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(ApiError::bad_request(
-            "invalid_session_id",
+        return Err(ApiError::new(
+            ErrorCode::InvalidSessionId,
             format!("a session id is {SESSION_ID_LEN} hexadecimal characters"),
         ));
     }
     let sid = sid.to_ascii_lowercase();
-    let not_found = || ApiError::not_found("session_not_found", "no such session of yours");
+    let not_found = || ApiError::new(ErrorCode::SessionNotFound, "no such session of yours");
     if id.bypass {
         return Err(not_found());
     }
@@ -316,15 +311,13 @@ pub async fn put_preferences(
         });
     if !json_body {
         return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "expected a JSON body with 'Content-Type: application/json'",
         ));
     }
     let too_large = || {
         ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "preferences_too_large",
+            ErrorCode::PreferencesTooLarge,
             format!(
                 "preferences are limited to {} KiB",
                 PREFERENCES_MAX_BYTES / 1024
@@ -335,16 +328,16 @@ pub async fn put_preferences(
         .await
         .map_err(|_| too_large())?;
     let v: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::bad_request("invalid_json", format!("malformed JSON: {e}")))?;
+        .map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("malformed JSON: {e}")))?;
     let Some(obj) = v.as_object() else {
-        return Err(ApiError::bad_request(
-            "invalid_preferences",
+        return Err(ApiError::new(
+            ErrorCode::InvalidPreferences,
             "preferences must be a JSON object",
         ));
     };
     if obj.len() > PREFERENCES_MAX_KEYS {
-        return Err(ApiError::bad_request(
-            "invalid_preferences",
+        return Err(ApiError::new(
+            ErrorCode::InvalidPreferences,
             format!("preferences may have at most {PREFERENCES_MAX_KEYS} keys"),
         ));
     }

@@ -21,7 +21,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 
 use conventions::Conventions;
-pub use error::ApiError;
+pub use error::{ApiError, ErrorCode};
 pub use extract::peer_of;
 
 use crate::auth::Identity;
@@ -143,13 +143,12 @@ pub(crate) fn found(location: &str) -> axum::response::Response {
 }
 
 async fn api_not_found() -> ApiError {
-    ApiError::not_found("not_found", "no such API endpoint")
+    ApiError::new(ErrorCode::NotFound, "no such API endpoint")
 }
 
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         "this method is not allowed on this endpoint",
     )
 }
@@ -247,13 +246,12 @@ async fn host_guard(
     let err = match verdict {
         HostVerdict::Accepted => return next.run(req).await,
         HostVerdict::Rejected(_) if health => return next.run(req).await,
-        HostVerdict::Duplicate => ApiError::bad_request(
-            "duplicate_host",
+        HostVerdict::Duplicate => ApiError::new(
+            ErrorCode::DuplicateHost,
             "the request carries more than one Host header",
         ),
         HostVerdict::Rejected(host) => ApiError::new(
-            StatusCode::MISDIRECTED_REQUEST,
-            "host_rejected",
+            ErrorCode::HostRejected,
             if host.is_empty() {
                 "the request has no Host header; pytorrentd answers only to the names it knows (PYTORRENT_ALLOWED_HOSTS)".to_owned()
             } else {
@@ -348,8 +346,7 @@ async fn head_limits(
         .unwrap_or(0);
     if target > HTTP_URI_MAX_BYTES {
         return ApiError::new(
-            StatusCode::URI_TOO_LONG,
-            "uri_too_long",
+            ErrorCode::UriTooLong,
             format!(
                 "the request target is {target} bytes; at most {HTTP_URI_MAX_BYTES} are accepted"
             ),
@@ -362,9 +359,7 @@ async fn head_limits(
         .map(|(k, v)| k.as_str().len() + v.len() + 4)
         .sum();
     if target + bytes > HTTP_HEAD_MAX_BYTES {
-        return ApiError::new(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            "headers_too_large",
+        return ApiError::new(ErrorCode::HeadersTooLarge,
             format!(
                 "the request head is about {} bytes; at most {HTTP_HEAD_MAX_BYTES} bytes for the request line and header fields together are accepted",
                 target + bytes

@@ -26,6 +26,8 @@ use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::watch;
+
+use super::ErrorCode;
 use tower::ServiceExt;
 use tracing::debug;
 
@@ -116,19 +118,19 @@ fn json_for_parse_error(buf: &[u8]) -> Option<Vec<u8>> {
     }
     let (code, message) = match status {
         "431" => (
-            "headers_too_large",
+            ErrorCode::HeadersTooLarge,
             format!(
                 "the request head is too large: at most {HTTP_HEADERS_MAX} header fields and {HTTP_HEAD_MAX_BYTES} bytes for the request line and header fields together are accepted"
             ),
         ),
         "414" => (
-            "uri_too_long",
+            ErrorCode::UriTooLong,
             format!(
                 "the request target is too long: at most {HTTP_URI_MAX_BYTES} bytes are accepted"
             ),
         ),
         "400" => (
-            "bad_request",
+            ErrorCode::BadRequest,
             "the request is not valid HTTP/1.1".to_owned(),
         ),
         _ => return None,

@@ -8,8 +8,8 @@ use http::StatusCode;
 use http::header::CONTENT_TYPE;
 use serde::{Deserialize, Serialize};
 
-use super::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery, json_rejection, parse_hash, too_large};
+use super::{ApiError, ErrorCode};
 use crate::auth::{AccessError, Identity, Need};
 use crate::engine::{
     AddOptions, AddSource, EngineError, FetchAccess, FileRow, PeerRow, QueueMove, TorrentDetails,
@@ -92,8 +92,8 @@ fn parse_peers(list: &[&str]) -> Result<Vec<std::net::SocketAddr>, ApiError> {
     list.into_iter()
         .map(|s| {
             s.parse().map_err(|_| {
-                ApiError::bad_request(
-                    "invalid_input",
+                ApiError::new(
+                    ErrorCode::InvalidInput,
                     format!("peer '{}' is not IP:port", limits::quote(s)),
                 )
             })
@@ -105,8 +105,8 @@ fn parse_bool(field: &str, v: &str) -> Result<bool, ApiError> {
     match v.trim() {
         "true" | "1" | "on" => Ok(true),
         "false" | "0" | "off" | "" => Ok(false),
-        _ => Err(ApiError::bad_request(
-            "invalid_input",
+        _ => Err(ApiError::new(
+            ErrorCode::InvalidInput,
             format!("field '{field}' must be true or false"),
         )),
     }
@@ -122,8 +122,8 @@ fn parse_indices(v: &str) -> Result<Vec<usize>, ApiError> {
     list.into_iter()
         .map(|s| {
             s.parse().map_err(|_| {
-                ApiError::bad_request(
-                    "invalid_input",
+                ApiError::new(
+                    ErrorCode::InvalidInput,
                     format!(
                         "only_files must be comma-separated file indices, got '{}'",
                         limits::quote(s)
@@ -138,8 +138,8 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         too_large()
     } else {
-        ApiError::bad_request(
-            "invalid_multipart",
+        ApiError::new(
+            ErrorCode::InvalidMultipart,
             format!("malformed upload: {}", e.body_text()),
         )
     }
@@ -151,8 +151,8 @@ async fn read_text(field: &mut Field<'_>, name: &str) -> Result<String, ApiError
     let mut buf = Vec::new();
     while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
         if buf.len() + chunk.len() > limits::MULTIPART_TEXT_MAX_BYTES {
-            return Err(ApiError::bad_request(
-                "invalid_multipart",
+            return Err(ApiError::new(
+                ErrorCode::InvalidMultipart,
                 format!(
                     "form field '{name}' is longer than {} bytes",
                     limits::MULTIPART_TEXT_MAX_BYTES
@@ -162,8 +162,8 @@ async fn read_text(field: &mut Field<'_>, name: &str) -> Result<String, ApiError
         buf.extend_from_slice(&chunk);
     }
     String::from_utf8(buf).map_err(|_| {
-        ApiError::bad_request(
-            "invalid_multipart",
+        ApiError::new(
+            ErrorCode::InvalidMultipart,
             format!("form field '{name}' is not UTF-8 text"),
         )
     })
@@ -179,8 +179,8 @@ pub async fn read_multipart(mut mp: Multipart) -> Result<(Vec<AddSource>, AddOpt
     while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
         parts += 1;
         if parts > limits::MULTIPART_PARTS_MAX {
-            return Err(ApiError::bad_request(
-                "invalid_multipart",
+            return Err(ApiError::new(
+                ErrorCode::InvalidMultipart,
                 format!(
                     "an upload may have at most {} parts",
                     limits::MULTIPART_PARTS_MAX
@@ -217,8 +217,8 @@ pub async fn read_multipart(mut mp: Multipart) -> Result<(Vec<AddSource>, AddOpt
             "peers" => "peers",
             "subdir" => "subdir",
             other => {
-                return Err(ApiError::bad_request(
-                    "invalid_multipart",
+                return Err(ApiError::new(
+                    ErrorCode::InvalidMultipart,
                     format!("unexpected form field '{}'", limits::quote(other)),
                 ));
             }
@@ -233,8 +233,8 @@ pub async fn read_multipart(mut mp: Multipart) -> Result<(Vec<AddSource>, AddOpt
         }
     }
     if sources.is_empty() {
-        return Err(ApiError::bad_request(
-            "invalid_input",
+        return Err(ApiError::new(
+            ErrorCode::InvalidInput,
             "the upload contains no 'torrent' file part",
         ));
     }
@@ -262,7 +262,7 @@ pub async fn add(
     let (sources, opts) = if ct.starts_with("multipart/form-data") {
         let mp = Multipart::from_request(req, &st)
             .await
-            .map_err(|e| ApiError::bad_request("invalid_multipart", e.body_text()))?;
+            .map_err(|e| ApiError::new(ErrorCode::InvalidMultipart, e.body_text()))?;
         match read_multipart(mp).await {
             Ok(v) => v,
             Err(e) => {
@@ -286,8 +286,8 @@ pub async fn add(
             (Some(m), None) => sources.push(AddSource::Magnet(m)),
             (None, Some(u)) => sources.push(AddSource::Url(u)),
             _ => {
-                return Err(ApiError::bad_request(
-                    "invalid_input",
+                return Err(ApiError::new(
+                    ErrorCode::InvalidInput,
                     "give exactly one of 'magnet' or 'url' (or upload .torrent files as multipart)",
                 ));
             }
@@ -318,8 +318,7 @@ pub async fn add(
                 if id.level(&other) == crate::config::Level::None =>
             {
                 ApiError::new(
-                    StatusCode::CONFLICT,
-                    "duplicate_torrent",
+                    ErrorCode::DuplicateTorrent,
                     "this torrent is already in pytorrentd",
                 )
             }
@@ -347,8 +346,8 @@ fn authorize(st: &AppState, id: &Identity, hash: &str, need: Need) -> Result<Str
     let profile = st.engine.profile_of(&hash)?;
     id.require(&profile, need).map_err(|e| match e {
         // A torrent in an invisible profile does not exist for the caller either.
-        AccessError::Invisible(_) => ApiError::not_found(
-            "torrent_not_found",
+        AccessError::Invisible(_) => ApiError::new(
+            ErrorCode::TorrentNotFound,
             format!("torrent {hash} does not exist"),
         ),
         e => e.into(),
@@ -417,8 +416,8 @@ pub async fn action(
         "force-start" => e.force_start(&hash).await?,
         "reannounce" => e.reannounce(&hash).await?,
         other => {
-            return Err(ApiError::not_found(
-                "unknown_action",
+            return Err(ApiError::new(
+                ErrorCode::UnknownAction,
                 format!(
                     "unknown action '{other}': use pause, resume, recheck, force-start or reannounce"
                 ),

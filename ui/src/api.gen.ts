@@ -390,9 +390,14 @@ export interface components {
         ErrorBody: {
             error: components["schemas"]["ErrorDetail"];
         };
+        /**
+         * @description Stable machine-readable error codes; each has one HTTP status.
+         * @enum {string}
+         */
+        ErrorCode: "BadRequest" | "Busy" | "Conflict" | "DownloadDirInvalid" | "DuplicateHost" | "DuplicateTorrent" | "ExternalProvider" | "FetchFailed" | "FileConflict" | "Forbidden" | "HeaderRejected" | "HeadersTooLarge" | "HostRejected" | "InsufficientStorage" | "Internal" | "InvalidHash" | "InvalidInput" | "InvalidJson" | "InvalidMagnet" | "InvalidMultipart" | "InvalidPassword" | "InvalidPath" | "InvalidPreferences" | "InvalidQuery" | "InvalidSessionId" | "InvalidTorrent" | "InvalidUrl" | "LastAdmin" | "MethodNotAllowed" | "MoveFailed" | "NoAccount" | "NoLocalPassword" | "NotFound" | "OriginRejected" | "PathEscape" | "PathEscapesProfile" | "PayloadTooLarge" | "PreferencesTooLarge" | "ProfileNotEmpty" | "ProfileNotFound" | "SessionNotFound" | "StorageUnavailable" | "TokenNotFound" | "TooManyAttempts" | "TorrentNotFound" | "Unauthorized" | "UnknownAction" | "UnknownUser" | "UnsupportedMediaType" | "UriTooLong" | "UserExists" | "UserNotFound" | "WrongPassword";
         ErrorDetail: {
             /** @description Stable machine-readable code, e.g. `invalid_input`, `torrent_not_found`. */
-            code: string;
+            code: components["schemas"]["ErrorCode"];
             /** @description One human-readable line; it states the limit when an input is outside one. */
             message: string;
         };
