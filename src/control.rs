@@ -317,7 +317,10 @@ async fn handle(stream: UnixStream, state: &AppState) -> std::io::Result<()> {
                 Ok(Err(e)) => {
                     if matches!(
                         e,
-                        ControlError::Store(_) | ControlError::Engine(EngineError::Internal(_))
+                        ControlError::Store(_)
+                            | ControlError::Engine(
+                                EngineError::Internal(_) | EngineError::Failed { .. }
+                            )
                     ) {
                         warn!("control request failed: {e}");
                     }

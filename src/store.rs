@@ -184,7 +184,18 @@ pub enum StoreError {
     #[error("this view of the database is read-only")]
     ReadOnly,
     #[error("database error: {0}")]
-    Db(String),
+    Db(#[source] Arc<redb::Error>),
+    #[error("opening the database failed: {0}")]
+    Open(#[source] Arc<redb::DatabaseError>),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// A broken invariant of this module (a bug), never the caller's input.
+    #[error("internal store error: {0}")]
+    Internal(&'static str),
     #[error("corrupt record in {table}/{key}: {reason}")]
     Corrupt {
         table: &'static str,
@@ -231,7 +242,7 @@ fn classify(e: redb::Error) -> StoreError {
         | redb::Error::DatabaseClosed
         | redb::Error::TransactionPoisoned => StoreError::PreviousIo,
         redb::Error::Corrupted(s) => StoreError::Damaged(s),
-        other => StoreError::Db(other.to_string()),
+        other => StoreError::Db(Arc::new(other)),
     }
 }
 
@@ -268,7 +279,7 @@ fn from_database_error(path: &Path, e: redb::DatabaseError) -> StoreError {
         redb::DatabaseError::UpgradeRequired(v) => StoreError::Damaged(format!(
             "the file uses redb file format {v}, which this build cannot read"
         )),
-        other => StoreError::Db(other.to_string()),
+        other => StoreError::Open(Arc::new(other)),
     }
 }
 
@@ -579,8 +590,10 @@ impl Store {
             // Before anything secret is written: the file must be ours alone
             // (src/private_fs.rs).
             let path = &store.inner.path;
-            crate::private_fs::restrict(path, 0o600)
-                .map_err(|e| StoreError::Db(format!("making {} private: {e}", path.display())))?;
+            crate::private_fs::restrict(path, 0o600).map_err(|e| StoreError::Io {
+                what: format!("making {} private", path.display()),
+                source: Arc::new(e),
+            })?;
             store.migrate()?;
         }
         Ok(store)
@@ -883,7 +896,7 @@ impl Store {
             match begun {
                 Ok(tx) => {
                     let Some(f) = f.take() else {
-                        return Err(StoreError::Db("write closure already used".into()).into());
+                        return Err(StoreError::Internal("write closure already used").into());
                     };
                     let tx = Tx {
                         tx,
@@ -1176,7 +1189,10 @@ fn open_file(path: &Path) -> Result<Database> {
 fn open_view(path: &Path, verify: bool) -> Result<Database> {
     let backend = snapshot::Snapshot::open(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            StoreError::Db(format!("{} does not exist", path.display()))
+            StoreError::Io {
+                what: format!("opening {}", path.display()),
+                source: Arc::new(e),
+            }
         } else {
             StoreError::Damaged(format!("cannot read it: {e}"))
         }

@@ -55,7 +55,7 @@ impl Fetcher {
                 // checked.
                 .no_proxy()
                 .build()
-                .map_err(|e| EngineError::Internal(format!("building the HTTP client: {e}")))
+                .map_err(|e| EngineError::failed("building the HTTP client", e))
         };
         let open = build(
             reqwest::Client::builder().redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS)),

@@ -82,8 +82,12 @@ pub enum EngineError {
     Invalid(String),
     #[error("{0}")]
     Conflict(String),
-    #[error("{0}")]
-    MoveFailed(String),
+    #[error("could not move the data to {}: {source}", to.display())]
+    MoveFailed {
+        to: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{0}")]
     ProfileNotEmpty(String),
     /// An input outside the limits of `crate::limits`.
@@ -91,8 +95,27 @@ pub enum EngineError {
     Limit(#[from] crate::limits::LimitError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The engine (librqbit) or the disk under `DATA_DIR` failed at `what`, for `source`.
+    #[error("{what}: {source}")]
+    Failed {
+        what: String,
+        #[source]
+        source: Cause,
+    },
     #[error("engine error: {0}")]
     Internal(String),
+}
+
+/// The underlying error of `EngineError::Failed` (librqbit's are `anyhow` errors).
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+impl EngineError {
+    pub(crate) fn failed(what: impl Into<String>, source: impl Into<Cause>) -> Self {
+        EngineError::Failed {
+            what: what.into(),
+            source: source.into(),
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, EngineError>;
@@ -229,7 +252,7 @@ impl Engine {
         let engine_dir = config.data_dir.join("engine");
         std::fs::create_dir_all(&engine_dir)
             .and_then(|()| crate::private_fs::restrict_tree(&engine_dir))
-            .map_err(|e| EngineError::Internal(format!("create {}: {e}", engine_dir.display())))?;
+            .map_err(|e| EngineError::failed(format!("creating {}", engine_dir.display()), e))?;
         let records = store.torrents()?;
         // Fast-resume files of quarantined torrents stay: the record may be restored.
         let mut keep: std::collections::HashSet<String> =
@@ -277,7 +300,7 @@ impl Engine {
         };
         let session = Session::new_with_opts(config.download_dir.clone(), opts)
             .await
-            .map_err(|e| EngineError::Internal(format!("starting the torrent session: {e:#}")))?;
+            .map_err(|e| EngineError::failed("starting the torrent session", e))?;
 
         let (events, _) = broadcast::channel(1024);
         let fetcher = fetch::Fetcher::new(config.fetch_allowed_networks.clone())?;
@@ -574,7 +597,7 @@ impl Engine {
         self.session
             .delete(handle.id().into(), false)
             .await
-            .map_err(|e| EngineError::Internal(format!("{e:#}")))?;
+            .map_err(|e| EngineError::failed(format!("detaching torrent {hash}"), e))?;
         Ok(saved)
     }
 
@@ -698,6 +721,7 @@ impl Engine {
                 if let Err(e) = self.attach_now(hash).await {
                     let cause = match e {
                         EngineError::Internal(m) => m,
+                        EngineError::Failed { source, .. } => source.to_string(),
                         other => other.to_string(),
                     };
                     return Err(EngineError::Conflict(format!(
@@ -905,10 +929,10 @@ impl Engine {
                     warn!(%hash, "moving data failed: {e}");
                     self.restore_bitv(hash, saved_bitv.as_deref());
                     self.attach(hash).await?;
-                    return Err(EngineError::MoveFailed(format!(
-                        "could not move the data to {}: {e}",
-                        d.download_dir.display()
-                    )));
+                    return Err(EngineError::MoveFailed {
+                        to: d.download_dir.clone(),
+                        source: e,
+                    });
                 }
                 reattach = true;
             }
@@ -1317,7 +1341,35 @@ fn reset_engine_dir(dir: &Path, known: &std::collections::HashSet<String>) {
 
 #[cfg(test)]
 mod tests {
-    use super::catch_engine_panic;
+    use super::{EngineError, catch_engine_panic};
+
+    #[test]
+    fn errors_keep_their_cause() {
+        use std::error::Error;
+        let io = || std::io::Error::new(std::io::ErrorKind::StorageFull, "disk full");
+        let e = EngineError::failed("starting the torrent session", io());
+        assert_eq!(e.to_string(), "starting the torrent session: disk full");
+        assert_eq!(e.source().map(|c| c.to_string()), Some("disk full".into()));
+        let e = EngineError::MoveFailed {
+            to: "/srv/b".into(),
+            source: io(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "could not move the data to /srv/b: disk full"
+        );
+        let kind = e
+            .source()
+            .and_then(|c| c.downcast_ref::<std::io::Error>())
+            .map(|c| c.kind());
+        assert_eq!(kind, Some(std::io::ErrorKind::StorageFull));
+        let anyhow_cause = anyhow::anyhow!("librqbit said no");
+        let e = EngineError::failed("adding", anyhow_cause);
+        assert_eq!(
+            e.source().map(|c| c.to_string()),
+            Some("librqbit said no".into())
+        );
+    }
 
     #[tokio::test]
     async fn engine_panics_become_errors() {

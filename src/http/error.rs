@@ -217,10 +217,11 @@ impl From<EngineError> for ApiError {
             E::Invalid(_) => Self::new(ErrorCode::InvalidInput, msg),
             E::Limit(l) => l.into(),
             E::Conflict(_) => Self::new(ErrorCode::Conflict, msg),
-            E::MoveFailed(_) => Self::new(ErrorCode::MoveFailed, msg),
+            E::MoveFailed { .. } => Self::new(ErrorCode::MoveFailed, msg),
             E::ProfileNotEmpty(_) => Self::new(ErrorCode::ProfileNotEmpty, msg),
             E::Store(e) => Self::from(e),
             E::Internal(e) => Self::internal(e),
+            E::Failed { .. } => Self::internal(msg),
         }
     }
 }
