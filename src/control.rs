@@ -3,7 +3,7 @@
 //! (mode 0600, one JSON request and one JSON answer per connection). When the daemon is
 //! stopped the CLI opens the store itself; both paths run the same domain functions.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -12,8 +12,9 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tracing::{debug, warn};
 
-use crate::auth::users::{self, UserError, UserView};
-use crate::auth::{AuthEvent, AuthState};
+use crate::auth::accounts::{Accounts, SignOut, UserChange};
+use crate::auth::users::{UserError, UserView};
+
 use crate::config::{Level, Role};
 use crate::engine::profiles::{self, ProfilePatch};
 use crate::engine::{Engine, EngineError};
@@ -137,49 +138,49 @@ fn to_value<T: Serialize>(v: T) -> serde_json::Value {
     serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
 }
 
-/// User commands: the same store functions online and offline; online, open sockets are
-/// told about revocations.
-fn execute_user(
-    store: &Store,
-    auth: Option<&AuthState>,
-    profile_exists: &dyn Fn(&str) -> bool,
-    req: Request,
-) -> Result<serde_json::Value, ControlError> {
-    let emit = |ev: AuthEvent| {
-        if let Some(a) = auth {
-            a.emit(ev);
-        }
+/// User commands: the same accounts service online and offline (online, it tells open
+/// sessions and sockets about the change).
+fn execute_user(accounts: &Accounts, req: Request) -> Result<serde_json::Value, ControlError> {
+    let grants = |g: BTreeMap<String, Option<Level>>| UserChange {
+        permissions: Some(g),
+        ..Default::default()
     };
     Ok(match req {
-        Request::UserList => {
-            let mut v: Vec<UserView> = users::list(store)?.iter().map(UserView::from).collect();
-            v.sort_by(|a, b| a.username.cmp(&b.username));
-            to_value(v)
-        }
+        Request::UserList => to_value(
+            accounts
+                .list()?
+                .iter()
+                .map(UserView::from)
+                .collect::<Vec<_>>(),
+        ),
         Request::UserAdd {
             name,
             password,
             role,
-        } => to_value(UserView::from(&users::create(
-            store,
+        } => to_value(UserView::from(&accounts.create(
             &name,
             password.as_deref(),
             role,
             Default::default(),
         )?)),
         Request::UserDelete { name } => {
-            users::delete(store, &name)?;
-            emit(AuthEvent::UserSessionsRevoked { username: name });
+            accounts.delete(&name)?;
             serde_json::Value::Null
         }
         Request::UserResetPassword { name, password } => {
-            users::set_password(store, &name, &password)?;
-            emit(AuthEvent::UserSessionsRevoked { username: name });
+            let change = UserChange {
+                password: Some(password),
+                ..Default::default()
+            };
+            accounts.update(&name, change, SignOut::Everywhere)?;
             serde_json::Value::Null
         }
         Request::UserSetRole { name, role } => {
-            users::set_role(store, &name, role)?;
-            emit(AuthEvent::UserChanged { username: name });
+            let change = UserChange {
+                role: Some(role),
+                ..Default::default()
+            };
+            accounts.update(&name, change, SignOut::Everywhere)?;
             serde_json::Value::Null
         }
         Request::UserGrant {
@@ -187,15 +188,13 @@ fn execute_user(
             profile,
             level,
         } => {
-            let changes = [(profile, Some(level))].into_iter().collect();
-            users::set_permissions(store, &name, &changes, profile_exists)?;
-            emit(AuthEvent::UserChanged { username: name });
+            let change = grants([(profile, Some(level))].into_iter().collect());
+            accounts.update(&name, change, SignOut::Everywhere)?;
             serde_json::Value::Null
         }
         Request::UserRevoke { name, profile } => {
-            let changes = [(profile, None)].into_iter().collect();
-            users::set_permissions(store, &name, &changes, |_| true)?;
-            emit(AuthEvent::UserChanged { username: name });
+            let change = grants([(profile, None)].into_iter().collect());
+            accounts.update(&name, change, SignOut::Everywhere)?;
             serde_json::Value::Null
         }
         // Profile commands are the callers' own (`execute_online`/`execute_offline`); one
@@ -228,12 +227,7 @@ pub fn execute_online(state: &AppState, req: Request) -> Result<serde_json::Valu
             engine.delete_profile(&id)?;
             serde_json::Value::Null
         }
-        user => execute_user(
-            &state.store,
-            Some(&state.auth),
-            &|p| engine.profile(p).is_ok(),
-            user,
-        )?,
+        user => execute_user(&state.accounts, user)?,
     })
 }
 
@@ -268,7 +262,15 @@ pub fn execute_offline(store: &Store, req: Request) -> Result<serde_json::Value,
             profiles::delete(store, &mut map, &id, n)?;
             serde_json::Value::Null
         }
-        user => execute_user(store, None, &|p| map.contains_key(p), user)?,
+        user => {
+            let known: std::collections::HashSet<String> = map.into_keys().collect();
+            let offline = Accounts::new(
+                store.clone(),
+                None,
+                std::sync::Arc::new(move |p: &str| known.contains(p)),
+            );
+            execute_user(&offline, user)?
+        }
     })
 }
 

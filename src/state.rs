@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::auth::AuthState;
+use crate::auth::accounts::Accounts;
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::store::Store;
@@ -13,6 +14,8 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     pub store: Store,
     pub auth: Arc<AuthState>,
+    /// Every account change goes through it (`src/auth/accounts.rs`).
+    pub accounts: Accounts,
     pub metrics: Arc<crate::metrics::Metrics>,
 }
 
@@ -45,8 +48,17 @@ impl AppState {
         }
         let config = Arc::new(config);
         let engine = Engine::start(&config, store.clone()).await?;
+        let auth = Arc::new(AuthState::new(&config));
+        // Weak: the engine ends with the app (the feed's producer relies on it).
+        let profiles = Arc::downgrade(&engine);
+        let accounts = Accounts::new(
+            store.clone(),
+            Some(&auth),
+            Arc::new(move |p: &str| profiles.upgrade().is_some_and(|e| e.profile(p).is_ok())),
+        );
         Ok(AppState {
-            auth: Arc::new(AuthState::new(&config)),
+            auth,
+            accounts,
             metrics: Arc::default(),
             config,
             engine,

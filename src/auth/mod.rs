@@ -7,6 +7,8 @@
 //! answers with its own errors ([`Denied`], [`AccessError`]), which the HTTP layer maps to
 //! statuses.
 
+pub mod accounts;
+pub mod error;
 pub mod password;
 pub mod ratelimit;
 pub mod request;

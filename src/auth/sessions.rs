@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::users::{Result, UserError};
+use super::error::{Result, UserError};
 use crate::store::{Store, StoreError, Table, Tx};
 
 pub const COOKIE: &str = "pytorrent_session";

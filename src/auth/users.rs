@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{password, sessions};
 use crate::config::{Level, Role};
-use crate::store::{Store, StoreError, Table, Tx};
+use crate::store::{Store, Table, Tx};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct UserRecord {
@@ -57,28 +57,7 @@ impl From<&UserRecord> for UserView {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum UserError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error("user '{0}' does not exist")]
-    NotFound(String),
-    #[error("token {0} does not exist")]
-    TokenNotFound(String),
-    #[error("user '{0}' already exists")]
-    Exists(String),
-    #[error("{0}")]
-    LastAdmin(String),
-    #[error("profile '{0}' does not exist")]
-    UnknownProfile(String),
-    /// Argon2 failed: not the caller's fault (an internal error).
-    #[error("hashing the password failed")]
-    Hash(#[source] argon2::password_hash::Error),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-pub type Result<T> = std::result::Result<T, UserError>;
+pub use super::error::{Result, UserError};
 
 /// Characters that render as nothing or reorder text: they would let `ad\u{200B}min` pass
 /// for `admin` (Unicode general category Cf, plus unusual spaces).
@@ -120,12 +99,12 @@ pub fn list(store: &Store) -> Result<Vec<UserRecord>> {
         .collect())
 }
 
-fn load(tx: &Tx, name: &str) -> Result<UserRecord> {
+pub(super) fn load(tx: &Tx, name: &str) -> Result<UserRecord> {
     tx.get(Table::Users, name)?
         .ok_or_else(|| UserError::NotFound(name.into()))
 }
 
-fn admins(tx: &Tx) -> Result<usize> {
+pub(super) fn admins(tx: &Tx) -> Result<usize> {
     Ok(tx
         .list::<UserRecord>(Table::Users)?
         .iter()
@@ -179,72 +158,6 @@ pub fn delete(store: &Store, name: &str) -> Result<()> {
         sessions::revoke_all_in(tx, name)?;
         sessions::delete_tokens_in(tx, name)?;
         Ok(())
-    })
-}
-
-pub fn set_role(store: &Store, name: &str, role: Role) -> Result<UserRecord> {
-    store.write(|tx| {
-        let mut u = load(tx, name)?;
-        if u.role == Role::Admin && role != Role::Admin && admins(tx)? <= 1 {
-            return Err(UserError::LastAdmin(
-                "the last administrator cannot be demoted".into(),
-            ));
-        }
-        u.role = role;
-        tx.put(Table::Users, name, &u)?;
-        Ok(u)
-    })
-}
-
-/// Sets a new password and revokes the user's sessions.
-pub fn set_password(store: &Store, name: &str, new: &str) -> Result<UserRecord> {
-    set_password_keeping(store, name, new, None).map(|(u, _)| u)
-}
-
-/// Sets a new password and revokes the user's sessions except `keep` (the digest of the
-/// session the change was made from, so the user stays signed in there). Returns the user and
-/// the digests of the revoked sessions.
-pub fn set_password_keeping(
-    store: &Store,
-    name: &str,
-    new: &str,
-    keep: Option<&str>,
-) -> Result<(UserRecord, Vec<String>)> {
-    password::check_new(new).map_err(UserError::Invalid)?;
-    let hash = password::hash(new).map_err(UserError::Hash)?;
-    store.write(|tx| {
-        let mut u = load(tx, name)?;
-        u.password_hash = Some(hash);
-        u.generated_password = false;
-        tx.put(Table::Users, name, &u)?;
-        let revoked = sessions::revoke_all_except_in(tx, name, keep)?;
-        Ok((u, revoked))
-    })
-}
-
-/// Applies grant changes: `Some(level)` sets, `None` removes. `profile_exists` validates
-/// targets other than `*`.
-pub fn set_permissions(
-    store: &Store,
-    name: &str,
-    changes: &BTreeMap<String, Option<Level>>,
-    profile_exists: impl Fn(&str) -> bool,
-) -> Result<UserRecord> {
-    for p in changes.keys() {
-        if p != "*" && !profile_exists(p) {
-            return Err(UserError::UnknownProfile(p.clone()));
-        }
-    }
-    store.write(|tx| {
-        let mut u = load(tx, name)?;
-        for (p, l) in changes {
-            match l {
-                Some(l) => u.permissions.insert(p.clone(), *l),
-                None => u.permissions.remove(p),
-            };
-        }
-        tx.put(Table::Users, name, &u)?;
-        Ok(u)
     })
 }
 

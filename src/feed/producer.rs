@@ -52,6 +52,7 @@ pub(super) fn spawn(io: SocketIo, st: AppState, baselines: Baselines) {
         config,
         store,
         auth,
+        accounts,
         engine,
         metrics,
     } = st;
@@ -65,6 +66,7 @@ pub(super) fn spawn(io: SocketIo, st: AppState, baselines: Baselines) {
                 config: config.clone(),
                 store: store.clone(),
                 auth: auth.clone(),
+                accounts: accounts.clone(),
                 metrics: metrics.clone(),
                 engine,
             };

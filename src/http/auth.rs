@@ -11,10 +11,11 @@ use serde::{Deserialize, Serialize};
 
 use super::extract::{ApiJson, ApiPath};
 use super::{ApiError, ErrorCode};
+use crate::auth::accounts::{SignOut, UserChange};
 use crate::auth::request::{app_origin, client_ip};
 use crate::auth::sessions::{self, TokenView};
-use crate::auth::users::{self, UserError, UserView};
-use crate::auth::{AuthEvent, Identity, password, session_cookie};
+use crate::auth::users::{self, UserView};
+use crate::auth::{Identity, password, session_cookie};
 use crate::config::{AuthProvider, Level, Role};
 use crate::state::AppState;
 
@@ -175,13 +176,8 @@ pub async fn logout(
         return super::found(&format!("{prefix}/"));
     }
     if let Some(token) = session_cookie(&headers) {
-        match sessions::revoke_session(&st.store, token) {
-            Ok(Some(user)) => {
-                tracing::info!(%user, "logout");
-                st.auth.emit(AuthEvent::CredentialRevoked {
-                    credential: sessions::digest(token),
-                });
-            }
+        match st.accounts.logout(token) {
+            Ok(Some(user)) => tracing::info!(%user, "logout"),
             Ok(None) => {}
             Err(e) => tracing::error!("logout: {e}"),
         }
@@ -223,9 +219,9 @@ pub async fn list_users(
     id: Identity,
 ) -> Result<Json<Vec<UserView>>, ApiError> {
     id.require_admin()?;
-    let mut v: Vec<UserView> = users::list(&st.store)?.iter().map(UserView::from).collect();
-    v.sort_by(|a, b| a.username.cmp(&b.username));
-    Ok(Json(v))
+    Ok(Json(
+        st.accounts.list()?.iter().map(UserView::from).collect(),
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -249,18 +245,6 @@ fn default_role() -> Role {
     Role::User
 }
 
-fn check_grants(st: &AppState, perms: &BTreeMap<String, Option<Level>>) -> Result<(), ApiError> {
-    for p in perms.keys() {
-        if p != "*" && st.engine.profile(p).is_err() {
-            return Err(ApiError::new(
-                ErrorCode::ProfileNotFound,
-                format!("profile '{p}' does not exist"),
-            ));
-        }
-    }
-    Ok(())
-}
-
 #[utoipa::path(post, path = "/api/users", tag = "users", request_body = NewUser,
     responses((status = 201, body = UserView), (status = 404, description = "a granted profile does not exist"), (status = 409, description = "the user exists")))]
 pub async fn create_user(
@@ -269,21 +253,9 @@ pub async fn create_user(
     ApiJson(n): ApiJson<NewUser>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
     id.require_admin()?;
-    let grants: BTreeMap<String, Option<Level>> = n
-        .permissions
-        .iter()
-        .map(|(k, v)| (k.clone(), Some(*v)))
-        .collect();
-    check_grants(&st, &grants)?;
-    let store = st.store.clone();
+    let accounts = st.accounts.clone();
     let u = tokio::task::spawn_blocking(move || {
-        users::create(
-            &store,
-            &n.username,
-            n.password.as_deref(),
-            n.role,
-            n.permissions,
-        )
+        accounts.create(&n.username, n.password.as_deref(), n.role, n.permissions)
     })
     .await
     .map_err(ApiError::internal)??;
@@ -314,51 +286,25 @@ pub async fn update_user(
     ApiJson(p): ApiJson<UserPatch>,
 ) -> Result<Json<UserView>, ApiError> {
     id.require_admin()?;
-    if users::get(&st.store, &name)?.is_none() {
-        return Err(UserError::NotFound(name).into());
-    }
-    if let Some(perms) = &p.permissions {
-        check_grants(&st, perms)?;
-    }
-    if let Some(pw) = &p.password {
-        password::check_new(pw).map_err(|m| ApiError::new(ErrorCode::InvalidInput, m))?;
-    }
-    if let Some(role) = p.role {
-        users::set_role(&st.store, &name, role)?;
-    }
-    if let Some(perms) = &p.permissions {
-        users::set_permissions(&st.store, &name, perms, |_| true)?;
-    }
-    if p.role.is_some() || p.permissions.is_some() {
-        st.auth.emit(AuthEvent::UserChanged {
-            username: name.clone(),
-        });
-    }
-    if let Some(pw) = p.password {
-        let store = st.store.clone();
-        let n = name.clone();
-        // An admin setting their own password stays signed in where they did it; their other
-        // sessions end.
-        let keep = (name == id.username && id.via == crate::auth::Via::Session)
+    // An administrator changing their own password stays signed in where they did it; their
+    // other sessions end. Anyone else's password change signs that user out everywhere.
+    let sign_out = if name == id.username {
+        let keep = (id.via == crate::auth::Via::Session)
             .then(|| id.credential.clone())
             .flatten();
-        let kept = keep.is_some();
-        let (_, revoked) = tokio::task::spawn_blocking(move || {
-            users::set_password_keeping(&store, &n, &pw, keep.as_deref())
-        })
+        SignOut::AllBut(keep)
+    } else {
+        SignOut::Everywhere
+    };
+    let change = UserChange {
+        role: p.role,
+        password: p.password,
+        permissions: p.permissions,
+    };
+    let accounts = st.accounts.clone();
+    let (u, _) = tokio::task::spawn_blocking(move || accounts.update(&name, change, sign_out))
         .await
         .map_err(ApiError::internal)??;
-        if kept {
-            for credential in revoked {
-                st.auth.emit(AuthEvent::CredentialRevoked { credential });
-            }
-        } else {
-            st.auth.emit(AuthEvent::UserSessionsRevoked {
-                username: name.clone(),
-            });
-        }
-    }
-    let u = users::get(&st.store, &name)?.ok_or_else(|| UserError::NotFound(name.clone()))?;
     Ok(Json(UserView::from(&u)))
 }
 
@@ -370,10 +316,7 @@ pub async fn delete_user(
     ApiPath(name): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     id.require_admin()?;
-    users::delete(&st.store, &name)?;
-    st.auth.emit(AuthEvent::UserSessionsRevoked {
-        username: name.clone(),
-    });
+    st.accounts.delete(&name)?;
     tracing::info!(admin = %id.username, user = %name, "user deleted");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -448,8 +391,6 @@ pub async fn delete_token(
     ApiPath(tid): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     require_account(&id)?;
-    let hash = sessions::revoke_token(&st.store, &id.username, &tid)?;
-    st.auth
-        .emit(AuthEvent::CredentialRevoked { credential: hash });
+    st.accounts.revoke_token(&id.username, &tid)?;
     Ok(StatusCode::NO_CONTENT)
 }

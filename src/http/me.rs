@@ -14,10 +14,11 @@ use serde::{Deserialize, Serialize};
 
 use super::extract::{ApiJson, ApiPath};
 use super::{ApiError, ErrorCode};
+use crate::auth::accounts::{SignOut, UserChange};
 use crate::auth::request::client_ip;
 use crate::auth::sessions;
 use crate::auth::users;
-use crate::auth::{AuthEvent, Identity, Via, password};
+use crate::auth::{Identity, Via, password};
 use crate::state::AppState;
 use crate::store::Table;
 
@@ -162,24 +163,22 @@ pub async fn change_password(
         ));
     }
     st.auth.limiter.success(ip);
-    let store = st.store.clone();
+    let accounts = st.accounts.clone();
     let name = id.username.clone();
-    let keep = current_session(&id).map(str::to_owned);
-    let new = req.new_password;
+    let change = UserChange {
+        password: Some(req.new_password),
+        ..Default::default()
+    };
+    let sign_out = SignOut::AllBut(current_session(&id).map(str::to_owned));
     let (_, revoked) = st
         .auth
         .hasher
-        .run(move || users::set_password_keeping(&store, &name, &new, keep.as_deref()))
+        .run(move || accounts.update(&name, change, sign_out))
         .await
         .map_err(|_| busy())??;
-    for credential in &revoked {
-        st.auth.emit(AuthEvent::CredentialRevoked {
-            credential: credential.clone(),
-        });
-    }
-    tracing::info!(user = %id.username, revoked = revoked.len(), "password changed by its owner");
+    tracing::info!(user = %id.username, revoked, "password changed by its owner");
     Ok(Json(PasswordChanged {
-        revoked_sessions: revoked.len(),
+        revoked_sessions: revoked,
     }))
 }
 
@@ -243,12 +242,9 @@ pub async fn revoke_session(
     let [digest] = matches.as_slice() else {
         return Err(not_found());
     };
-    if !sessions::revoke_own_session(&st.store, &id.username, digest)? {
+    if !st.accounts.end_session(&id.username, digest)? {
         return Err(not_found());
     }
-    st.auth.emit(AuthEvent::CredentialRevoked {
-        credential: digest.clone(),
-    });
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -268,14 +264,11 @@ pub async fn revoke_other_sessions(
             revoked_sessions: 0,
         }));
     }
-    let revoked = sessions::revoke_other_sessions(&st.store, &id.username, current_session(&id))?;
-    for credential in &revoked {
-        st.auth.emit(AuthEvent::CredentialRevoked {
-            credential: credential.clone(),
-        });
-    }
+    let revoked = st
+        .accounts
+        .end_other_sessions(&id.username, current_session(&id))?;
     Ok(Json(Revoked {
-        revoked_sessions: revoked.len(),
+        revoked_sessions: revoked,
     }))
 }
 

@@ -80,7 +80,14 @@ impl Inst {
 
     /// Sets `admin`'s password to [`PW`].
     pub fn set_admin_password(&self) {
-        pytorrentd::auth::users::set_password(&self.state.store, "admin", PW)
+        use pytorrentd::auth::accounts::{SignOut, UserChange};
+        let change = UserChange {
+            password: Some(PW.to_owned()),
+            ..Default::default()
+        };
+        self.state
+            .accounts
+            .update("admin", change, SignOut::Everywhere)
             .expect("set admin password");
     }
 

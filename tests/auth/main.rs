@@ -4,6 +4,7 @@
 #[path = "../it/util.rs"]
 mod util;
 
+mod accounts;
 mod cli;
 mod common;
 mod me;
