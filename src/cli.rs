@@ -144,8 +144,8 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    pub fn start_options(&self) -> crate::daemon::StartOptions {
-        crate::daemon::StartOptions {
+    pub fn start_options(&self) -> crate::data_dir::StartOptions {
+        crate::data_dir::StartOptions {
             reinitialize: self.reinitialize,
         }
     }

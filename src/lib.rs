@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod daemon;
+pub mod data_dir;
 pub mod engine;
 pub mod feed;
 pub mod http;

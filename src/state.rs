@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::auth::AuthState;
 use crate::auth::accounts::Accounts;
 use crate::config::Config;
+use crate::data_dir::{OpenError, StartOptions};
 use crate::engine::Engine;
 use crate::store::Store;
 
@@ -23,17 +24,14 @@ impl AppState {
     /// Opens the store (creating the default profile and first admin on first start) and
     /// starts the engine: everything `serve` needs except the listeners. Tests use it to
     /// drive the real application in-process.
-    pub async fn open(config: Config) -> Result<AppState, crate::daemon::DaemonError> {
+    pub async fn open(config: Config) -> Result<AppState, OpenError> {
         Self::open_with(config, Default::default()).await
     }
 
     /// `open` with the operator's start options (`serve --reinitialize`).
-    pub async fn open_with(
-        config: Config,
-        opts: crate::daemon::StartOptions,
-    ) -> Result<AppState, crate::daemon::DaemonError> {
-        crate::daemon::prepare_data_dir(&config)?;
-        let store: Store = crate::daemon::open_checked_store(&config, opts)?;
+    pub async fn open_with(config: Config, opts: StartOptions) -> Result<AppState, OpenError> {
+        crate::data_dir::prepare(&config)?;
+        let store: Store = crate::data_dir::open_checked_store(&config, opts)?;
         crate::engine::profiles::ensure_default(&store, &config.download_dir)?;
         if let Some(pw) = crate::auth::users::ensure_initial_admin(&store)? {
             // The one time a secret is logged, by design: nobody else can tell it to the owner.

@@ -21,6 +21,7 @@ const MODULES: &[&str] = &[
     "config",
     "control",
     "daemon",
+    "data_dir",
     "engine",
     "feed",
     "http",
