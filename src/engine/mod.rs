@@ -27,6 +27,7 @@ use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::store::{ProfileRecord, Store, StoreError, TorrentRecord};
+use fs::{content_root, disk_free, move_content, remove_files};
 
 pub use add::{AddOptions, AddSource};
 pub use fetch::FetchAccess;
@@ -1182,109 +1183,6 @@ pub struct ProfileStats {
     pub ul_speed: u64,
     /// Free bytes on the profile's download filesystem (null if unknown).
     pub disk_free: Option<u64>,
-}
-
-fn disk_free(path: &Path) -> Option<u64> {
-    rustix::fs::statvfs(path)
-        .ok()
-        .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
-}
-
-/// Where a torrent's content lives: the torrent's folder for multi-file torrents (when
-/// `for_engine`, the folder librqbit writes into), else the save dir itself.
-pub(crate) fn content_root(save_dir: &Path, meta: &Meta, for_engine: bool) -> PathBuf {
-    if meta.multi_file && for_engine {
-        save_dir.join(&meta.name)
-    } else {
-        save_dir.to_path_buf()
-    }
-}
-
-/// Moves a torrent's files from one save dir to another (rename, or copy + delete across
-/// filesystems). On error nothing is left at the destination.
-fn move_content(from: &Path, to: &Path, meta: &Meta) -> std::io::Result<()> {
-    let items: Vec<PathBuf> = if meta.multi_file {
-        vec![PathBuf::from(&meta.name)]
-    } else {
-        meta.files.iter().map(|(p, _)| PathBuf::from(p)).collect()
-    };
-    for item in &items {
-        if to.join(item).exists() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                format!("{} already exists", to.join(item).display()),
-            ));
-        }
-    }
-    let mut done: Vec<&PathBuf> = Vec::new();
-    for item in &items {
-        let src = from.join(item);
-        if !src.exists() {
-            continue;
-        }
-        let dst = to.join(item);
-        let r = std::fs::rename(&src, &dst).or_else(|_| {
-            copy_tree(&src, &dst)
-                .and_then(|_| remove_tree(&src))
-                .inspect_err(|_| {
-                    let _ = remove_tree(&dst);
-                })
-        });
-        if let Err(e) = r {
-            // Put back what already moved so the torrent stays whole at the source.
-            for d in done {
-                let _ = std::fs::rename(to.join(d), from.join(d));
-            }
-            return Err(e);
-        }
-        done.push(item);
-    }
-    Ok(())
-}
-
-/// Deletes a torrent's files (and the folders they leave empty), as the engine does for a
-/// torrent it holds; other files in those folders stay.
-fn remove_files(save_dir: &Path, meta: &Meta) {
-    let root = content_root(save_dir, meta, true);
-    for (rel, _) in &meta.files {
-        let p = root.join(rel);
-        if let Err(e) = std::fs::remove_file(&p)
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
-            warn!(path = %p.display(), "deleting a file of the torrent: {e}");
-        }
-        let mut dir = p.parent();
-        while let Some(d) = dir {
-            if !d.starts_with(&root) || d == save_dir || std::fs::remove_dir(d).is_err() {
-                break;
-            }
-            dir = d.parent();
-        }
-    }
-}
-
-fn copy_tree(src: &Path, dst: &Path) -> std::io::Result<()> {
-    if src.is_dir() {
-        std::fs::create_dir_all(dst)?;
-        for entry in std::fs::read_dir(src)? {
-            let entry = entry?;
-            copy_tree(&entry.path(), &dst.join(entry.file_name()))?;
-        }
-        Ok(())
-    } else {
-        if let Some(parent) = dst.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::copy(src, dst).map(|_| ())
-    }
-}
-
-fn remove_tree(p: &Path) -> std::io::Result<()> {
-    if p.is_dir() {
-        std::fs::remove_dir_all(p)
-    } else {
-        std::fs::remove_file(p)
-    }
 }
 
 /// A description of the engine state kept under `DATA_DIR/engine` (the session's torrent

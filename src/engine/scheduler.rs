@@ -159,7 +159,7 @@ pub(super) async fn reconcile(engine: &Engine) {
                     let dir = e
                         .meta
                         .as_ref()
-                        .map(|m| super::content_root(&e.rec.save_dir, m, true))
+                        .map(|m| super::fs::content_root(&e.rec.save_dir, m, true))
                         .unwrap_or_else(|| e.rec.save_dir.clone());
                     let (kind, message) = faults::describe(&full, &dir);
                     // The whole engine error (cause chain, backtrace) belongs in the log.
