@@ -121,92 +121,6 @@ pub(crate) fn check_new_torrent_paths(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn meta(name: &str, files: &[(&str, u64)], multi: bool) -> Meta {
-        Meta {
-            name: name.into(),
-            total: files.iter().map(|f| f.1).sum(),
-            piece_length: 16384,
-            files: files.iter().map(|(p, l)| (p.to_string(), *l)).collect(),
-            multi_file: multi,
-        }
-    }
-
-    fn code(r: Result<()>) -> &'static str {
-        match r {
-            Ok(()) => "ok",
-            Err(EngineError::FileConflict(_)) => "file_conflict",
-            Err(EngineError::PathEscapesProfile(_)) => "path_escapes_profile",
-            Err(_) => "other",
-        }
-    }
-
-    #[test]
-    fn existing_files_links_and_folders() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path();
-        std::fs::write(p.join("victim.txt"), vec![7u8; 1000]).unwrap();
-        std::fs::write(p.join("same.bin"), vec![7u8; 10]).unwrap();
-        std::fs::create_dir(p.join("folder")).unwrap();
-        std::fs::create_dir(p.join("outside")).unwrap();
-        std::os::unix::fs::symlink(p.join("outside"), p.join("link")).unwrap();
-        std::os::unix::fs::symlink(p.join("outside/secret.txt"), p.join("filelink")).unwrap();
-        let single = |name: &str, len| meta(name, &[(name, len)], false);
-
-        assert_eq!(
-            code(check_new_torrent_paths(p, p, &single("victim.txt", 1))),
-            "file_conflict"
-        );
-        assert_eq!(
-            code(check_new_torrent_paths(p, p, &single("victim.txt", 1000))),
-            "ok"
-        );
-        assert_eq!(
-            code(check_new_torrent_paths(p, p, &single("victim.txt", 5000))),
-            "ok"
-        );
-        assert_eq!(
-            code(check_new_torrent_paths(p, p, &single("new.bin", 5))),
-            "ok"
-        );
-        assert_eq!(
-            code(check_new_torrent_paths(p, p, &single("folder", 5))),
-            "file_conflict"
-        );
-        assert_eq!(
-            code(check_new_torrent_paths(p, p, &single("filelink", 5))),
-            "path_escapes_profile"
-        );
-        // Through a linked subdir, a linked torrent folder, a file where a folder goes.
-        assert_eq!(
-            code(check_new_torrent_paths(p, &p.join("link"), &single("x", 5))),
-            "path_escapes_profile"
-        );
-        assert_eq!(
-            code(check_new_torrent_paths(
-                p,
-                &p.join("link/deeper"),
-                &single("x", 5)
-            )),
-            "path_escapes_profile"
-        );
-        let multi = meta("link", &[("a/secret.txt", 1), ("b", 2)], true);
-        assert_eq!(
-            code(check_new_torrent_paths(p, p, &multi)),
-            "path_escapes_profile"
-        );
-        let multi = meta("victim.txt", &[("a", 1), ("b", 2)], true);
-        assert_eq!(code(check_new_torrent_paths(p, p, &multi)), "file_conflict");
-        let multi = meta("folder", &[("sub/a", 1), ("b", 2)], true);
-        assert_eq!(code(check_new_torrent_paths(p, p, &multi)), "ok");
-        std::fs::write(p.join("folder/b"), vec![0u8; 3]).unwrap();
-        assert_eq!(code(check_new_torrent_paths(p, p, &multi)), "file_conflict");
-    }
-}
-
 pub(crate) fn disk_free(path: &Path) -> Option<u64> {
     rustix::fs::statvfs(path)
         .ok()
@@ -307,5 +221,91 @@ fn remove_tree(p: &Path) -> std::io::Result<()> {
         std::fs::remove_dir_all(p)
     } else {
         std::fs::remove_file(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(name: &str, files: &[(&str, u64)], multi: bool) -> Meta {
+        Meta {
+            name: name.into(),
+            total: files.iter().map(|f| f.1).sum(),
+            piece_length: 16384,
+            files: files.iter().map(|(p, l)| (p.to_string(), *l)).collect(),
+            multi_file: multi,
+        }
+    }
+
+    fn code(r: Result<()>) -> &'static str {
+        match r {
+            Ok(()) => "ok",
+            Err(EngineError::FileConflict(_)) => "file_conflict",
+            Err(EngineError::PathEscapesProfile(_)) => "path_escapes_profile",
+            Err(_) => "other",
+        }
+    }
+
+    #[test]
+    fn existing_files_links_and_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        std::fs::write(p.join("victim.txt"), vec![7u8; 1000]).unwrap();
+        std::fs::write(p.join("same.bin"), vec![7u8; 10]).unwrap();
+        std::fs::create_dir(p.join("folder")).unwrap();
+        std::fs::create_dir(p.join("outside")).unwrap();
+        std::os::unix::fs::symlink(p.join("outside"), p.join("link")).unwrap();
+        std::os::unix::fs::symlink(p.join("outside/secret.txt"), p.join("filelink")).unwrap();
+        let single = |name: &str, len| meta(name, &[(name, len)], false);
+
+        assert_eq!(
+            code(check_new_torrent_paths(p, p, &single("victim.txt", 1))),
+            "file_conflict"
+        );
+        assert_eq!(
+            code(check_new_torrent_paths(p, p, &single("victim.txt", 1000))),
+            "ok"
+        );
+        assert_eq!(
+            code(check_new_torrent_paths(p, p, &single("victim.txt", 5000))),
+            "ok"
+        );
+        assert_eq!(
+            code(check_new_torrent_paths(p, p, &single("new.bin", 5))),
+            "ok"
+        );
+        assert_eq!(
+            code(check_new_torrent_paths(p, p, &single("folder", 5))),
+            "file_conflict"
+        );
+        assert_eq!(
+            code(check_new_torrent_paths(p, p, &single("filelink", 5))),
+            "path_escapes_profile"
+        );
+        // Through a linked subdir, a linked torrent folder, a file where a folder goes.
+        assert_eq!(
+            code(check_new_torrent_paths(p, &p.join("link"), &single("x", 5))),
+            "path_escapes_profile"
+        );
+        assert_eq!(
+            code(check_new_torrent_paths(
+                p,
+                &p.join("link/deeper"),
+                &single("x", 5)
+            )),
+            "path_escapes_profile"
+        );
+        let multi = meta("link", &[("a/secret.txt", 1), ("b", 2)], true);
+        assert_eq!(
+            code(check_new_torrent_paths(p, p, &multi)),
+            "path_escapes_profile"
+        );
+        let multi = meta("victim.txt", &[("a", 1), ("b", 2)], true);
+        assert_eq!(code(check_new_torrent_paths(p, p, &multi)), "file_conflict");
+        let multi = meta("folder", &[("sub/a", 1), ("b", 2)], true);
+        assert_eq!(code(check_new_torrent_paths(p, p, &multi)), "ok");
+        std::fs::write(p.join("folder/b"), vec![0u8; 3]).unwrap();
+        assert_eq!(code(check_new_torrent_paths(p, p, &multi)), "file_conflict");
     }
 }
