@@ -259,30 +259,17 @@ mod tests {
         std::os::unix::fs::symlink(p.join("outside/secret.txt"), p.join("filelink")).unwrap();
         let single = |name: &str, len| meta(name, &[(name, len)], false);
 
-        assert_eq!(
-            code(check_new_torrent_paths(p, p, &single("victim.txt", 1))),
-            "file_conflict"
-        );
-        assert_eq!(
-            code(check_new_torrent_paths(p, p, &single("victim.txt", 1000))),
-            "ok"
-        );
-        assert_eq!(
-            code(check_new_torrent_paths(p, p, &single("victim.txt", 5000))),
-            "ok"
-        );
-        assert_eq!(
-            code(check_new_torrent_paths(p, p, &single("new.bin", 5))),
-            "ok"
-        );
-        assert_eq!(
-            code(check_new_torrent_paths(p, p, &single("folder", 5))),
-            "file_conflict"
-        );
-        assert_eq!(
-            code(check_new_torrent_paths(p, p, &single("filelink", 5))),
-            "path_escapes_profile"
-        );
+        for (name, len, expected) in [
+            ("victim.txt", 1, "file_conflict"),
+            ("victim.txt", 1000, "ok"),
+            ("victim.txt", 5000, "ok"),
+            ("new.bin", 5, "ok"),
+            ("folder", 5, "file_conflict"),
+            ("filelink", 5, "path_escapes_profile"),
+        ] {
+            let got = code(check_new_torrent_paths(p, p, &single(name, len)));
+            assert_eq!(got, expected, "{name} of {len} bytes");
+        }
         // Through a linked subdir, a linked torrent folder, a file where a folder goes.
         assert_eq!(
             code(check_new_torrent_paths(p, &p.join("link"), &single("x", 5))),
