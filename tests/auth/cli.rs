@@ -7,12 +7,9 @@
 //! (`reset-password NAME` without a password reads two lines from a non-tty stdin).
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::Path;
-use std::process::Stdio;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::{Value, json};
 
@@ -22,84 +19,14 @@ use crate::util::*;
 // running the CLI
 // ---------------------------------------------------------------------------------------------
 
-pub(crate) struct Out {
-    pub(crate) code: Option<i32>,
-    pub(crate) stdout: String,
-    pub(crate) stderr: String,
-    what: String,
-}
-
-impl Out {
-    fn stderr_lines(&self) -> Vec<&str> {
-        self.stderr
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .collect()
-    }
-}
-
-impl std::fmt::Display for Out {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "`{}` exit={:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.what, self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-/// What the CLI gets on standard input.
-#[derive(Clone, Copy)]
-pub(crate) enum Input<'a> {
-    /// `/dev/null` (EOF at once).
-    Null,
-    /// A pipe kept open and never written: a command that tries to read from it hangs and
-    /// is caught by the timeout.
-    OpenPipe,
-    /// These bytes, then EOF.
-    Text(&'a str),
-}
+pub(crate) use crate::util::{CliInput as Input, CliOut as Out};
 
 /// Runs `pytorrentd ARGS --data-dir DATA` with a clean environment; kills it after 30 s
 /// (then `code` is `None`).
 pub(crate) async fn run_cli(root: &Path, data_dir: &Path, args: &[&str], input: Input<'_>) -> Out {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let n = N.fetch_add(1, Ordering::SeqCst);
-    let out_p = root.join(format!("user-cli-{n}.out"));
-    let err_p = root.join(format!("user-cli-{n}.err"));
-    let mut cmd = clean_command(&daemon_bin());
-    cmd.args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env("XDG_DATA_HOME", root.join("xdg"))
-        .stdout(File::create(&out_p).unwrap())
-        .stderr(File::create(&err_p).unwrap());
-    match input {
-        Input::Null => cmd.stdin(Stdio::null()),
-        Input::OpenPipe | Input::Text(_) => cmd.stdin(Stdio::piped()),
-    };
-    let mut child = cmd.spawn().expect("spawn pytorrentd");
-    let mut stdin = child.stdin.take();
-    if let (Input::Text(t), Some(mut w)) = (input, stdin.take()) {
-        // A command that exits early closes the pipe: a write error is then expected.
-        let _ = w.write_all(t.as_bytes());
-    }
-    let st = wait_exit(&mut child, 30.0).await;
-    drop(stdin);
-    let code = match st {
-        Some(st) => st.code(),
-        None => {
-            let _ = child.kill();
-            let _ = child.wait();
-            None
-        }
-    };
-    Out {
-        code,
-        stdout: std::fs::read_to_string(&out_p).unwrap_or_default(),
-        stderr: std::fs::read_to_string(&err_p).unwrap_or_default(),
-        what: format!("pytorrentd {}", args.join(" ")),
-    }
+    let data = data_dir.to_str().expect("UTF-8 temp path");
+    let all: Vec<&str> = args.iter().copied().chain(["--data-dir", data]).collect();
+    run_cli_in(root, &all, &[], input, 30.0).await
 }
 
 #[track_caller]

@@ -2,68 +2,17 @@
 //! variable, the value and what is accepted; `config` prints every variable; the `profile`
 //! commands work against a stopped daemon (redb file) and a running one (control socket).
 
-use std::fs::File;
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::json;
 
 use crate::util::*;
 
-pub(crate) struct Out {
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Out {
-    fn stderr_lines(&self) -> Vec<&str> {
-        self.stderr
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .collect()
-    }
-}
-
-impl std::fmt::Display for Out {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit={:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
+pub(crate) use crate::util::CliOut as Out;
 
 /// Runs `pytorrentd ARGS` with a clean environment plus `env`; kills it after `secs`.
 pub(crate) async fn run(dir: &Path, args: &[&str], env: &[(&str, &str)], secs: f64) -> Out {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let n = N.fetch_add(1, Ordering::SeqCst);
-    let out_p = dir.join(format!("cli-{n}.out"));
-    let err_p = dir.join(format!("cli-{n}.err"));
-    let mut cmd = clean_command(&daemon_bin());
-    cmd.args(args)
-        .env("XDG_DATA_HOME", dir.join("xdg"))
-        .stdout(File::create(&out_p).unwrap())
-        .stderr(File::create(&err_p).unwrap());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("spawn pytorrentd");
-    let st = wait_exit(&mut child, secs).await;
-    let code = match st {
-        Some(st) => st.code(),
-        None => {
-            let _ = child.kill();
-            let _ = child.wait();
-            None
-        }
-    };
-    Out {
-        code,
-        stdout: std::fs::read_to_string(&out_p).unwrap_or_default(),
-        stderr: std::fs::read_to_string(&err_p).unwrap_or_default(),
-    }
+    run_cli_in(dir, args, env, CliInput::Null, secs).await
 }
 
 /// Every configuration variable (README "Configuration").

@@ -1600,3 +1600,94 @@ async fn serve_metadata(
         }
     }
 }
+
+// ---- the command line ----
+
+/// What a run of `pytorrentd` printed and how it ended (`code` is `None` when it was killed
+/// at its deadline).
+pub struct CliOut {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub what: String,
+}
+
+impl CliOut {
+    pub fn stderr_lines(&self) -> Vec<&str> {
+        self.stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect()
+    }
+}
+
+impl std::fmt::Display for CliOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` exit={:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.what, self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// What the command gets on standard input.
+#[derive(Clone, Copy)]
+pub enum CliInput<'a> {
+    /// `/dev/null` (EOF at once).
+    Null,
+    /// A pipe kept open and never written: a command that tries to read from it hangs and
+    /// is caught by the deadline.
+    OpenPipe,
+    /// These bytes, then EOF.
+    Text(&'a str),
+}
+
+/// Runs `pytorrentd ARGS` with a clean environment plus `env`, its output kept in files
+/// under `scratch`; killed after `secs`.
+pub async fn run_cli_in(
+    scratch: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    input: CliInput<'_>,
+    secs: f64,
+) -> CliOut {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let out_p = scratch.join(format!("cli-{n}.out"));
+    let err_p = scratch.join(format!("cli-{n}.err"));
+    let mut cmd = clean_command(&daemon_bin());
+    cmd.args(args)
+        .env("XDG_DATA_HOME", scratch.join("xdg"))
+        .stdout(File::create(&out_p).unwrap())
+        .stderr(File::create(&err_p).unwrap());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    match input {
+        CliInput::Null => cmd.stdin(Stdio::null()),
+        CliInput::OpenPipe | CliInput::Text(_) => cmd.stdin(Stdio::piped()),
+    };
+    let mut child = cmd.spawn().expect("spawn pytorrentd");
+    let mut stdin = child.stdin.take();
+    if let (CliInput::Text(t), Some(mut w)) = (input, stdin.take()) {
+        // A command that exits early closes the pipe: a write error is then expected.
+        let _ = w.write_all(t.as_bytes());
+    }
+    let st = wait_exit(&mut child, secs).await;
+    drop(stdin);
+    let code = match st {
+        Some(st) => st.code(),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            None
+        }
+    };
+    CliOut {
+        code,
+        stdout: std::fs::read_to_string(&out_p).unwrap_or_default(),
+        stderr: std::fs::read_to_string(&err_p).unwrap_or_default(),
+        what: format!("pytorrentd {}", args.join(" ")),
+    }
+}
