@@ -1,23 +1,12 @@
 // Login page against a real daemon (local provider): log in and out, wrong password, ban.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { Daemon, cleanup, launchBrowser, uiLogin, watchPage } from './helpers.mjs';
+import { test } from 'node:test';
+import { Daemon, browserSuite, cleanup, uiLogin, watchPage } from './helpers.mjs';
 
-let d;
-let browser;
-
-before(async () => {
-  browser = await launchBrowser();
-  d = await new Daemon().start();
-});
-
-after(async () => {
-  await browser?.close();
-  await d?.stop();
-  if (d) cleanup(d.dataDir);
-});
+const suite = browserSuite();
 
 test('log in with the password from the log, then log out', async () => {
+  const { d, browser } = suite;
   const ctx = await browser.newContext();
   const page = await ctx.newPage();
   const w = watchPage(page);
@@ -34,6 +23,7 @@ test('log in with the password from the log, then log out', async () => {
 });
 
 test('a wrong password shows a plain message', async () => {
+  const { d, browser } = suite;
   const ctx = await browser.newContext();
   const page = await ctx.newPage();
   await page.goto(d.url + '/login');
@@ -47,6 +37,7 @@ test('a wrong password shows a plain message', async () => {
 });
 
 test('a ban shows the Retry-After seconds', async () => {
+  const { d, browser } = suite;
   const banned = await new Daemon({
     env: { PYTORRENT_LOGIN_MAX_FAILURES: '2', PYTORRENT_LOGIN_BAN_SECONDS: '120' },
   }).start();

@@ -10,6 +10,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 
 export const UI_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const ROOT = resolve(UI_DIR, '..');
@@ -413,4 +414,26 @@ export async function axeViolations(page, { exclude = [] } = {}) {
       .map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ') + (n.failureSummary ? ' (' + n.failureSummary.replace(/\s+/g, ' ').slice(0, 160) + ')' : '')).join(' | ')}`);
   }, exclude);
   return res;
+}
+
+/**
+ * The usual frame of a browser suite: Chromium and a fresh daemon started before the tests,
+ * both stopped (and the daemon's data removed) after them, with any `seeders` and the temp
+ * dir `root`. The returned object's `browser` and `d` are set once `before` has run; a suite
+ * that starts another daemon in place of the first assigns it to `d`.
+ */
+export function browserSuite({ root = null, seeders = [], daemon = {} } = {}) {
+  const s = { browser: null, d: null, seeders };
+  before(async () => {
+    s.browser = await launchBrowser();
+    s.d = await new Daemon(daemon).start();
+  });
+  after(async () => {
+    for (const x of seeders) x.stop();
+    await s.browser?.close();
+    await s.d?.stop();
+    if (s.d) cleanup(s.d.dataDir);
+    if (root) cleanup(root);
+  });
+  return s;
 }

@@ -3,25 +3,14 @@
 // programmatic scroll are measured with PerformanceObserver('longtask') and REPORTED; only
 // the DOM size is asserted.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { Daemon, cleanup, launchBrowser, uiLogin, watchPage } from './helpers.mjs';
+import { test } from 'node:test';
+import { browserSuite, uiLogin, watchPage } from './helpers.mjs';
 
 const N = 5000;
-let d;
-let browser;
-
-before(async () => {
-  browser = await launchBrowser();
-  d = await new Daemon().start();
-});
-
-after(async () => {
-  await browser?.close();
-  await d?.stop();
-  if (d) cleanup(d.dataDir);
-});
+const suite = browserSuite();
 
 test(`${N} rows: only the visible rows are in the DOM; long tasks reported`, async () => {
+  const { d, browser } = suite;
   const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   await ctx.addInitScript(() => {
     window.__long = [];

@@ -2,24 +2,14 @@
 // again (with the rows back) when it starts on the same port and data dir. While offline the
 // live figures are dimmed and the actions disabled with a "reconnecting" message.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { Daemon, cleanup, launchBrowser, uiLogin, watchPage } from './helpers.mjs';
+import { test } from 'node:test';
+import { Daemon, browserSuite, uiLogin, watchPage } from './helpers.mjs';
 
-let d;
-let browser;
-
-before(async () => {
-  browser = await launchBrowser();
-  d = await new Daemon().start();
-});
-
-after(async () => {
-  await browser?.close();
-  await d?.stop();
-  if (d) cleanup(d.dataDir);
-});
+const suite = browserSuite();
 
 test('badge goes offline on SIGTERM and online after a restart', async () => {
+  const { browser } = suite;
+  let d = suite.d;
   const pw = d.adminPassword();
   const hash = 'c0ffee'.padEnd(40, '0');
   await d.api('POST', '/api/profiles/default/torrents', { magnet: `magnet:?xt=urn:btih:${hash}&dn=survivor`, paused: true }, await d.session('admin', pw));
@@ -52,6 +42,7 @@ test('badge goes offline on SIGTERM and online after a restart', async () => {
 
     const again = new Daemon({ dataDir: d.dataDir, port: d.port, btPort: d.btPort });
     d = again;
+    suite.d = again;
     await again.start();
     await page.waitForSelector('[data-testid=conn-badge][data-state=online]', { timeout: 20000 });
     // The page was not reloaded: the rows came back with a fresh snapshot.
