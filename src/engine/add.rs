@@ -30,6 +30,16 @@ pub enum AddSource {
     },
 }
 
+/// A source once its URL (if any) has been fetched: what `add` parses.
+enum Resolved {
+    Magnet(String),
+    /// .torrent bytes, uploaded or fetched, with a name for messages.
+    Torrent {
+        name: String,
+        bytes: Vec<u8>,
+    },
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct AddOptions {
     pub paused: bool,
@@ -358,13 +368,14 @@ impl Engine {
                     let bytes = self.fetcher.fetch(&u, opts.fetch).await?;
                     (
                         Some(u),
-                        AddSource::Bytes {
+                        Resolved::Torrent {
                             name: "download".into(),
                             bytes,
                         },
                     )
                 }
-                other => (None, other),
+                AddSource::Magnet(m) => (None, Resolved::Magnet(m)),
+                AddSource::Bytes { name, bytes } => (None, Resolved::Torrent { name, bytes }),
             });
         }
 
@@ -392,7 +403,7 @@ impl Engine {
                 downloaded_before: 0,
             };
             let (bytes, meta) = match src {
-                AddSource::Magnet(m) => {
+                Resolved::Magnet(m) => {
                     let pm = parse_magnet(&m)?;
                     rec.hash = pm.hash;
                     rec.name = pm.name;
@@ -413,7 +424,7 @@ impl Engine {
                     }
                     (None, None)
                 }
-                AddSource::Bytes { name, bytes } => {
+                Resolved::Torrent { name, bytes } => {
                     let pt = parse_torrent(&bytes).map_err(|e| match e {
                         EngineError::InvalidTorrent(m) => {
                             EngineError::InvalidTorrent(format!("{}: {m}", limits::quote(&name)))
@@ -437,7 +448,6 @@ impl Engine {
                     }
                     (Some(bytes), Some(pt.meta))
                 }
-                AddSource::Url(_) => unreachable_url()?,
             };
             if prepared.iter().any(|p| p.rec.hash == rec.hash) {
                 return Err(EngineError::Duplicate {
@@ -633,12 +643,6 @@ impl Engine {
         info!(%hash, "metadata received");
         self.attach(hash).await
     }
-}
-
-fn unreachable_url() -> Result<(Option<Vec<u8>>, Option<Meta>)> {
-    Err(EngineError::Internal(
-        "URL sources are fetched first".into(),
-    ))
 }
 
 #[cfg(test)]
