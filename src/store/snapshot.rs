@@ -110,12 +110,8 @@ impl StorageBackend for Snapshot {
                 ),
             ));
         }
-        let mut pos = offset;
-        let mut done = 0usize;
-        while done < out.len() {
-            let b = pos / BLOCK;
-            let within = (pos % BLOCK) as usize;
-            let n = (BLOCK as usize - within).min(out.len() - done);
+        for (b, within, n, done) in spans(offset, out.len()) {
+            let pos = offset + done as u64;
             if let Some(data) = st.blocks.get(&b) {
                 out[done..done + n].copy_from_slice(&data[within..within + n]);
             } else {
@@ -127,8 +123,6 @@ impl StorageBackend for Snapshot {
                 }
                 out[done + real..done + n].fill(0);
             }
-            pos += n as u64;
-            done += n;
         }
         Ok(())
     }
@@ -155,19 +149,12 @@ impl StorageBackend for Snapshot {
 
     fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
         let mut st = self.lock_state();
-        let mut pos = offset;
-        let mut done = 0usize;
-        while done < data.len() {
-            let b = pos / BLOCK;
-            let within = (pos % BLOCK) as usize;
-            let n = (BLOCK as usize - within).min(data.len() - done);
+        for (b, within, n, done) in spans(offset, data.len()) {
             let mut block = self.block(&st, b)?;
             block[within..within + n].copy_from_slice(&data[done..done + n]);
             st.blocks.insert(b, block);
-            pos += n as u64;
-            done += n;
         }
-        st.len = st.len.max(pos);
+        st.len = st.len.max(offset + data.len() as u64);
         Ok(())
     }
 
@@ -205,6 +192,24 @@ impl StorageBackend for Snapshot {
     fn query_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, BackendError> {
         self.locks()?.query_lock_range(start, end)
     }
+}
+
+/// `len` bytes from `offset`, block by block: (block, offset within it, bytes in it, offset
+/// within the caller's buffer).
+fn spans(offset: u64, len: usize) -> impl Iterator<Item = (u64, usize, usize, usize)> {
+    let mut pos = offset;
+    let mut done = 0usize;
+    std::iter::from_fn(move || {
+        if done >= len {
+            return None;
+        }
+        let within = (pos % BLOCK) as usize;
+        let n = (BLOCK as usize - within).min(len - done);
+        let item = (pos / BLOCK, within, n, done);
+        pos += n as u64;
+        done += n;
+        Some(item)
+    })
 }
 
 #[cfg(test)]
