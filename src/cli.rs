@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::access::{Level, Role};
 use crate::auth::users::UserView;
-use crate::config::{Config, Level, Role, ServeOverrides};
+use crate::config::{Config, ServeOverrides};
 use crate::control::{self, Request, Response};
 use crate::engine::profiles::ProfilePatch;
 use crate::store::{ProfileRecord, Store};

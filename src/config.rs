@@ -17,33 +17,7 @@ use std::path::PathBuf;
 
 use ipnet::IpNet;
 
-/// Which external identity source is trusted (README "Authentication", docs/security.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AuthProvider {
-    Local,
-    Tinyauth,
-    Proxy,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    User,
-    Admin,
-}
-
-/// Per-profile access level. `rw` parses as `Full`.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    None,
-    Ro,
-    #[serde(alias = "rw")]
-    Full,
-}
+use crate::access::{AuthProvider, Level, Role};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -391,35 +365,6 @@ impl Config {
     /// TOKEN print as `********`.
     pub fn render_masked(&self) -> String {
         render_lines(&self.effective_values())
-    }
-}
-
-impl AuthProvider {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthProvider::Local => "local",
-            AuthProvider::Tinyauth => "tinyauth",
-            AuthProvider::Proxy => "proxy",
-        }
-    }
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::User => "user",
-            Role::Admin => "admin",
-        }
-    }
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::None => "none",
-            Level::Ro => "ro",
-            Level::Full => "full",
-        }
     }
 }
 

@@ -15,7 +15,7 @@ use tracing::{debug, warn};
 use crate::auth::accounts::{Accounts, SignOut, UserChange};
 use crate::auth::users::{UserError, UserView};
 
-use crate::config::{Level, Role};
+use crate::access::{Level, Role};
 use crate::engine::profiles::{self, ProfilePatch};
 use crate::engine::{Engine, EngineError};
 use crate::state::AppState;

@@ -2,6 +2,7 @@
 //! `app(state)` builds the whole HTTP application so tests can drive it in-process;
 //! `daemon::serve` runs it for real.
 
+pub mod access;
 pub mod auth;
 pub mod cli;
 pub mod config;

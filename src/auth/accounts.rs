@@ -12,7 +12,7 @@ use tokio::sync::broadcast;
 use super::error::{Result, UserError};
 use super::users::{self, UserRecord};
 use super::{AuthEvent, AuthState, password, sessions};
-use crate::config::{Level, Role};
+use crate::access::{Level, Role};
 use crate::store::{Store, Table};
 
 /// What an account change may set; each part is optional.

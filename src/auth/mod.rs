@@ -20,7 +20,8 @@ use std::net::SocketAddr;
 
 use tokio::sync::broadcast;
 
-use crate::config::{AuthProvider, Config, Level, Role, ip_in};
+use crate::access::{AuthProvider, Level, Role};
+use crate::config::{Config, ip_in};
 use crate::store::Store;
 use users::UserRecord;
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{password, sessions};
-use crate::config::{Level, Role};
+use crate::access::{Level, Role};
 use crate::store::{Store, Table, Tx};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -196,7 +196,7 @@ async fn broadcast_stats(io: &SocketIo, st: &AppState) {
         let profiles: Vec<&crate::engine::ProfileStats> = all
             .profiles
             .iter()
-            .filter(|p| id.level(&p.id) != crate::config::Level::None)
+            .filter(|p| id.level(&p.id) != crate::access::Level::None)
             .collect();
         let body = json!({
             "dl_speed": profiles.iter().map(|p| p.dl_speed).sum::<u64>(),

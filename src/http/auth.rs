@@ -11,12 +11,12 @@ use serde::{Deserialize, Serialize};
 
 use super::extract::{ApiJson, ApiPath};
 use super::{ApiError, ErrorCode};
+use crate::access::{AuthProvider, Level, Role};
 use crate::auth::accounts::{SignOut, UserChange};
 use crate::auth::request::{app_origin, client_ip};
 use crate::auth::sessions::{self, TokenView};
 use crate::auth::users::{self, UserView};
 use crate::auth::{Identity, password, session_cookie};
-use crate::config::{AuthProvider, Level, Role};
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -136,7 +136,7 @@ fn describe(code: u16) -> &'static str {
     }
 }
 
-/// A user's role as the API spells it (schema only; the value is `config::Role`).
+/// A user's role as the API spells it (schema only; the value is `access::Role`).
 #[derive(utoipa::ToSchema)]
 #[schema(rename_all = "lowercase")]
 #[allow(dead_code)]
@@ -146,7 +146,7 @@ pub enum RoleName {
 }
 
 /// A per-profile access level as the API accepts it (`rw` is the same as `full`; schema
-/// only, the value is `config::Level`).
+/// only, the value is `access::Level`).
 #[derive(utoipa::ToSchema)]
 #[schema(rename_all = "lowercase")]
 #[allow(dead_code)]

@@ -74,7 +74,7 @@ async fn stats(State(st): State<AppState>, id: Identity) -> Json<Stats> {
     if !id.is_admin() {
         // Totals only over what the caller may see.
         s.profiles
-            .retain(|p| id.level(&p.id) != crate::config::Level::None);
+            .retain(|p| id.level(&p.id) != crate::access::Level::None);
         s.torrents = s.profiles.iter().map(|p| p.torrents).sum();
         s.dl_speed = s.profiles.iter().map(|p| p.dl_speed).sum();
         s.ul_speed = s.profiles.iter().map(|p| p.ul_speed).sum();

@@ -315,7 +315,7 @@ pub async fn add(
         .map_err(|e| match e {
             // Never name a profile the caller cannot see.
             EngineError::Duplicate { profile: other, .. }
-                if id.level(&other) == crate::config::Level::None =>
+                if id.level(&other) == crate::access::Level::None =>
             {
                 ApiError::new(
                     ErrorCode::DuplicateTorrent,

@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use rust_embed::RustEmbed;
 
+use crate::access::AuthProvider;
 use crate::auth::request::app_origin;
 use crate::auth::{Denied, resolve};
-use crate::config::AuthProvider;
 use crate::state::AppState;
 
 #[derive(RustEmbed)]

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use pytorrentd::access::{Level, Role};
 use pytorrentd::auth::accounts::{Accounts, SignOut, UserChange};
 use pytorrentd::auth::users::{self, UserError};
 use pytorrentd::auth::{AuthEvent, AuthState, sessions};
-use pytorrentd::config::{Level, Role};
 use pytorrentd::store::Store;
 
 fn events(rx: &mut tokio::sync::broadcast::Receiver<AuthEvent>) -> Vec<String> {

@@ -12,7 +12,8 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
 use pytorrentd::AppState;
-use pytorrentd::config::{Config, Level, Role};
+use pytorrentd::access::{Level, Role};
+use pytorrentd::config::Config;
 use serde_json::Value;
 use tower::ServiceExt;
 

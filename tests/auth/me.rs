@@ -3,7 +3,7 @@
 //! (list, revoke one, revoke the others), per-user preferences; and an admin setting their
 //! own password through `PATCH /api/users/{name}` stays signed in.
 
-use pytorrentd::config::{Level, Role};
+use pytorrentd::access::{Level, Role};
 use serde_json::json;
 
 use crate::common::{Call, Inst, PW};

@@ -2,7 +2,7 @@
 //! `*` grant precedence, `GET /api/profiles` levels and the last-admin rule. Everything runs
 //! against the real app with real .torrent files (paused, so nothing is downloaded).
 
-use pytorrentd::config::{Level, Role};
+use pytorrentd::access::{Level, Role};
 use serde_json::json;
 
 use crate::common::{Call, Inst, PW, make_torrent, pairs, profile_levels};

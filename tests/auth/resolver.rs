@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use pytorrentd::config::{Level, Role};
+use pytorrentd::access::{Level, Role};
 
 use crate::common::{Call, Inst, PW, me_permissions, pairs, phase, profile_levels};
 

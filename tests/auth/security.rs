@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use pytorrentd::config::{Level, Role};
+use pytorrentd::access::{Level, Role};
 use serde_json::json;
 
 use crate::common::{Call, Inst, PW, poll};

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use pytorrentd::config::{Level, Role};
+use pytorrentd::access::{Level, Role};
 use serde_json::json;
 
 use crate::common::{Call, Inst, PW, Resp, phase, poll};
