@@ -6,11 +6,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::access::{Level, Role};
 use crate::auth::users::UserView;
 use crate::config::{Config, ServeOverrides};
-use crate::control::{self, Request, Response};
-use crate::engine::profiles::ProfilePatch;
+use crate::control::{self, ProfileOp, Request, Response, UserOp};
 use crate::store::{ProfileRecord, Store};
 
 #[derive(Debug, Parser)]
@@ -31,100 +29,30 @@ pub enum Command {
     /// Print the effective configuration (secrets masked); exit 1 if it is invalid.
     Config(DataDirArg),
     /// Manage profiles (download queues).
-    #[command(subcommand)]
     Profile(ProfileCmd),
     /// Manage user accounts.
-    #[command(subcommand)]
     User(UserCmd),
     /// Report what the database holds, without modifying it (stop the daemon first); exit
     /// 1 when anything is damaged, unreadable or quarantined.
     Check(DataDirArg),
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum RoleArg {
-    User,
-    Admin,
+/// `pytorrentd user [--data-dir DIR] <command>`.
+#[derive(Debug, Args)]
+pub struct UserCmd {
+    #[command(subcommand)]
+    pub op: UserOp,
+    #[command(flatten)]
+    pub data: DataDirArg,
 }
 
-impl From<RoleArg> for Role {
-    fn from(r: RoleArg) -> Role {
-        match r {
-            RoleArg::User => Role::User,
-            RoleArg::Admin => Role::Admin,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum LevelArg {
-    None,
-    Ro,
-    Rw,
-    Full,
-}
-
-impl From<LevelArg> for Level {
-    fn from(l: LevelArg) -> Level {
-        match l {
-            LevelArg::None => Level::None,
-            LevelArg::Ro => Level::Ro,
-            LevelArg::Rw | LevelArg::Full => Level::Full,
-        }
-    }
-}
-
-#[derive(Debug, Subcommand)]
-pub enum UserCmd {
-    /// List users.
-    List(DataDirArg),
-    /// Create a user; without --password it is an external (proxy-authenticated) user.
-    Add {
-        name: String,
-        #[arg(long)]
-        password: Option<String>,
-        #[arg(long, value_enum, default_value = "user")]
-        role: RoleArg,
-        #[command(flatten)]
-        data: DataDirArg,
-    },
-    /// Delete a user (and its sessions and API tokens).
-    Delete {
-        name: String,
-        #[command(flatten)]
-        data: DataDirArg,
-    },
-    /// Set a new password (prompted twice when omitted); ends the user's sessions.
-    ResetPassword {
-        name: String,
-        password: Option<String>,
-        #[command(flatten)]
-        data: DataDirArg,
-    },
-    /// Make a user an administrator or a regular user.
-    SetRole {
-        name: String,
-        #[arg(value_enum)]
-        role: RoleArg,
-        #[command(flatten)]
-        data: DataDirArg,
-    },
-    /// Grant a level on a profile (or '*' for all profiles).
-    Grant {
-        name: String,
-        profile: String,
-        #[arg(value_enum)]
-        level: LevelArg,
-        #[command(flatten)]
-        data: DataDirArg,
-    },
-    /// Remove a grant.
-    Revoke {
-        name: String,
-        profile: String,
-        #[command(flatten)]
-        data: DataDirArg,
-    },
+/// `pytorrentd profile [--data-dir DIR] <command>`.
+#[derive(Debug, Args)]
+pub struct ProfileCmd {
+    #[command(subcommand)]
+    pub op: ProfileOp,
+    #[command(flatten)]
+    pub data: DataDirArg,
 }
 
 #[derive(Debug, Args)]
@@ -178,46 +106,6 @@ impl DataDirArg {
     }
 }
 
-#[derive(Debug, Subcommand)]
-pub enum ProfileCmd {
-    /// List profiles.
-    List(DataDirArg),
-    /// Create a profile.
-    Add {
-        /// Profile id (a-z, 0-9, '-', '_').
-        id: String,
-        /// Absolute download directory (must exist and be writable).
-        #[arg(long)]
-        dir: PathBuf,
-        /// Maximum simultaneous downloads (0 = unlimited).
-        #[arg(long)]
-        max_active: Option<u32>,
-        /// Display name (defaults to the id).
-        #[arg(long)]
-        name: Option<String>,
-        #[command(flatten)]
-        data: DataDirArg,
-    },
-    /// Change a profile.
-    Set {
-        id: String,
-        #[arg(long)]
-        dir: Option<PathBuf>,
-        #[arg(long)]
-        max_active: Option<u32>,
-        #[arg(long)]
-        name: Option<String>,
-        #[command(flatten)]
-        data: DataDirArg,
-    },
-    /// Delete an empty profile.
-    Delete {
-        id: String,
-        #[command(flatten)]
-        data: DataDirArg,
-    },
-}
-
 /// A one-line CLI failure.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -237,44 +125,15 @@ pub fn config_cmd(a: &DataDirArg) -> Result<String, CliError> {
 
 /// Runs a profile command and returns what to print.
 pub async fn profile_cmd(cmd: ProfileCmd) -> Result<String, CliError> {
-    let (data, req, list) = match cmd {
-        ProfileCmd::List(d) => (d, Request::ProfileList, true),
-        ProfileCmd::Add {
-            id,
-            dir,
-            max_active,
-            name,
-            data,
-        } => (
-            data,
-            Request::ProfileAdd {
-                id,
-                name,
-                download_dir: absolute(dir),
-                max_active_downloads: max_active,
-            },
-            false,
-        ),
-        ProfileCmd::Set {
-            id,
-            dir,
-            max_active,
-            name,
-            data,
-        } => (
-            data,
-            Request::ProfileSet {
-                id,
-                patch: ProfilePatch {
-                    name,
-                    download_dir: dir.map(absolute),
-                    max_active_downloads: max_active,
-                },
-            },
-            false,
-        ),
-        ProfileCmd::Delete { id, data } => (data, Request::ProfileDelete { id }, false),
-    };
+    let ProfileCmd { mut op, data } = cmd;
+    let list = matches!(op, ProfileOp::List);
+    // Relative directories mean "relative to where I am", not to the daemon's directory.
+    match &mut op {
+        ProfileOp::Add { dir, .. } => *dir = absolute(std::mem::take(dir)),
+        ProfileOp::Set { dir: Some(dir), .. } => *dir = absolute(std::mem::take(dir)),
+        _ => {}
+    }
+    let req = Request::Profile(op);
     let cfg = load_config(&data.overrides())?;
     let value = run(&cfg, req).await?;
     if list {
@@ -339,62 +198,14 @@ fn prompt_new_password() -> Result<String, CliError> {
 
 /// Runs a user command and returns what to print.
 pub async fn user_cmd(cmd: UserCmd) -> Result<String, CliError> {
-    let (data, req, list) = match cmd {
-        UserCmd::List(d) => (d, Request::UserList, true),
-        UserCmd::Add {
-            name,
-            password,
-            role,
-            data,
-        } => (
-            data,
-            Request::UserAdd {
-                name,
-                password,
-                role: role.into(),
-            },
-            false,
-        ),
-        UserCmd::Delete { name, data } => (data, Request::UserDelete { name }, false),
-        UserCmd::ResetPassword {
-            name,
-            password,
-            data,
-        } => {
-            let password = match password {
-                Some(p) => p,
-                None => prompt_new_password()?,
-            };
-            (data, Request::UserResetPassword { name, password }, false)
-        }
-        UserCmd::SetRole { name, role, data } => (
-            data,
-            Request::UserSetRole {
-                name,
-                role: role.into(),
-            },
-            false,
-        ),
-        UserCmd::Grant {
-            name,
-            profile,
-            level,
-            data,
-        } => (
-            data,
-            Request::UserGrant {
-                name,
-                profile,
-                level: level.into(),
-            },
-            false,
-        ),
-        UserCmd::Revoke {
-            name,
-            profile,
-            data,
-        } => (data, Request::UserRevoke { name, profile }, false),
-    };
+    let UserCmd { mut op, data } = cmd;
+    let list = matches!(op, UserOp::List);
+    if let UserOp::ResetPassword { password, .. } = &mut op
+        && password.is_none()
+    {
+        *password = Some(prompt_new_password()?);
+    }
+    let req = Request::User(op);
     let cfg = load_config(&data.overrides())?;
     let value = run(&cfg, req).await?;
     if !list {
@@ -436,17 +247,11 @@ async fn run(cfg: &Config, req: Request) -> Result<serde_json::Value, CliError> 
             )));
         }
     }
-    let store = open_offline(&cfg.data_dir, is_read_only(&req))?;
+    let store = open_offline(&cfg.data_dir, req.is_read_only())?;
     tokio::task::spawn_blocking(move || control::execute_offline(&store, req))
         .await
         .map_err(|e| CliError(e.to_string()))?
         .map_err(|e| CliError(e.to_string()))
-}
-
-/// Requests that only read: served from a read-only view, so listing never rewrites (or
-/// creates) the database.
-fn is_read_only(req: &Request) -> bool {
-    matches!(req, Request::ProfileList | Request::UserList)
 }
 
 /// Opens the database of a stopped daemon for a CLI command. Never creates one, never

@@ -30,53 +30,173 @@ pub enum ControlError {
     User(#[from] UserError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
-    #[error("internal error: a profile command reached the user commands")]
-    NotAUserCommand,
+    #[error("a new password is required")]
+    PasswordRequired,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "cmd", rename_all = "snake_case")]
-pub enum Request {
-    ProfileList,
-    ProfileAdd {
+/// The profile commands: the `pytorrentd profile …` subcommands (clap) and, as JSON with
+/// their name in `cmd`, the requests of the control socket. Declared once, here.
+#[derive(Debug, Clone, clap::Subcommand, Serialize, Deserialize)]
+#[serde(tag = "cmd")]
+pub enum ProfileOp {
+    /// List profiles.
+    #[serde(rename = "profile_list")]
+    List,
+    /// Create a profile.
+    #[serde(rename = "profile_add")]
+    Add {
+        /// Profile id (a-z, 0-9, '-', '_').
         id: String,
+        /// Absolute download directory (must exist and be writable).
+        #[arg(long)]
+        dir: PathBuf,
+        /// Maximum simultaneous downloads (0 = unlimited).
+        #[arg(long)]
+        max_active: Option<u32>,
+        /// Display name (defaults to the id).
+        #[arg(long)]
         name: Option<String>,
-        download_dir: PathBuf,
-        max_active_downloads: Option<u32>,
     },
-    ProfileSet {
+    /// Change a profile.
+    #[serde(rename = "profile_set")]
+    Set {
         id: String,
-        patch: ProfilePatch,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[arg(long)]
+        max_active: Option<u32>,
+        #[arg(long)]
+        name: Option<String>,
     },
-    ProfileDelete {
-        id: String,
+    /// Delete an empty profile.
+    #[serde(rename = "profile_delete")]
+    Delete { id: String },
+}
+
+/// The user commands (`pytorrentd user …` and their control-socket requests).
+#[derive(Debug, Clone, clap::Subcommand, Serialize, Deserialize)]
+#[serde(tag = "cmd")]
+pub enum UserOp {
+    /// List users.
+    #[serde(rename = "user_list")]
+    List,
+    /// Create a user; without --password it is an external (proxy-authenticated) user.
+    #[serde(rename = "user_add")]
+    Add {
+        name: String,
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long, value_enum, default_value = "user")]
+        role: RoleArg,
     },
-    UserList,
-    UserAdd {
+    /// Delete a user (and its sessions and API tokens).
+    #[serde(rename = "user_delete")]
+    Delete { name: String },
+    /// Set a new password (prompted twice when omitted); ends the user's sessions.
+    #[serde(rename = "user_reset_password")]
+    ResetPassword {
         name: String,
         password: Option<String>,
-        role: Role,
     },
-    UserDelete {
+    /// Make a user an administrator or a regular user.
+    #[serde(rename = "user_set_role")]
+    SetRole {
         name: String,
+        #[arg(value_enum)]
+        role: RoleArg,
     },
-    UserResetPassword {
-        name: String,
-        password: String,
-    },
-    UserSetRole {
-        name: String,
-        role: Role,
-    },
-    UserGrant {
+    /// Grant a level on a profile (or '*' for all profiles).
+    #[serde(rename = "user_grant")]
+    Grant {
         name: String,
         profile: String,
-        level: Level,
+        #[arg(value_enum)]
+        level: LevelArg,
     },
-    UserRevoke {
-        name: String,
-        profile: String,
-    },
+    /// Remove a grant.
+    #[serde(rename = "user_revoke")]
+    Revoke { name: String, profile: String },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleArg {
+    User,
+    Admin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::User => Role::User,
+            RoleArg::Admin => Role::Admin,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LevelArg {
+    None,
+    Ro,
+    Rw,
+    Full,
+}
+
+impl From<LevelArg> for Level {
+    fn from(l: LevelArg) -> Level {
+        match l {
+            LevelArg::None => Level::None,
+            LevelArg::Ro => Level::Ro,
+            LevelArg::Rw | LevelArg::Full => Level::Full,
+        }
+    }
+}
+
+/// One control-socket request: a profile or a user command, told apart by its `cmd`.
+#[derive(Debug, Clone)]
+pub enum Request {
+    Profile(ProfileOp),
+    User(UserOp),
+}
+
+impl Request {
+    /// Requests that only read (served offline from a read-only view of the database).
+    pub fn is_read_only(&self) -> bool {
+        matches!(
+            self,
+            Request::Profile(ProfileOp::List) | Request::User(UserOp::List)
+        )
+    }
+}
+
+impl Serialize for Request {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Request::Profile(op) => op.serialize(s),
+            Request::User(op) => op.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Request {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let v = serde_json::Value::deserialize(d)?;
+        let profile = v
+            .get("cmd")
+            .and_then(|c| c.as_str())
+            .is_some_and(|c| c.starts_with("profile_"));
+        if profile {
+            ProfileOp::deserialize(v)
+                .map(Request::Profile)
+                .map_err(D::Error::custom)
+        } else {
+            UserOp::deserialize(v)
+                .map(Request::User)
+                .map_err(D::Error::custom)
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -140,95 +260,96 @@ fn to_value<T: Serialize>(v: T) -> serde_json::Value {
 
 /// User commands: the same accounts service online and offline (online, it tells open
 /// sessions and sockets about the change).
-fn execute_user(accounts: &Accounts, req: Request) -> Result<serde_json::Value, ControlError> {
+fn execute_user(accounts: &Accounts, op: UserOp) -> Result<serde_json::Value, ControlError> {
     let grants = |g: BTreeMap<String, Option<Level>>| UserChange {
         permissions: Some(g),
         ..Default::default()
     };
-    Ok(match req {
-        Request::UserList => to_value(
+    let change = |name: &str, c: UserChange| -> Result<serde_json::Value, ControlError> {
+        accounts.update(name, c, SignOut::Everywhere)?;
+        Ok(serde_json::Value::Null)
+    };
+    match op {
+        UserOp::List => Ok(to_value(
             accounts
                 .list()?
                 .iter()
                 .map(UserView::from)
                 .collect::<Vec<_>>(),
-        ),
-        Request::UserAdd {
+        )),
+        UserOp::Add {
             name,
             password,
             role,
-        } => to_value(UserView::from(&accounts.create(
+        } => Ok(to_value(UserView::from(&accounts.create(
             &name,
             password.as_deref(),
-            role,
+            role.into(),
             Default::default(),
-        )?)),
-        Request::UserDelete { name } => {
+        )?))),
+        UserOp::Delete { name } => {
             accounts.delete(&name)?;
-            serde_json::Value::Null
+            Ok(serde_json::Value::Null)
         }
-        Request::UserResetPassword { name, password } => {
-            let change = UserChange {
+        UserOp::ResetPassword { name, password } => {
+            // The CLI asks for it before sending; a request without one changes nothing.
+            let password = password.ok_or(ControlError::PasswordRequired)?;
+            let c = UserChange {
                 password: Some(password),
                 ..Default::default()
             };
-            accounts.update(&name, change, SignOut::Everywhere)?;
-            serde_json::Value::Null
+            change(&name, c)
         }
-        Request::UserSetRole { name, role } => {
-            let change = UserChange {
-                role: Some(role),
+        UserOp::SetRole { name, role } => {
+            let c = UserChange {
+                role: Some(role.into()),
                 ..Default::default()
             };
-            accounts.update(&name, change, SignOut::Everywhere)?;
-            serde_json::Value::Null
+            change(&name, c)
         }
-        Request::UserGrant {
+        UserOp::Grant {
             name,
             profile,
             level,
-        } => {
-            let change = grants([(profile, Some(level))].into_iter().collect());
-            accounts.update(&name, change, SignOut::Everywhere)?;
-            serde_json::Value::Null
-        }
-        Request::UserRevoke { name, profile } => {
-            let change = grants([(profile, None)].into_iter().collect());
-            accounts.update(&name, change, SignOut::Everywhere)?;
-            serde_json::Value::Null
-        }
-        // Profile commands are the callers' own (`execute_online`/`execute_offline`); one
-        // that arrives here is a bug, never a silent success.
-        Request::ProfileList
-        | Request::ProfileAdd { .. }
-        | Request::ProfileSet { .. }
-        | Request::ProfileDelete { .. } => return Err(ControlError::NotAUserCommand),
-    })
+        } => change(&name, grants([(profile, Some(level.into()))].into())),
+        UserOp::Revoke { name, profile } => change(&name, grants([(profile, None)].into())),
+    }
 }
 
 /// Runs a request inside the running daemon.
 pub fn execute_online(state: &AppState, req: Request) -> Result<serde_json::Value, ControlError> {
     let engine: &Engine = &state.engine;
-    Ok(match req {
-        Request::ProfileList => to_value(engine.profiles()),
-        Request::ProfileAdd {
+    let op = match req {
+        Request::User(op) => return execute_user(&state.accounts, op),
+        Request::Profile(op) => op,
+    };
+    Ok(match op {
+        ProfileOp::List => to_value(engine.profiles()),
+        ProfileOp::Add {
             id,
+            dir,
+            max_active,
             name,
-            download_dir,
-            max_active_downloads,
-        } => to_value(engine.create_profile(new_profile(
+        } => to_value(engine.create_profile(new_profile(id, name, dir, max_active))?),
+        ProfileOp::Set {
             id,
+            dir,
+            max_active,
             name,
-            download_dir,
-            max_active_downloads,
-        ))?),
-        Request::ProfileSet { id, patch } => to_value(engine.update_profile(&id, patch)?),
-        Request::ProfileDelete { id } => {
+        } => to_value(engine.update_profile(&id, patch_of(name, dir, max_active))?),
+        ProfileOp::Delete { id } => {
             engine.delete_profile(&id)?;
             serde_json::Value::Null
         }
-        user => execute_user(&state.accounts, user)?,
     })
+}
+
+fn patch_of(name: Option<String>, dir: Option<PathBuf>, max: Option<u32>) -> ProfilePatch {
+    ProfilePatch {
+        name,
+        download_dir: dir,
+        max_active_downloads: max,
+    }
 }
 
 /// Runs a request directly against the store (daemon stopped).
@@ -238,38 +359,49 @@ pub fn execute_offline(store: &Store, req: Request) -> Result<serde_json::Value,
         .into_iter()
         .map(|p| (p.id.clone(), p))
         .collect();
-    Ok(match req {
-        Request::ProfileList => {
-            let mut v: Vec<_> = map.into_values().collect();
-            v.sort_by(|a, b| a.id.cmp(&b.id));
-            to_value(v)
-        }
-        Request::ProfileAdd {
-            id,
-            name,
-            download_dir,
-            max_active_downloads,
-        } => to_value(profiles::create(
-            store,
-            &mut map,
-            new_profile(id, name, download_dir, max_active_downloads),
-        )?),
-        Request::ProfileSet { id, patch } => {
-            to_value(profiles::update(store, &mut map, &id, patch)?)
-        }
-        Request::ProfileDelete { id } => {
-            let n = store.torrents()?.iter().filter(|t| t.profile == id).count();
-            profiles::delete(store, &mut map, &id, n)?;
-            serde_json::Value::Null
-        }
-        user => {
+    let op = match req {
+        Request::User(op) => {
             let known: std::collections::HashSet<String> = map.into_keys().collect();
             let offline = Accounts::new(
                 store.clone(),
                 None,
                 std::sync::Arc::new(move |p: &str| known.contains(p)),
             );
-            execute_user(&offline, user)?
+            return execute_user(&offline, op);
+        }
+        Request::Profile(op) => op,
+    };
+    Ok(match op {
+        ProfileOp::List => {
+            let mut v: Vec<_> = map.into_values().collect();
+            v.sort_by(|a, b| a.id.cmp(&b.id));
+            to_value(v)
+        }
+        ProfileOp::Add {
+            id,
+            dir,
+            max_active,
+            name,
+        } => to_value(profiles::create(
+            store,
+            &mut map,
+            new_profile(id, name, dir, max_active),
+        )?),
+        ProfileOp::Set {
+            id,
+            dir,
+            max_active,
+            name,
+        } => to_value(profiles::update(
+            store,
+            &mut map,
+            &id,
+            patch_of(name, dir, max_active),
+        )?),
+        ProfileOp::Delete { id } => {
+            let n = store.torrents()?.iter().filter(|t| t.profile == id).count();
+            profiles::delete(store, &mut map, &id, n)?;
+            serde_json::Value::Null
         }
     })
 }
@@ -367,4 +499,47 @@ pub async fn send(data_dir: &Path, req: &Request) -> std::io::Result<Option<Resp
     serde_json::from_str(&line)
         .map(Some)
         .map_err(|e| std::io::Error::other(format!("bad answer from the daemon: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_the_cli_commands_named_in_cmd() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from([
+            "pytorrentd",
+            "user",
+            "grant",
+            "eve",
+            "movies",
+            "rw",
+            "--data-dir",
+            "/d",
+        ])
+        .expect("parses");
+        let crate::cli::Command::User(u) = cli.command else {
+            panic!("not a user command");
+        };
+        let json = serde_json::to_value(Request::User(u.op)).expect("serializes");
+        assert_eq!(
+            json,
+            serde_json::json!({"cmd": "user_grant", "name": "eve", "profile": "movies", "level": "rw"})
+        );
+        let back: Request = serde_json::from_value(json).expect("deserializes");
+        assert!(matches!(back, Request::User(UserOp::Grant { .. })));
+        let p: Request = serde_json::from_str(
+            r#"{"cmd":"profile_set","id":"a","dir":null,"max_active":3,"name":null}"#,
+        )
+        .expect("profile request");
+        assert!(matches!(
+            p,
+            Request::Profile(ProfileOp::Set {
+                max_active: Some(3),
+                ..
+            })
+        ));
+        assert!(serde_json::from_str::<Request>(r#"{"cmd":"profile_frob"}"#).is_err());
+    }
 }
