@@ -289,6 +289,7 @@ struct ProfileArg {
 /// Answers an event with the same error body as the REST API.
 fn ack_error(ack: AckSender, e: impl Into<ApiError>) {
     let e = e.into();
+    e.log_cause();
     ack.send(&json!({"error": {"code": e.code, "message": e.message}}))
         .ok();
 }

@@ -117,6 +117,8 @@ pub struct ApiError {
     pub message: String,
     /// Seconds for a `Retry-After` header (429).
     pub retry_after: Option<u64>,
+    /// What went wrong inside (5xx): logged once, when the answer is sent, never sent.
+    cause: Option<String>,
 }
 
 impl ApiError {
@@ -126,6 +128,20 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            cause: None,
+        }
+    }
+
+    /// Keeps `cause` for the server log.
+    pub fn with_cause(mut self, cause: impl std::fmt::Display) -> Self {
+        self.cause = Some(cause.to_string());
+        self
+    }
+
+    /// Logs the cause of a server-side failure; called once per answer (HTTP or feed).
+    pub fn log_cause(&self) {
+        if let Some(c) = &self.cause {
+            tracing::error!(code = self.code.as_str(), "{c}");
         }
     }
     pub fn forbidden(message: impl Into<String>) -> Self {
@@ -135,11 +151,11 @@ impl ApiError {
         Self::new(ErrorCode::Unauthorized, message)
     }
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!("internal error: {cause}");
         Self::new(
             ErrorCode::Internal,
             "an internal error occurred; see the server log",
         )
+        .with_cause(format!("internal error: {cause}"))
     }
 }
 
@@ -175,6 +191,7 @@ impl From<OriginRejected> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        self.log_cause();
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code,
@@ -260,26 +277,22 @@ impl From<LimitError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NoSpace(_) => {
-                tracing::error!("database write failed: {e}");
-                ApiError {
-                    retry_after: Some(30),
-                    ..Self::new(
-                        ErrorCode::InsufficientStorage,
-                        "the server's data disk is full, so nothing was saved; free space on it and retry",
-                    )
-                }
-            }
-            StoreError::Unavailable(_) | StoreError::PreviousIo => {
-                tracing::error!("database unavailable: {e}");
-                ApiError {
-                    retry_after: Some(5),
-                    ..Self::new(
-                        ErrorCode::StorageUnavailable,
-                        "the database failed to write after an I/O error, so nothing was saved; retry shortly (details in the server log)",
-                    )
-                }
-            }
+            StoreError::NoSpace(_) => ApiError {
+                retry_after: Some(30),
+                ..Self::new(
+                    ErrorCode::InsufficientStorage,
+                    "the server's data disk is full, so nothing was saved; free space on it and retry",
+                )
+                .with_cause(format!("database write failed: {e}"))
+            },
+            StoreError::Unavailable(_) | StoreError::PreviousIo => ApiError {
+                retry_after: Some(5),
+                ..Self::new(
+                    ErrorCode::StorageUnavailable,
+                    "the database failed to write after an I/O error, so nothing was saved; retry shortly (details in the server log)",
+                )
+                .with_cause(format!("database unavailable: {e}"))
+            },
             e => Self::internal(e),
         }
     }
