@@ -420,7 +420,7 @@ export interface components {
         };
         /**
          * @description A per-profile access level as the API accepts it (`rw` is the same as `full`; schema
-         *     only, the value is `config::Level`).
+         *     only, the value is `access::Level`).
          * @enum {string}
          */
         LevelName: "none" | "ro" | "rw" | "full";
@@ -539,7 +539,7 @@ export interface components {
             revoked_sessions: number;
         };
         /**
-         * @description A user's role as the API spells it (schema only; the value is `config::Role`).
+         * @description A user's role as the API spells it (schema only; the value is `access::Role`).
          * @enum {string}
          */
         RoleName: "user" | "admin";
