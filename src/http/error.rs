@@ -31,9 +31,12 @@ pub struct ErrorDetail {
 macro_rules! error_codes {
     ($($variant:ident = $code:literal => $status:ident,)*) => {
         /// Stable machine-readable error codes; each has one HTTP status.
+        // The API names are the variants in snake_case (a unit test checks they match the
+        // names declared here); utoipa does not see `rename`s made inside a macro.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
         pub enum ErrorCode {
-            $(#[serde(rename = $code)] $variant,)*
+            $($variant,)*
         }
 
         impl ErrorCode {
@@ -319,6 +322,20 @@ mod tests {
                 c.status()
             );
         }
+    }
+
+    #[test]
+    fn the_openapi_schema_lists_the_codes_as_sent() {
+        let schema = serde_json::to_value(<ErrorCode as utoipa::PartialSchema>::schema())
+            .expect("schema as JSON");
+        let listed: Vec<&str> = schema["enum"]
+            .as_array()
+            .expect("an enum schema")
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        let sent: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(listed, sent);
     }
 
     #[test]
