@@ -212,75 +212,20 @@ pub fn synthetic_torrent(name: &str, pieces: usize) -> Vec<u8> {
     t
 }
 
-/// What a finished `pytorrentd` command printed.
-pub struct CliOut {
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl std::fmt::Display for CliOut {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit={:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-impl CliOut {
-    /// The single `pytorrentd: …` error line (log lines of `serve` aside); fails otherwise.
-    #[track_caller]
-    pub fn one_error_line(&self, ctx: &str) -> String {
-        let errors: Vec<&str> = self
-            .stderr
-            .lines()
-            .filter(|l| l.starts_with("pytorrentd: "))
-            .collect();
-        assert_eq!(errors.len(), 1, "{ctx}: one error line expected\n{self}");
-        assert!(
-            !self.stderr.contains("panicked"),
-            "{ctx}: it panicked\n{self}"
-        );
-        errors[0].to_owned()
-    }
-}
-
 /// Runs `pytorrentd ARGS` against `d`'s data and download dirs (the daemon stopped), with
 /// logging as the daemon has it; kills it after 30 s (a `serve` that should have refused).
 pub async fn run_cli(root: &Path, d: &Daemon, args: &[&str]) -> CliOut {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let n = N.fetch_add(1, Ordering::SeqCst);
-    let out_p = root.join(format!("faults-cli-{n}.out"));
-    let err_p = root.join(format!("faults-cli-{n}.err"));
-    let mut cmd = clean_command(&daemon_bin());
-    cmd.args(args)
-        .arg("--data-dir")
-        .arg(&d.data_dir)
-        .env("PYTORRENT_DHT_ENABLE", "false")
-        .env("PYTORRENT_LSD_ENABLE", "false")
-        .env("PYTORRENT_UPNP_ENABLE", "false")
-        .env("PYTORRENT_BT_PORT", free_port().to_string())
-        .env("PYTORRENT_DOWNLOAD_DIR", &d.download_dir)
-        .env("PYTORRENT_LOG", "warn")
-        .env("XDG_DATA_HOME", root.join("xdg"))
-        .stdout(fs::File::create(&out_p).unwrap())
-        .stderr(fs::File::create(&err_p).unwrap());
-    let mut child = cmd.spawn().expect("spawn pytorrentd");
-    let st = wait_exit(&mut child, 30.0).await;
-    let code = match st {
-        Some(st) => st.code(),
-        None => {
-            let _ = child.kill();
-            let _ = child.wait();
-            None
-        }
-    };
-    CliOut {
-        code,
-        stdout: fs::read_to_string(&out_p).unwrap_or_default(),
-        stderr: fs::read_to_string(&err_p).unwrap_or_default(),
-    }
+    let data = d.data_dir.to_str().expect("UTF-8 temp path");
+    let downloads = d.download_dir.to_str().expect("UTF-8 temp path");
+    let port = free_port().to_string();
+    let all: Vec<&str> = args.iter().copied().chain(["--data-dir", data]).collect();
+    let env = [
+        ("PYTORRENT_DHT_ENABLE", "false"),
+        ("PYTORRENT_LSD_ENABLE", "false"),
+        ("PYTORRENT_UPNP_ENABLE", "false"),
+        ("PYTORRENT_BT_PORT", port.as_str()),
+        ("PYTORRENT_DOWNLOAD_DIR", downloads),
+        ("PYTORRENT_LOG", "warn"),
+    ];
+    run_cli_in(root, &all, &env, CliInput::Null, 30.0).await
 }

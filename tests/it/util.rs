@@ -1619,6 +1619,22 @@ impl CliOut {
             .filter(|l| !l.trim().is_empty())
             .collect()
     }
+
+    /// The single `pytorrentd: …` error line (log lines of `serve` aside); fails otherwise.
+    #[track_caller]
+    pub fn one_error_line(&self, ctx: &str) -> String {
+        let errors: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("pytorrentd: "))
+            .collect();
+        assert_eq!(errors.len(), 1, "{ctx}: one error line expected\n{self}");
+        assert!(
+            !self.stderr.contains("panicked"),
+            "{ctx}: it panicked\n{self}"
+        );
+        errors[0].to_owned()
+    }
 }
 
 impl std::fmt::Display for CliOut {
