@@ -2,6 +2,9 @@
 //! `app(state)` builds the whole HTTP application so tests can drive it in-process;
 //! `daemon::serve` runs it for real.
 
+// serde_json::json! of a whole qBittorrent torrent row (about 50 fields) nests deeper than 128.
+#![recursion_limit = "256"]
+
 pub mod access;
 pub mod auth;
 pub mod cli;
@@ -12,6 +15,7 @@ pub mod data_dir;
 pub mod engine;
 pub mod feed;
 pub mod http;
+pub mod jsondiff;
 pub mod limits;
 pub mod metrics;
 pub mod private_fs;

@@ -11,10 +11,14 @@ use std::path::{Component, Path};
 
 /// Labels: characters (not bytes), printable.
 pub const LABEL_MAX_CHARS: usize = 128;
+/// Labels one torrent may carry.
+pub const LABELS_MAX: usize = 32;
 /// Profile ids: `a-z 0-9 - _`, 1–64 bytes.
 pub const PROFILE_ID_MAX_BYTES: usize = 64;
 /// Profile display names: characters, printable.
 pub const PROFILE_NAME_MAX_CHARS: usize = 128;
+/// A name given to a torrent (shown instead of its own, qBittorrent's `rename`).
+pub const TORRENT_TITLE_MAX_CHARS: usize = 255;
 /// Largest `max_active_downloads` of a profile (0 means unlimited).
 pub const MAX_ACTIVE_DOWNLOADS_MAX: u32 = 1000;
 /// A profile's download directory (Linux `PATH_MAX`).
@@ -62,6 +66,7 @@ pub const HTTP_HEAD_MAX_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
     Label,
+    TorrentTitle,
     ProfileId,
     ProfileName,
     MaxActiveDownloads,
@@ -129,6 +134,42 @@ pub fn check_label(label: &str) -> Result<()> {
     Ok(())
 }
 
+/// A torrent's labels, as given: each one trimmed, checked by [`check_label`], without
+/// commas (clients of the qBittorrent API join tags with commas, docs/qbittorrent.md);
+/// empty ones dropped, repeats kept once in their first place, at most [`LABELS_MAX`].
+pub fn normalize_labels<S: AsRef<str>>(labels: &[S]) -> Result<Vec<String>> {
+    if labels.len() > LABELS_MAX * 4 {
+        return Err(LimitError::new(
+            Field::Label,
+            format!("a torrent carries at most {LABELS_MAX} labels"),
+        ));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for l in labels {
+        let l = l.as_ref().trim();
+        check_label(l)?;
+        if l.contains(',') {
+            return Err(LimitError::new(
+                Field::Label,
+                format!("label '{}' must not contain a comma", quote(l)),
+            ));
+        }
+        if !l.is_empty() && !out.iter().any(|o| o == l) {
+            out.push(l.to_owned());
+        }
+    }
+    if out.len() > LABELS_MAX {
+        return Err(LimitError::new(
+            Field::Label,
+            format!(
+                "a torrent carries at most {LABELS_MAX} labels (got {})",
+                out.len()
+            ),
+        ));
+    }
+    Ok(out)
+}
+
 /// A profile id: 1–[`PROFILE_ID_MAX_BYTES`] bytes among `a-z 0-9 - _`.
 pub fn check_profile_id(id: &str) -> Result<()> {
     let ok = !id.is_empty()
@@ -158,6 +199,21 @@ pub fn check_profile_name(name: &str) -> Result<()> {
             Field::ProfileName,
             format!(
                 "profile name must be 1-{PROFILE_NAME_MAX_CHARS} printable characters (got {n} characters)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A name given to a torrent: 1–[`TORRENT_TITLE_MAX_CHARS`] characters, not only spaces, no
+/// control characters.
+pub fn check_torrent_title(name: &str) -> Result<()> {
+    let n = name.chars().count();
+    if name.trim().is_empty() || n > TORRENT_TITLE_MAX_CHARS || name.chars().any(breaks_text) {
+        return Err(LimitError::new(
+            Field::TorrentTitle,
+            format!(
+                "a torrent's name must be 1-{TORRENT_TITLE_MAX_CHARS} printable characters (got {n} characters)"
             ),
         ));
     }
@@ -319,6 +375,19 @@ pub fn magnet_display_name(dn: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn label_lists() {
+        assert_eq!(
+            normalize_labels(&[" tv ", "", "hd", "tv"]).unwrap(),
+            vec!["tv".to_owned(), "hd".to_owned()]
+        );
+        assert!(normalize_labels(&["a,b"]).is_err());
+        assert!(normalize_labels(&["bad\n"]).is_err());
+        let many: Vec<String> = (0..=LABELS_MAX).map(|i| format!("l{i}")).collect();
+        assert!(normalize_labels(&many).is_err());
+        assert!(normalize_labels(&many[..LABELS_MAX]).is_ok());
+    }
 
     #[test]
     fn labels() {

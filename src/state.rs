@@ -18,6 +18,8 @@ pub struct AppState {
     /// Every account change goes through it (`src/auth/accounts.rs`).
     pub accounts: Accounts,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// What each client of the qBittorrent API last received from `sync/maindata`.
+    pub qbit_sync: Arc<crate::http::qbit::SyncSessions>,
 }
 
 impl AppState {
@@ -58,6 +60,7 @@ impl AppState {
             auth,
             accounts,
             metrics: Arc::default(),
+            qbit_sync: Arc::default(),
             config,
             engine,
             store,

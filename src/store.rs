@@ -34,6 +34,8 @@ const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
 const TOKEN_HASHES: TableDefinition<&str, &str> = TableDefinition::new("token_hashes");
 /// Per-user UI preferences (columns, sort, ...) by username: a small JSON object.
 const PREFERENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("preferences");
+/// Per user: the labels created without a torrent (the qBittorrent API's `createTags`).
+const LABELS: TableDefinition<&str, &[u8]> = TableDefinition::new("labels");
 /// Records set aside at start because they did not decode, by `table/key`.
 const QUARANTINE: TableDefinition<&str, &[u8]> = TableDefinition::new("quarantine");
 
@@ -53,6 +55,7 @@ pub enum Table {
     Sessions,
     Tokens,
     Preferences,
+    Labels,
 }
 
 impl Table {
@@ -62,6 +65,7 @@ impl Table {
             Table::Sessions => SESSIONS,
             Table::Tokens => TOKENS,
             Table::Preferences => PREFERENCES,
+            Table::Labels => LABELS,
         }
     }
     fn name(self) -> &'static str {
@@ -70,6 +74,7 @@ impl Table {
             Table::Sessions => "sessions",
             Table::Tokens => "tokens",
             Table::Preferences => "preferences",
+            Table::Labels => "labels",
         }
     }
 }
@@ -313,8 +318,17 @@ pub struct TorrentRecord {
     #[serde(default)]
     pub has_metadata: bool,
     pub queue_position: u64,
+    /// Labels in the order given (the qBittorrent API's tags); the first is the `label` of
+    /// older clients.
     #[serde(default)]
-    pub label: Option<String>,
+    pub labels: Vec<String>,
+    /// The one label of a record written before torrents had several: folded into `labels`
+    /// when read ([`Store::torrents`]), never written.
+    #[serde(default, rename = "label", skip_serializing)]
+    pub legacy_label: Option<String>,
+    /// A name a user gave the torrent, shown instead of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     #[serde(default)]
     pub only_files: Option<Vec<usize>>,
     /// Paused by a user; the queue never undoes it.
@@ -654,7 +668,8 @@ impl Store {
             let all_tables = version == SCHEMA_VERSION
                 && tx.open_table(QUARANTINE).is_ok()
                 && tx.open_table(TOKEN_HASHES).is_ok()
-                && tx.open_table(PREFERENCES).is_ok();
+                && tx.open_table(PREFERENCES).is_ok()
+                && tx.open_table(LABELS).is_ok();
             Ok(all_tables)
         })?;
         if current {
@@ -674,6 +689,7 @@ impl Store {
                 tx.open_table(QUARANTINE)?;
                 // Added later without a version bump: opening creates it in older files too.
                 tx.open_table(PREFERENCES)?;
+                tx.open_table(LABELS)?;
                 meta.insert("schema_version", SCHEMA_VERSION.to_string().as_str())?;
             }
             Ok(())
@@ -982,7 +998,16 @@ impl Store {
     // ---- torrents ----
 
     pub fn torrents(&self) -> Result<Vec<TorrentRecord>> {
-        self.all(TORRENTS, "torrents")
+        let mut all: Vec<TorrentRecord> = self.all(TORRENTS, "torrents")?;
+        for r in &mut all {
+            if let Some(l) = r.legacy_label.take()
+                && r.labels.is_empty()
+                && !l.is_empty()
+            {
+                r.labels.push(l);
+            }
+        }
+        Ok(all)
     }
 
     pub fn torrent_file(&self, hash: &str) -> Result<Option<Vec<u8>>> {
@@ -1235,7 +1260,9 @@ mod tests {
             source_url: None,
             has_metadata: true,
             queue_position: pos,
-            label: None,
+            labels: vec![],
+            legacy_label: None,
+            title: None,
             only_files: None,
             paused: false,
             force_start: false,

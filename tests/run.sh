@@ -30,6 +30,10 @@ cargo test --locked --all-targets -- --test-threads=2
 # the daemon runs in a network namespace with only loopback).
 bash tests/schemathesis/run.sh
 
+# The qBittorrent Web API v2, driven by the published clients qbittorrent-api and
+# python-qbittorrent (PyPI, pinned) with a real aria2c seeder (docs/qbittorrent.md).
+bash tests/qbittorrent/run.sh
+
 # Live feed (official socket.io-client) and browser tests (Playwright + Debian chromium),
 # against the daemon binary built above.
 if [ ! -d ui/node_modules ]; then

@@ -246,9 +246,10 @@ fn cookie_value<'a>(h: &'a (impl RequestHeaders + ?Sized), name: &str) -> Option
         .map(|(_, v)| v.trim())
 }
 
-/// The session cookie's value, if present.
+/// The session cookie's value, if present: ours, else the `SID` cookie that logins through
+/// the qBittorrent API set (the same kind of session, docs/qbittorrent.md).
 pub fn session_cookie(h: &(impl RequestHeaders + ?Sized)) -> Option<&str> {
-    cookie_value(h, sessions::COOKIE)
+    cookie_value(h, sessions::COOKIE).or_else(|| cookie_value(h, sessions::QBIT_COOKIE))
 }
 
 fn presented_token(h: &(impl RequestHeaders + ?Sized)) -> Option<&str> {

@@ -9,6 +9,8 @@ use super::error::{Result, UserError};
 use crate::store::{Store, StoreError, Table, Tx};
 
 pub const COOKIE: &str = "pytorrent_session";
+/// The session cookie's name for clients of the qBittorrent API, which look for it.
+pub const QBIT_COOKIE: &str = "SID";
 pub const SESSION_DAYS: i64 = 30;
 pub const TOKEN_PREFIX: &str = "pt_";
 

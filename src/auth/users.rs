@@ -155,6 +155,7 @@ pub fn delete(store: &Store, name: &str) -> Result<()> {
         }
         tx.delete(Table::Users, name)?;
         tx.delete(Table::Preferences, name)?;
+        tx.delete(Table::Labels, name)?;
         sessions::revoke_all_in(tx, name)?;
         sessions::delete_tokens_in(tx, name)?;
         Ok(())

@@ -43,7 +43,8 @@ enum Resolved {
 #[derive(Debug, Clone, Default)]
 pub struct AddOptions {
     pub paused: bool,
-    pub label: Option<String>,
+    /// Labels, normalized by `add` (`limits::normalize_labels`).
+    pub labels: Vec<String>,
     pub only_files: Option<Vec<usize>>,
     pub peers: Vec<SocketAddr>,
     /// Folder under the profile's download dir.
@@ -314,9 +315,7 @@ fn check_add_input(sources: &[AddSource], opts: &AddOptions) -> Result<()> {
             AddSource::Bytes { .. } => {}
         }
     }
-    if let Some(l) = &opts.label {
-        limits::check_label(l)?;
-    }
+    limits::normalize_labels(&opts.labels)?;
     if let Some(of) = &opts.only_files {
         limits::check_file_index_count(of.len())?;
     }
@@ -353,10 +352,11 @@ impl Engine {
         &self,
         profile: &str,
         sources: Vec<AddSource>,
-        opts: AddOptions,
+        mut opts: AddOptions,
     ) -> Result<Vec<TorrentRow>> {
         let prof = self.profile(profile)?;
         check_add_input(&sources, &opts)?;
+        opts.labels = limits::normalize_labels(&opts.labels)?;
         let save = save_dir(&prof.download_dir, &opts.subdir)?;
         check_dir_writable(&prof.download_dir)?;
 
@@ -391,7 +391,9 @@ impl Engine {
                 source_url: url,
                 has_metadata: false,
                 queue_position: 0,
-                label: opts.label.clone().filter(|l| !l.is_empty()),
+                labels: opts.labels.clone(),
+                legacy_label: None,
+                title: None,
                 only_files: None,
                 paused: opts.paused,
                 force_start: false,
@@ -727,7 +729,7 @@ mod tests {
         let long_url = AddSource::Url(format!("http://127.0.0.1/{}", "a".repeat(10_000)));
         assert!(check_add_input(&[long_url], &opts).is_err());
         let labelled = AddOptions {
-            label: Some("l".repeat(129)),
+            labels: vec!["l".repeat(129)],
             ..Default::default()
         };
         assert!(check_add_input(std::slice::from_ref(&magnet), &labelled).is_err());

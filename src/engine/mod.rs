@@ -760,6 +760,17 @@ impl Engine {
         self.row(hash)
     }
 
+    /// Sets or clears force start (clearing leaves the torrent to its queue).
+    pub async fn set_force_start(&self, hash: &str, on: bool) -> Result<TorrentRow> {
+        if on {
+            return self.force_start(hash).await;
+        }
+        let _g = self.ops.lock().await;
+        self.update_record(hash, |r| r.force_start = false)?;
+        self.reconcile_now().await;
+        self.row(hash)
+    }
+
     /// Re-hashes all data: the torrent is re-added without its fast-resume bitfield.
     pub async fn recheck(&self, hash: &str) -> Result<TorrentRow> {
         let _g = self.ops.lock().await;
@@ -863,8 +874,14 @@ impl Engine {
     /// another profile moves the data first: if that fails, the torrent keeps working where
     /// it was, with nothing else changed.
     pub async fn apply(&self, hash: &str, patch: Patch) -> Result<TorrentRow> {
-        if let Some(Some(l)) = &patch.label {
-            crate::limits::check_label(l)?;
+        let labels = match &patch.labels {
+            Some(LabelChange::Set(l) | LabelChange::Add(l) | LabelChange::Remove(l)) => {
+                Some(crate::limits::normalize_labels(l)?)
+            }
+            None => None,
+        };
+        if let Some(Some(t)) = &patch.title {
+            crate::limits::check_torrent_title(t)?;
         }
         if let Some(w) = &patch.files {
             crate::limits::check_file_index_count(w.len())?;
@@ -901,11 +918,27 @@ impl Engine {
         }
 
         let mut new_rec = rec.clone();
-        if let Some(label) = patch.label {
-            new_rec.label = label.filter(|l| !l.is_empty());
+        if let (Some(change), Some(given)) = (&patch.labels, labels) {
+            let now = &mut new_rec.labels;
+            match change {
+                LabelChange::Set(_) => *now = given,
+                LabelChange::Add(_) => {
+                    for l in given {
+                        if !now.contains(&l) {
+                            now.push(l);
+                        }
+                    }
+                }
+                LabelChange::Remove(_) => now.retain(|l| !given.contains(l)),
+            }
+            // Adding can go past the limit the parts kept.
+            crate::limits::normalize_labels(now)?;
         }
         if let Some((_, only)) = &files {
             new_rec.only_files = only.clone();
+        }
+        if let Some(t) = patch.title {
+            new_rec.title = t;
         }
         let mut saved_bitv = None;
         let mut reattach = false;
@@ -1104,13 +1137,26 @@ impl Engine {
 /// A change of one torrent (`Engine::apply`): each part is optional.
 #[derive(Debug, Default)]
 pub struct Patch {
-    /// `Some(None)` or `Some(Some(""))` clears the label.
-    pub label: Option<Option<String>>,
+    /// A change of the labels (checked by `limits::normalize_labels`).
+    pub labels: Option<LabelChange>,
+    /// A name to show instead of the torrent's own (`Some(None)`: its own again).
+    pub title: Option<Option<String>>,
     /// The indices of the wanted files.
     pub files: Option<Vec<usize>>,
     pub queue: Option<QueueMove>,
     /// The profile to move the torrent (and its data) to.
     pub profile: Option<String>,
+}
+
+/// How a change sets a torrent's labels.
+#[derive(Debug, Clone)]
+pub enum LabelChange {
+    /// Exactly these (empty: none).
+    Set(Vec<String>),
+    /// These besides the present ones (appended in order, present ones kept once).
+    Add(Vec<String>),
+    /// All but these.
+    Remove(Vec<String>),
 }
 
 /// The records that change when `rec` (the torrent's new record) takes its place in its

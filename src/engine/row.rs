@@ -74,7 +74,10 @@ pub struct TorrentRow {
     pub seeds: u32,
     pub ratio: f64,
     pub queue_position: u64,
+    /// The first of `labels` (for clients that know one label per torrent).
     pub label: Option<String>,
+    /// The torrent's labels, in the order given.
+    pub labels: Vec<String>,
     pub added_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
     pub error: Option<String>,
@@ -181,10 +184,10 @@ fn tracker_hosts(e: &Entry) -> Vec<String> {
 
 pub(crate) fn row(e: &Entry) -> TorrentRow {
     let rec = &e.rec;
-    let name = e
-        .meta
-        .as_ref()
-        .map(|m| m.name.clone())
+    let name = rec
+        .title
+        .clone()
+        .or_else(|| e.meta.as_ref().map(|m| m.name.clone()))
         .or_else(|| rec.name.clone())
         .unwrap_or_else(|| rec.hash.clone());
     let mut r = TorrentRow {
@@ -203,7 +206,8 @@ pub(crate) fn row(e: &Entry) -> TorrentRow {
         seeds: 0,
         ratio: 0.0,
         queue_position: rec.queue_position,
-        label: rec.label.clone(),
+        label: rec.labels.first().cloned(),
+        labels: rec.labels.clone(),
         added_at: rec.added_at,
         completed_at: rec.completed_at,
         error: None,

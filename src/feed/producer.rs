@@ -7,13 +7,14 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use socketioxide::SocketIo;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::{recheck_rooms, room_for_profile, room_for_user};
 use crate::auth::{AuthEvent, Identity};
 use crate::engine::EngineEvent;
+use crate::jsondiff::{changed_fields, to_map};
 use crate::state::AppState;
 
 /// Rows by hash. Kept typed: comparing structs is cheap, so only rows that really changed
@@ -55,6 +56,7 @@ pub(super) fn spawn(io: SocketIo, st: AppState, baselines: Baselines) {
         accounts,
         engine,
         metrics,
+        qbit_sync,
     } = st;
     drop(engine);
     tokio::spawn(async move {
@@ -68,6 +70,7 @@ pub(super) fn spawn(io: SocketIo, st: AppState, baselines: Baselines) {
                 auth: auth.clone(),
                 accounts: accounts.clone(),
                 metrics: metrics.clone(),
+                qbit_sync: qbit_sync.clone(),
                 engine,
             };
             tokio::select! {
@@ -103,12 +106,6 @@ fn to_rows(v: Vec<crate::engine::TorrentRow>) -> Rows {
     v.into_iter().map(|r| (r.hash.clone(), r)).collect()
 }
 
-fn to_map<T: serde::Serialize>(v: &T) -> Map<String, Value> {
-    match serde_json::to_value(v) {
-        Ok(Value::Object(m)) => m,
-        _ => Map::new(),
-    }
-}
 
 /// Subscribed profiles = rooms named `p:…` with at least one socket.
 fn subscribed_profiles(io: &SocketIo) -> HashSet<String> {
@@ -161,13 +158,7 @@ pub(crate) fn diff<T: serde::Serialize + PartialEq>(
             None => changed.push(Value::Object(to_map(row))),
             Some(old) if old == row => {}
             Some(old) => {
-                let old = to_map(old);
-                let mut delta = Map::new();
-                for (k, v) in to_map(row) {
-                    if old.get(&k) != Some(&v) {
-                        delta.insert(k, v);
-                    }
-                }
+                let mut delta = changed_fields(&to_map(old), &to_map(row));
                 if !delta.is_empty() {
                     delta.insert("hash".into(), Value::String(hash.clone()));
                     changed.push(Value::Object(delta));

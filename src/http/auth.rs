@@ -32,16 +32,40 @@ pub struct LoginResponse {
 }
 
 fn session_cookie_header(cfg: &crate::config::Config, value: &str, max_age: i64) -> HeaderValue {
+    cookie_header(cfg, sessions::COOKIE, "Lax", value, max_age)
+}
+
+/// A session cookie: HttpOnly, for the whole site, `Secure` when configured.
+pub(crate) fn cookie_header(
+    cfg: &crate::config::Config,
+    name: &str,
+    same_site: &str,
+    value: &str,
+    max_age: i64,
+) -> HeaderValue {
     let secure = if cfg.session_cookie_secure {
         "; Secure"
     } else {
         ""
     };
-    let s = format!(
-        "{}={value}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age}{secure}",
-        sessions::COOKIE
-    );
+    let s =
+        format!("{name}={value}; HttpOnly; SameSite={same_site}; Path=/; Max-Age={max_age}{secure}");
     HeaderValue::from_str(&s).unwrap_or(HeaderValue::from_static("pytorrent_session=; Max-Age=0"))
+}
+
+/// Opens a session for a user who just proved who they are; answers the cookie value.
+pub(crate) fn start_session(
+    st: &AppState,
+    user: &users::UserRecord,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<String, ApiError> {
+    let cfg = &st.config;
+    warn_insecure_cookie(cfg, peer, headers);
+    let token = sessions::create_session(&st.store, &user.username)?;
+    let ip = client_ip(cfg, Some(peer), headers).unwrap_or(peer.ip());
+    tracing::info!(user = %user.username, %ip, "login");
+    Ok(token)
 }
 
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
@@ -62,23 +86,49 @@ pub async fn login(
             ),
         ));
     }
-    let ip = client_ip(cfg, Some(peer), &headers).unwrap_or(peer.ip());
+    let user = password_login(&st, peer, &headers, req.username, req.password).await?;
+    let token = start_session(&st, &user, peer, &headers)?;
+    let mut resp = Json(LoginResponse {
+        username: user.username.clone(),
+        role: user.role.as_str().into(),
+    })
+    .into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie_header(cfg, &token, sessions::SESSION_DAYS * 86400),
+    );
+    Ok(resp)
+}
+
+/// Checks a username and password as every login does (the REST API's and the qBittorrent
+/// API's): the brute-force limiter counts the attempt before the Argon2 check, which runs in
+/// the bounded pool; a failure is counted and logged. Answers the user, or the refusal
+/// (`unauthorized`, `too_many_attempts`, `busy`).
+pub(crate) async fn password_login(
+    st: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    username: String,
+    password: String,
+) -> Result<users::UserRecord, ApiError> {
+    let cfg = &st.config;
+    let ip = client_ip(cfg, Some(peer), headers).unwrap_or(peer.ip());
     // Counted before hashing: concurrent attempts cannot buy more checks than the limit.
     if let Err(left) = st.auth.limiter.attempt(ip) {
         return Err(banned(left.as_secs().max(1)));
     }
     // Absurd inputs cannot match anything; refuse them before paying for a hash.
-    let plausible = req.username.len() <= crate::limits::USERNAME_MAX_BYTES
-        && req.password.len() <= crate::limits::PASSWORD_MAX_BYTES;
+    let plausible = username.len() <= crate::limits::USERNAME_MAX_BYTES
+        && password.len() <= crate::limits::PASSWORD_MAX_BYTES;
     let user = if plausible {
-        users::get(&st.store, &req.username)?
+        users::get(&st.store, &username)?
     } else {
         None
     };
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let auth = st.auth.clone();
     let pw = if plausible {
-        req.password
+        password
     } else {
         String::new()
     };
@@ -123,19 +173,7 @@ pub async fn login(
     st.metrics
         .logins_ok
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    warn_insecure_cookie(cfg, peer, &headers);
-    let token = sessions::create_session(&st.store, &user.username)?;
-    tracing::info!(user = %user.username, %ip, "login");
-    let mut resp = Json(LoginResponse {
-        username: user.username.clone(),
-        role: user.role.as_str().into(),
-    })
-    .into_response();
-    resp.headers_mut().insert(
-        header::SET_COOKIE,
-        session_cookie_header(cfg, &token, sessions::SESSION_DAYS * 86400),
-    );
-    Ok(resp)
+    Ok(user)
 }
 
 /// Behind an HTTPS proxy a cookie without `Secure` can leak over plain HTTP; say so once.

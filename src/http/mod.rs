@@ -7,6 +7,7 @@ mod error;
 mod extract;
 pub mod me;
 pub mod profiles;
+pub mod qbit;
 pub mod server;
 pub mod torrents;
 mod ui;
@@ -200,6 +201,7 @@ fn api_router() -> Router<AppState> {
         .route("/torrents/{hash}/peers", get(torrents::peers))
         .route("/torrents/{hash}/trackers", get(torrents::trackers))
         .route("/torrents/{hash}/{action}", post(torrents::action))
+        .merge(qbit::router())
         .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -12,7 +12,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, json_rejection, parse_hash, too
 use super::{ApiError, ErrorCode};
 use crate::auth::{AccessError, Identity, Need};
 use crate::engine::{
-    AddOptions, AddSource, EngineError, FetchAccess, FileRow, PeerRow, QueueMove, TorrentDetails,
+    AddOptions, AddSource, EngineError, FetchAccess, LabelChange, FileRow, PeerRow, QueueMove, TorrentDetails,
     TorrentRow, TrackerRow,
 };
 use crate::limits;
@@ -29,9 +29,14 @@ pub struct AddJson {
     pub url: Option<String>,
     #[serde(default)]
     pub paused: bool,
-    /// At most 128 characters, no control characters.
-    #[schema(max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$")]
+    /// One label (older clients; put before `labels`): at most 128 characters, no control
+    /// characters, no comma.
+    #[schema(max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029,]*$")]
     pub label: Option<String>,
+    /// Labels (at most 32; each like `label`; repeats and empty ones are dropped).
+    #[serde(default)]
+    #[schema(max_items = 32)]
+    pub labels: Vec<String>,
     /// Indices of the files to download (default: all); at least one.
     #[schema(min_items = 1, max_items = 100000)]
     pub only_files: Option<Vec<usize>>,
@@ -147,7 +152,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
 
 /// A text field's value, refused beyond [`limits::MULTIPART_TEXT_MAX_BYTES`] (read in
 /// chunks, so an oversized field is never held whole) or when it is not UTF-8.
-async fn read_text(field: &mut Field<'_>, name: &str) -> Result<String, ApiError> {
+pub(super) async fn read_text(field: &mut Field<'_>, name: &str) -> Result<String, ApiError> {
     let mut buf = Vec::new();
     while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
         if buf.len() + chunk.len() > limits::MULTIPART_TEXT_MAX_BYTES {
@@ -170,8 +175,8 @@ async fn read_text(field: &mut Field<'_>, name: &str) -> Result<String, ApiError
 }
 
 /// Reads the multipart form of an add: `torrent` file parts, `magnet` (one per line) and
-/// `url` parts, and the options `paused`, `label`, `only_files`, `peers`, `subdir` (the last
-/// of a repeated one counts). Public for the fuzz target (`fuzz/fuzz_targets/multipart.rs`).
+/// `url` parts, and the options `paused`, `label`, `labels` (comma-separated), `only_files`,
+/// `peers`, `subdir` (the last of a repeated one counts; labels add up). Public for the fuzz target (`fuzz/fuzz_targets/multipart.rs`).
 pub async fn read_multipart(mut mp: Multipart) -> Result<(Vec<AddSource>, AddOptions), ApiError> {
     let mut sources = Vec::new();
     let mut opts = AddOptions::default();
@@ -213,6 +218,7 @@ pub async fn read_multipart(mut mp: Multipart) -> Result<(Vec<AddSource>, AddOpt
             }
             "paused" => "paused",
             "label" => "label",
+            "labels" => "labels",
             "only_files" => "only_files",
             "peers" => "peers",
             "subdir" => "subdir",
@@ -226,7 +232,8 @@ pub async fn read_multipart(mut mp: Multipart) -> Result<(Vec<AddSource>, AddOpt
         let text = read_text(&mut field, field_name).await?;
         match field_name {
             "paused" => opts.paused = parse_bool("paused", &text)?,
-            "label" => opts.label = Some(text).filter(|s| !s.is_empty()),
+            "label" => opts.labels.insert(0, text),
+            "labels" => opts.labels.extend(text.split(',').map(str::to_owned)),
             "only_files" => opts.only_files = Some(parse_indices(&text)?),
             "peers" => opts.peers = parse_peers(&text.split(',').collect::<Vec<_>>())?,
             _ => opts.subdir = Some(text),
@@ -294,7 +301,7 @@ pub async fn add(
         }
         let opts = AddOptions {
             paused: body.paused,
-            label: body.label,
+            labels: body.label.into_iter().chain(body.labels).collect(),
             only_files: body.only_files,
             peers: parse_peers(&body.peers.iter().map(String::as_str).collect::<Vec<_>>())?,
             subdir: body.subdir,
@@ -430,10 +437,20 @@ pub async fn action(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TorrentPatch {
-    /// New label (at most 128 characters, no control characters); null or "" clears it.
+    /// One label for older clients: replaces all labels with this one; null or "" removes
+    /// them all. Not together with `labels`.
     #[serde(default, deserialize_with = "super::extract::double_option")]
-    #[schema(value_type = Option<String>, max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$")]
+    #[schema(value_type = Option<String>, max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029,]*$")]
     pub label: Option<Option<String>>,
+    /// The torrent's labels, replacing the present ones (at most 32, each at most 128
+    /// characters without control characters or commas; [] removes them all).
+    #[schema(max_items = 32)]
+    pub labels: Option<Vec<String>>,
+    /// A name to show instead of the torrent's own (1-255 characters, no control
+    /// characters); null shows its own again.
+    #[serde(default, deserialize_with = "super::extract::double_option")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 255)]
+    pub name: Option<Option<String>>,
     /// Indices of the wanted files (at least one, each below the torrent's file count).
     #[schema(min_items = 1, max_items = 100000)]
     pub files: Option<Vec<usize>>,
@@ -456,8 +473,20 @@ pub async fn patch(
         // Moving needs write access on the destination too; invisible ones do not exist.
         id.require(target, Need::Write)?;
     }
+    let labels = match (p.label, p.labels) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidInput,
+                "give 'labels' or 'label', not both",
+            ));
+        }
+        (Some(one), None) => Some(LabelChange::Set(one.into_iter().collect())),
+        (None, Some(all)) => Some(LabelChange::Set(all)),
+        (None, None) => None,
+    };
     let patch = crate::engine::Patch {
-        label: p.label,
+        labels,
+        title: p.name,
         files: p.files,
         queue: p.queue,
         profile: p.profile,
