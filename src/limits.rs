@@ -383,7 +383,7 @@ mod tests {
             vec!["tv".to_owned(), "hd".to_owned()]
         );
         assert!(normalize_labels(&["a,b"]).is_err());
-        assert!(normalize_labels(&["bad\n"]).is_err());
+        assert!(normalize_labels(&["ba\nd"]).is_err());
         let many: Vec<String> = (0..=LABELS_MAX).map(|i| format!("l{i}")).collect();
         assert!(normalize_labels(&many).is_err());
         assert!(normalize_labels(&many[..LABELS_MAX]).is_ok());

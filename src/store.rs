@@ -1451,4 +1451,29 @@ mod tests {
         assert_eq!(s.quarantined().unwrap().len(), 2);
         assert!(s.quarantine_unreadable().unwrap().is_empty());
     }
+    #[test]
+    fn records_with_one_label_are_read_with_labels() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let mut old = serde_json::to_value(record(&"a".repeat(40), "default", 1)).unwrap();
+        let obj = old.as_object_mut().unwrap();
+        obj.remove("labels");
+        obj.insert("label".into(), "tv".into());
+        let bytes = serde_json::to_vec(&old).unwrap();
+        s.with_write(|tx| {
+            tx.open_table(TORRENTS)?
+                .insert("a".repeat(40).as_str(), bytes.as_slice())?;
+            Ok(())
+        })
+        .unwrap();
+        let got = s.torrents().unwrap();
+        assert_eq!(got[0].labels, vec!["tv".to_owned()]);
+        assert_eq!(got[0].legacy_label, None);
+        // Written back without the old field.
+        let again = String::from_utf8(encode(&got[0])).unwrap();
+        assert!(
+            again.contains("\"labels\":[\"tv\"]") && !again.contains("\"label\""),
+            "{again}"
+        );
+    }
 }

@@ -106,7 +106,6 @@ fn to_rows(v: Vec<crate::engine::TorrentRow>) -> Rows {
     v.into_iter().map(|r| (r.hash.clone(), r)).collect()
 }
 
-
 /// Subscribed profiles = rooms named `p:…` with at least one socket.
 fn subscribed_profiles(io: &SocketIo) -> HashSet<String> {
     io.sockets()

@@ -48,8 +48,9 @@ pub(crate) fn cookie_header(
     } else {
         ""
     };
-    let s =
-        format!("{name}={value}; HttpOnly; SameSite={same_site}; Path=/; Max-Age={max_age}{secure}");
+    let s = format!(
+        "{name}={value}; HttpOnly; SameSite={same_site}; Path=/; Max-Age={max_age}{secure}"
+    );
     HeaderValue::from_str(&s).unwrap_or(HeaderValue::from_static("pytorrent_session=; Max-Age=0"))
 }
 
@@ -127,11 +128,7 @@ pub(crate) async fn password_login(
     };
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let auth = st.auth.clone();
-    let pw = if plausible {
-        password
-    } else {
-        String::new()
-    };
+    let pw = if plausible { password } else { String::new() };
     // Argon2 costs tens of milliseconds of CPU and ~19 MiB: it runs in the bounded pool.
     // Unknown and passwordless users verify against the dummy hash, so timing reveals nothing.
     let checked = st

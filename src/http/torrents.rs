@@ -12,8 +12,8 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, json_rejection, parse_hash, too
 use super::{ApiError, ErrorCode};
 use crate::auth::{AccessError, Identity, Need};
 use crate::engine::{
-    AddOptions, AddSource, EngineError, FetchAccess, LabelChange, FileRow, PeerRow, QueueMove, TorrentDetails,
-    TorrentRow, TrackerRow,
+    AddOptions, AddSource, EngineError, FetchAccess, FileRow, LabelChange, PeerRow, QueueMove,
+    TorrentDetails, TorrentRow, TrackerRow,
 };
 use crate::limits;
 use crate::state::AppState;

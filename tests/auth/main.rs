@@ -11,6 +11,7 @@ mod me;
 mod nginx;
 mod origin;
 mod permissions;
+mod qbit;
 mod resolver;
 mod security;
 mod sessions;

@@ -12,6 +12,7 @@ mod bad_input;
 mod cli;
 mod crash;
 mod engine_patches;
+mod labels;
 mod moves;
 mod ops;
 mod queue;

@@ -193,12 +193,13 @@ export async function moveToProfile(hashes: string[], target: string, targetName
   if (moved > 1) toast(`Moved ${moved} torrents to ${targetName}.`, 'info');
 }
 
-export async function setLabel(hashes: string[], label: string | null) {
-  for (const h of hashes) {
+/** Sets the labels of torrents, one PATCH each: `[hash, labels]` pairs. */
+export async function setLabels(changes: [string, string[]][]) {
+  for (const [h, labels] of changes) {
     try {
-      mergeRow(await patch<Row>(`/api/torrents/${h}`, { label }));
+      mergeRow(await patch<Row>(`/api/torrents/${h}`, { labels }));
     } catch (e) {
-      toast(`Could not set the label of “${nameOf(h)}”: ${errText(e)}`);
+      toast(`Could not set the labels of “${nameOf(h)}”: ${errText(e)}`);
       return;
     }
   }

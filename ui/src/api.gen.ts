@@ -359,8 +359,13 @@ export interface components {
         };
         /** @description Exactly one of `magnet` and `url`; .torrent files are uploaded as multipart/form-data instead. */
         AddJson: {
-            /** @description At most 128 characters, no control characters. */
+            /**
+             * @description One label (older clients; put before `labels`): at most 128 characters, no control
+             *     characters, no comma.
+             */
             label?: string | null;
+            /** @description Labels (at most 32; each like `label`; repeats and empty ones are dropped). */
+            labels?: string[];
             /** @description A magnet link (`x.pe` peer hints are honoured; `dn` is cut to 255 bytes). */
             magnet?: string | null;
             /** @description Indices of the files to download (default: all); at least one. */
@@ -585,8 +590,21 @@ export interface components {
         TorrentPatch: {
             /** @description Indices of the wanted files (at least one, each below the torrent's file count). */
             files?: number[] | null;
-            /** @description New label (at most 128 characters, no control characters); null or "" clears it. */
+            /**
+             * @description One label for older clients: replaces all labels with this one; null or "" removes
+             *     them all. Not together with `labels`.
+             */
             label?: string | null;
+            /**
+             * @description The torrent's labels, replacing the present ones (at most 32, each at most 128
+             *     characters without control characters or commas; [] removes them all).
+             */
+            labels?: string[] | null;
+            /**
+             * @description A name to show instead of the torrent's own (1-255 characters, no control
+             *     characters); null shows its own again.
+             */
+            name?: string | null;
             /** @description Move to another profile (data moves along). */
             profile?: string | null;
             queue?: null | components["schemas"]["QueueMove"];
@@ -626,7 +644,10 @@ export interface components {
             eta?: number | null;
             force_start: boolean;
             hash: string;
+            /** @description The first of `labels` (for clients that know one label per torrent). */
             label?: string | null;
+            /** @description The torrent's labels, in the order given. */
+            labels: string[];
             name: string;
             /** @description Paused by a user (the queue never resumes it). */
             paused: boolean;

@@ -206,6 +206,7 @@ function startSynthetic(n: number) {
     const progress = state === 'seeding' ? 1 : rnd();
     const hash = (i.toString(16).padStart(8, '0') + 'f'.repeat(32)).slice(0, 40);
     const name = `${words[i % words.length]}-${words[(i * 7) % words.length]}-${1000 + i}.iso`;
+    const label = labels[Math.floor(rnd() * labels.length)];
     rows.map.set(hash, {
       hash,
       name,
@@ -222,7 +223,8 @@ function startSynthetic(n: number) {
       seeds: Math.floor(rnd() * 20),
       ratio: rnd() * 3,
       queue_position: i + 1,
-      label: labels[Math.floor(rnd() * labels.length)],
+      label,
+      labels: label ? [label] : [],
       added_at: new Date(t0 + i * 60000).toISOString(),
       completed_at: null,
       error: state === 'error' ? 'synthetic error' : null,

@@ -73,7 +73,7 @@ export const COLUMNS: Col[] = [
   { id: 'ul_speed', title: 'Up', long: 'Upload speed', width: 82, right: true, key: (r) => r.ul_speed },
   { id: 'eta', title: 'ETA', width: 70, right: true, key: (r) => (r.eta == null ? Infinity : r.eta) },
   { id: 'ratio', title: 'Ratio', width: 52, right: true, key: (r) => r.ratio },
-  { id: 'label', title: 'Label', width: 84, key: (r) => (r.label || '').toLowerCase() },
+  { id: 'label', title: 'Labels', width: 110, key: (r) => labelsOf(r).join(', ').toLowerCase() },
   { id: 'added_at', title: 'Added', long: 'Added on', width: 126, key: (r) => r.added_at },
   { id: 'completed_at', title: 'Completed', long: 'Completed on', width: 126, key: (r) => r.completed_at || '' },
   { id: 'remaining', title: 'Remaining', width: 82, right: true, key: (r) => Math.max(0, r.size - r.downloaded) },
@@ -104,14 +104,19 @@ export interface Filter {
   trackerOf: (hash: string) => string[] | undefined;
 }
 
+/** A row's labels (rows from before several labels carry only `label`). */
+export function labelsOf(r: Partial<Pick<Row, 'label' | 'labels'>>): string[] {
+  return r.labels ?? (r.label ? [r.label] : []);
+}
+
 export function compute(all: Iterable<Row>, f: Filter, sort: Sort): Row[] {
   const q = f.search.trim().toLowerCase();
   const out: Row[] = [];
   for (const r of all) {
     if (f.status !== 'all' && !matchStatus(r, f.status)) continue;
-    if (f.label !== null && (r.label || '') !== f.label) continue;
+    if (f.label !== null && (f.label === '' ? labelsOf(r).length > 0 : !labelsOf(r).includes(f.label))) continue;
     if (f.tracker !== null && !(f.trackerOf(r.hash) || []).includes(f.tracker)) continue;
-    if (q && !r.name.toLowerCase().includes(q) && !(r.label || '').toLowerCase().includes(q) && r.hash !== q) continue;
+    if (q && !r.name.toLowerCase().includes(q) && !labelsOf(r).some((l) => l.toLowerCase().includes(q)) && r.hash !== q) continue;
     out.push(r);
   }
   const key = COL_BY_ID[sort.col]?.key || COL_BY_ID.queue_position.key;

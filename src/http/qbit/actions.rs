@@ -245,8 +245,12 @@ pub(super) async fn torrents(
 const TAGS_KEPT_MAX: usize = 1000;
 
 fn admin(id: &Identity, what: &str) -> Result<(), ApiError> {
-    id.require_admin()
-        .map_err(|_| plain(StatusCode::FORBIDDEN, &format!("only an administrator can {what}")))
+    id.require_admin().map_err(|_| {
+        plain(
+            StatusCode::FORBIDDEN,
+            &format!("only an administrator can {what}"),
+        )
+    })
 }
 
 fn visible(st: &AppState, id: &Identity) -> Vec<TorrentRow> {
@@ -302,7 +306,8 @@ fn filter_matches(filter: &str, r: &TorrentRow, state: &str) -> bool {
     let active = r.dl_speed > 0 || r.ul_speed > 0;
     match filter {
         "downloading" => {
-            state.ends_with("DL") && !state.starts_with("paused") || state == "downloading"
+            state.ends_with("DL") && !state.starts_with("paused")
+                || state == "downloading"
                 || state == "pausedDL"
         }
         "seeding" => matches!(
@@ -367,7 +372,10 @@ fn info(st: &AppState, id: &Identity, call: &Call) -> Result<Answer, ApiError> {
         && let Some(first) = list.first()
     {
         if !first.contains_key(col) {
-            return Err(plain(StatusCode::BAD_REQUEST, "'sort' parameter is invalid"));
+            return Err(plain(
+                StatusCode::BAD_REQUEST,
+                "'sort' parameter is invalid",
+            ));
         }
         let reverse = call.flag("reverse").unwrap_or(false);
         list.sort_by(|a, b| {
@@ -387,7 +395,11 @@ fn info(st: &AppState, id: &Identity, call: &Call) -> Result<Answer, ApiError> {
     let taken: Vec<Value> = list
         .into_iter()
         .skip(offset as usize)
-        .take(if limit > 0 { limit as usize } else { usize::MAX })
+        .take(if limit > 0 {
+            limit as usize
+        } else {
+            usize::MAX
+        })
         .map(Value::Object)
         .collect();
     Ok(Answer::Json(Value::Array(taken)))
@@ -465,7 +477,10 @@ async fn add(st: &AppState, id: &Identity, call: Call) -> Result<Answer, ApiErro
         if crate::engine::read_torrent(bytes).is_err() {
             return Err(plain(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                &format!("Error: '{}' is not a valid torrent file.", limits::quote(name)),
+                &format!(
+                    "Error: '{}' is not a valid torrent file.",
+                    limits::quote(name)
+                ),
             ));
         }
     }
@@ -503,7 +518,10 @@ async fn add(st: &AppState, id: &Identity, call: Call) -> Result<Answer, ApiErro
         return Ok(Answer::Text("Fails."));
     }
     let subdir = subdir_of(&profile, call.get("savepath").unwrap_or(""))?;
-    let paused = call.flag("paused").or(call.flag("stopped")).unwrap_or(false);
+    let paused = call
+        .flag("paused")
+        .or(call.flag("stopped"))
+        .unwrap_or(false);
     let opts = AddOptions {
         paused,
         labels,
@@ -587,7 +605,10 @@ fn create_category(st: &AppState, name: &str, save_path: &str) -> Result<Profile
         std::fs::create_dir_all(&dir).map_err(|e| {
             plain(
                 StatusCode::CONFLICT,
-                &format!("Unable to create category: cannot create {}: {e}", dir.display()),
+                &format!(
+                    "Unable to create category: cannot create {}: {e}",
+                    dir.display()
+                ),
             )
         })?;
     }
@@ -641,7 +662,10 @@ fn edit_category(
             std::fs::create_dir_all(&dir).map_err(|e| {
                 plain(
                     StatusCode::CONFLICT,
-                    &format!("Unable to edit category: cannot create {}: {e}", dir.display()),
+                    &format!(
+                        "Unable to edit category: cannot create {}: {e}",
+                        dir.display()
+                    ),
                 )
             })?;
         }

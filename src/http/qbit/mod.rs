@@ -88,13 +88,8 @@ pub(crate) enum Answer {
 
 impl IntoResponse for Answer {
     fn into_response(self) -> Response {
-        let text = |s: String| {
-            (
-                [(header::CONTENT_TYPE, "text/plain; charset=UTF-8")],
-                s,
-            )
-                .into_response()
-        };
+        let text =
+            |s: String| ([(header::CONTENT_TYPE, "text/plain; charset=UTF-8")], s).into_response();
         match self {
             Answer::Text(s) => text(s.to_owned()),
             Answer::Owned(s) => text(s),
@@ -269,15 +264,15 @@ async fn dispatch(
 ) -> Response {
     // `scope/action`, as qBittorrent's own pattern: anything else is not an endpoint.
     let Some((scope, action)) = rest.split_once('/').filter(|(s, a)| {
-        let word = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        let word =
+            |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         word(s) && word(a)
     }) else {
         return not_found().await;
     };
     let method = req.method().clone();
-    if method != Method::GET && method != Method::POST
-        || (post_only(scope, action) && method != Method::POST)
-    {
+    let allowed = method == Method::POST || (method == Method::GET && !post_only(scope, action));
+    if !allowed {
         return render(plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed"));
     }
     let call = match read_call(&st, req).await {
@@ -318,7 +313,12 @@ async fn route(st: &AppState, scope: &str, action: &str, call: Call) -> Result<A
 /// act on with `need`. Unknown and invisible hashes are skipped, as qBittorrent skips
 /// unknown ones; a named torrent the caller may only read refuses the whole call (403)
 /// before anything changes. `all` means every torrent the caller may act on.
-fn selected(st: &AppState, id: &Identity, hashes: &str, need: Need) -> Result<Vec<String>, ApiError> {
+fn selected(
+    st: &AppState,
+    id: &Identity,
+    hashes: &str,
+    need: Need,
+) -> Result<Vec<String>, ApiError> {
     let ok = |p: &str| match need {
         Need::Read => id.level(p) != Level::None,
         Need::Write => id.level(p) == Level::Full || id.is_admin(),

@@ -75,9 +75,7 @@ pub fn torrent(r: &TorrentRow) -> Map<String, Value> {
         ((1.0 - r.progress.clamp(0.0, 1.0)) * r.size as f64).round() as u64
     };
     let active = r.dl_speed > 0 || r.ul_speed > 0;
-    let seeding_time = r
-        .completed_at
-        .map_or(0, |c| (now - c).num_seconds().max(0));
+    let seeding_time = r.completed_at.map_or(0, |c| (now - c).num_seconds().max(0));
     let v = json!({
         "hash": r.hash,
         "infohash_v1": r.hash,
@@ -144,7 +142,11 @@ pub fn properties(d: &TorrentDetails) -> Value {
     let now = Utc::now();
     let elapsed = (now - r.added_at).num_seconds().max(1);
     let piece = d.piece_length.unwrap_or(0) as u64;
-    let pieces = if piece == 0 { 0 } else { r.size.div_ceil(piece) };
+    let pieces = if piece == 0 {
+        0
+    } else {
+        r.size.div_ceil(piece)
+    };
     let have = if piece == 0 || r.size == 0 {
         0
     } else if complete(r) {

@@ -216,7 +216,10 @@ const SYNC_CLIENTS_MAX: usize = 64;
 /// client, else the changed fields of each torrent, removed hashes, changed categories and
 /// tags, and the changed parts of `server_state`.
 pub(super) fn maindata(st: &AppState, id: &Identity, call: &Call) -> Result<Answer, ApiError> {
-    let rid: u64 = call.get("rid").and_then(|r| r.trim().parse().ok()).unwrap_or(0);
+    let rid: u64 = call
+        .get("rid")
+        .and_then(|r| r.trim().parse().ok())
+        .unwrap_or(0);
     let rows = visible_rows(st, id);
     let torrents: HashMap<String, Map<String, Value>> = rows
         .iter()
@@ -280,8 +283,11 @@ pub(super) fn maindata(st: &AppState, id: &Identity, call: &Call) -> Result<Answ
             if !changed.is_empty() {
                 out.insert("torrents".into(), Value::Object(changed));
             }
-            let removed: Vec<&String> =
-                p.torrents.keys().filter(|h| !torrents.contains_key(*h)).collect();
+            let removed: Vec<&String> = p
+                .torrents
+                .keys()
+                .filter(|h| !torrents.contains_key(*h))
+                .collect();
             if !removed.is_empty() {
                 out.insert("torrents_removed".into(), json!(removed));
             }

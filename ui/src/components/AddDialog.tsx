@@ -6,6 +6,7 @@ import { api, errText } from '../api';
 import { type TorrentInfo, parseTorrent } from '../bencode';
 import * as fmt from '../format';
 import { Icon } from '../icons';
+import { labelsOf } from '../list';
 import { app, canWrite, rows, toast, useStore } from '../store';
 import { Modal } from './Dialogs';
 
@@ -100,7 +101,8 @@ export function AddDialog() {
     };
   }, []);
 
-  const labels = [...new Set([...rows.map.values()].map((r) => r.label).filter(Boolean) as string[])].sort();
+  const labels = [...new Set([...rows.map.values()].flatMap((r) => labelsOf(r)))].sort();
+  const labelList = [...new Set(label.split(',').map((l) => l.trim()).filter(Boolean))];
   const magnetLines = magnets.split('\n').map((l) => l.trim()).filter(Boolean);
   const count = magnetLines.length + (url.trim() ? 1 : 0) + files.filter((f) => !f.error).length;
 
@@ -112,7 +114,7 @@ export function AddDialog() {
     if (!profile) return;
     const peerList = peers.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
     const base: Record<string, unknown> = { paused };
-    if (label.trim()) base.label = label.trim();
+    if (labelList.length) base.labels = labelList;
     if (peerList.length) base.peers = peerList;
     if (subdir.trim()) base.subdir = subdir.trim();
     const path = `/api/profiles/${encodeURIComponent(profile)}/torrents`;
@@ -153,7 +155,7 @@ export function AddDialog() {
       const fd = new FormData();
       fd.append('torrent', f.file, f.file.name);
       fd.append('paused', String(paused));
-      if (label.trim()) fd.append('label', label.trim());
+      if (labelList.length) fd.append('labels', labelList.join(','));
       if (peerList.length) fd.append('peers', peerList.join(','));
       if (subdir.trim()) fd.append('subdir', subdir.trim());
       if (f.info) {
@@ -199,8 +201,8 @@ export function AddDialog() {
             </select>
           </label>
           <label class="field">
-            Label
-            <input name="label" list="add-labels" value={label} onInput={(e) => setLabel(e.currentTarget.value)} placeholder="optional" />
+            Labels
+            <input name="label" list="add-labels" value={label} onInput={(e) => setLabel(e.currentTarget.value)} placeholder="optional, comma-separated" />
             <datalist id="add-labels">{labels.map((l) => <option key={l} value={l} />)}</datalist>
           </label>
           <label class="check inline">

@@ -7,7 +7,8 @@ import { memo } from '../hooks';
 import { Icon } from '../icons';
 import { app, canWrite, rows, rowsStore, useStore } from '../store';
 import type { Row } from '../types';
-import { EmptyState, ProgressBar, Status, bySlot, useShownList, useWindow } from './Table';
+import { labelsOf } from '../list';
+import { Chips, EmptyState, ProgressBar, Status, bySlot, useShownList, useWindow } from './Table';
 
 const CARD_H = 76;
 
@@ -26,7 +27,7 @@ const Card = memo(
         {r.dl_speed > 0 && <span class="dlc">↓ {fmt.speed(r.dl_speed)}</span>}
         {r.ul_speed > 0 && <span class="ulc">↑ {fmt.speed(r.ul_speed)}</span>}
         {r.eta != null && <span>{fmt.eta(r.eta)}</span>}
-        {r.label && <span class="tag">{r.label}</span>}
+        <Chips labels={labelsOf(r)} />
       </div>
     </div>
   ),
@@ -124,7 +125,7 @@ export function MoreSheet() {
             <button role="menuitem" onClick={run(() => act('force-start', hashes))}><Icon n="force" /> Force start</button>
             <button role="menuitem" onClick={run(() => act('recheck', hashes))}><Icon n="recheck" /> Force recheck</button>
             <button role="menuitem" onClick={run(() => act('reannounce', hashes))}><Icon n="announce" /> Force reannounce</button>
-            <button role="menuitem" onClick={run(askLabel)}><Icon n="tag" /> Set label…</button>
+            <button role="menuitem" onClick={run(askLabel)}><Icon n="tag" /> Labels…</button>
             <div class="sheet-row">
               <button role="menuitem" onClick={run(() => queueMove('top', hashes))} aria-label="Queue: top"><Icon n="top" /> Top</button>
               <button role="menuitem" onClick={run(() => queueMove('up', hashes))} aria-label="Queue: up"><Icon n="up" /> Up</button>

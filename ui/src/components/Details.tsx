@@ -9,7 +9,8 @@ import * as fmt from '../format';
 import { Icon } from '../icons';
 import { app, rows, rowsStore, toast, useStore } from '../store';
 import type { Details, FileRow, PeerRow, Row } from '../types';
-import { ProgressBar, Status } from './Table';
+import { labelsOf } from '../list';
+import { Chips, ProgressBar, Status } from './Table';
 
 type Tab = 'general' | 'files' | 'peers' | 'trackers';
 const TABS: { id: Tab; label: string }[] = [
@@ -91,7 +92,7 @@ function General({ r }: { r: Row }) {
       <dl>
         {kv('Info hash', <code class="sel-all">{r.hash}</code>)}
         {kv('Save path', <span title={d?.save_dir || r.save_dir}>{d?.save_dir || r.save_dir || ''}</span>)}
-        {kv('Label', r.label || '–')}
+        {kv('Labels', labelsOf(r).length ? <Chips labels={labelsOf(r)} /> : '–')}
         {kv('Added', fmt.date(r.added_at))}
         {kv('Completed', fmt.date(r.completed_at) || '–')}
         {d?.source_url ? kv('Source', d.source_url) : null}

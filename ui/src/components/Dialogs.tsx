@@ -1,5 +1,6 @@
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { remove, selectedHashes, setLabel } from '../actions';
+import { remove, selectedHashes, setLabels } from '../actions';
+import { labelsOf } from '../list';
 import { Icon } from '../icons';
 import { app, dismissToast, rows, toasts, useStore } from '../store';
 
@@ -136,46 +137,102 @@ export function LabelDialog() {
 /** Labels in use in the loaded profile, most used first, with how many torrents carry each. */
 function labelsInUse(): [string, number][] {
   const n = new Map<string, number>();
-  for (const r of rows.map.values()) if (r.label) n.set(r.label, (n.get(r.label) || 0) + 1);
+  for (const r of rows.map.values()) for (const l of labelsOf(r)) n.set(l, (n.get(l) || 0) + 1);
   return [...n].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
 }
 
-/** Picks a label for the selected torrents: one of those in use, a new one, or none. */
+type Pick = 'on' | 'off' | 'mixed';
+
+/** Why a typed label cannot be used, if it cannot (the server's limits, docs/limits.md). */
+function labelProblem(l: string): string | null {
+  if ([...l].length > 128) return 'A label has at most 128 characters.';
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(l)) return 'A label cannot contain control characters.';
+  return null;
+}
+
+/**
+ * Edits the labels of the selected torrents. Each label in use is on (every selected torrent
+ * has it), mixed (some have it) or off; a click turns it on or off. New labels are typed
+ * (commas separate several). Apply adds the labels that are on, removes those that are off
+ * and leaves mixed ones as each torrent has them.
+ */
 function LabelBody() {
   const [hashes] = useState(selectedHashes);
-  const current = [...new Set(hashes.map((h) => rows.map.get(h)?.label || ''))];
-  const [text, setText] = useState(current.length === 1 ? current[0] : '');
   const [used] = useState(labelsInUse);
+  const [picks, setPicks] = useState<Map<string, Pick>>(() => {
+    const m = new Map<string, Pick>();
+    for (const [l] of used) {
+      const n = hashes.filter((h) => labelsOf(rows.map.get(h) || {}).includes(l)).length;
+      m.set(l, n === 0 ? 'off' : n === hashes.length ? 'on' : 'mixed');
+    }
+    return m;
+  });
+  const [text, setText] = useState('');
+  const typed = text.split(',').map((l) => l.trim()).filter(Boolean);
+  const problem = typed.map(labelProblem).find(Boolean) || null;
   const close = () => app.set({ labelOpen: false });
-  const apply = (label: string) => {
-    close();
-    setLabel(hashes, label.trim() || null);
+  const toggle = (l: string) => setPicks((m) => new Map(m).set(l, m.get(l) === 'on' ? 'off' : 'on'));
+  const addTyped = () => {
+    if (problem || !typed.length) return;
+    setPicks((m) => {
+      const n = new Map(m);
+      for (const l of typed) n.set(l, 'on');
+      return n;
+    });
+    setText('');
   };
-  const tooLong = [...text.trim()].length > 128;
+  const apply = () => {
+    if (problem) return;
+    const all = new Map(picks);
+    for (const l of typed) all.set(l, 'on');
+    const changes: [string, string[]][] = [];
+    for (const h of hashes) {
+      const cur = labelsOf(rows.map.get(h) || {});
+      const next = cur.filter((l) => all.get(l) !== 'off');
+      for (const [l, p] of all) if (p === 'on' && !next.includes(l)) next.push(l);
+      if (next.join('\n') !== cur.join('\n')) changes.push([h, next]);
+    }
+    close();
+    setLabels(changes);
+  };
   const what = hashes.length === 1 ? `“${rows.map.get(hashes[0])?.name || hashes[0]}”` : `${hashes.length} torrents`;
+  const shown = [...picks.keys()];
   return (
-    <Modal title="Set label" onClose={close} testid="label-dialog">
-      <form class="modal-body" onSubmit={(e) => { e.preventDefault(); if (!tooLong) apply(text); }}>
-        <p class="muted">For {what}.</p>
-        {used.length > 0 && (
-          <div class="label-picks" role="group" aria-label="Labels in use">
-            {used.map(([l, n]) => (
-              <button type="button" key={l} class={'label-pick' + (l === text.trim() ? ' on' : '')} aria-pressed={l === text.trim()} onClick={() => apply(l)}>
-                <Icon n="tag" size={12} /> {l} <span class="muted">{n}</span>
-              </button>
-            ))}
+    <Modal title="Labels" onClose={close} testid="label-dialog">
+      <form class="modal-body" onSubmit={(e) => { e.preventDefault(); apply(); }}>
+        <p class="muted">For {what}. Click a label to add it to or remove it from {hashes.length === 1 ? 'the torrent' : 'all of them'}.</p>
+        {shown.length > 0 && (
+          <div class="label-picks" role="group" aria-label="Labels">
+            {shown.map((l) => {
+              const p = picks.get(l) || 'off';
+              const n = used.find(([u]) => u === l)?.[1];
+              return (
+                <button type="button" key={l} class={'label-pick ' + p} aria-pressed={p === 'on' ? true : p === 'mixed' ? 'mixed' : false} onClick={() => toggle(l)} data-testid={'label-pick-' + l}>
+                  <Icon n={p === 'off' ? 'tag' : 'check'} size={12} /> {l}{n != null && <span class="muted"> {n}</span>}
+                  {p === 'mixed' && <span class="muted"> (some)</span>}
+                </button>
+              );
+            })}
           </div>
         )}
         <label class="field">
-          <span>{used.length ? 'Or a new label' : 'Label'}</span>
-          <input data-autofocus value={text} maxLength={512} onInput={(e) => setText(e.currentTarget.value)} aria-invalid={tooLong} data-testid="label-input" />
+          <span>{shown.length ? 'New labels' : 'Labels'} <span class="muted">(commas separate several; Enter adds them)</span></span>
+          <input
+            data-autofocus
+            value={text}
+            maxLength={4096}
+            onInput={(e) => setText(e.currentTarget.value)}
+            onKeyDown={(e) => { if (e.key === 'Enter' && typed.length) { e.preventDefault(); addTyped(); } }}
+            aria-invalid={!!problem}
+            data-testid="label-input"
+          />
         </label>
-        {tooLong && <p class="err">At most 128 characters.</p>}
+        {problem && <p class="err">{problem}</p>}
         <div class="modal-foot">
-          <button type="button" class="btn" onClick={() => apply('')} disabled={current.length === 1 && !current[0]}>Clear label</button>
+          <button type="button" class="btn" onClick={() => setPicks((m) => new Map([...m.keys()].map((l) => [l, 'off' as Pick])))} disabled={!shown.length}>Remove all</button>
           <span class="grow" />
           <button type="button" class="btn" onClick={close}>Cancel</button>
-          <button type="submit" class="btn primary" disabled={tooLong} data-testid="apply-label">Apply</button>
+          <button type="submit" class="btn primary" disabled={!!problem} data-testid="apply-label">Apply</button>
         </div>
       </form>
     </Modal>

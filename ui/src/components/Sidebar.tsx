@@ -1,5 +1,5 @@
 import { useMemo } from 'preact/hooks';
-import { STATUS_FILTERS, statusCounts } from '../list';
+import { STATUS_FILTERS, labelsOf, statusCounts } from '../list';
 import { app, rows, rowsStore, useStore } from '../store';
 import { trackersOf } from '../trackers';
 
@@ -15,7 +15,10 @@ export function Sidebar() {
   const counts = useMemo(() => statusCounts(rows.map.values()), [version]);
   const labels = useMemo(() => {
     const m = new Map<string, number>();
-    for (const r of rows.map.values()) m.set(r.label || '', (m.get(r.label || '') || 0) + 1);
+    for (const r of rows.map.values()) {
+      const ls = labelsOf(r);
+      for (const l of ls.length ? ls : ['']) m.set(l, (m.get(l) || 0) + 1);
+    }
     return [...m.entries()].sort((a, b) => a[0].localeCompare(b[0]));
   }, [version]);
   const trackers = useMemo(() => {

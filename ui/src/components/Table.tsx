@@ -8,7 +8,7 @@ import { act, askLabel, askRemove, copyHash, copyMagnet, moveToProfile, openAdd,
 import * as fmt from '../format';
 import { memo, useDismiss } from '../hooks';
 import { Icon } from '../icons';
-import { COLUMNS, COL_BY_ID, DEFAULT_HIDDEN, type Col, type ColId, type Sort, compute, computeRanks, ranks, seedingSecs, setShown, shown } from '../list';
+import { COLUMNS, COL_BY_ID, DEFAULT_HIDDEN, type Col, type ColId, type Sort, compute, computeRanks, labelsOf, ranks, seedingSecs, setShown, shown } from '../list';
 import { getPref, prefs, setPref } from '../prefs';
 import { app, canWrite, rows, rowsStore, useStore } from '../store';
 import { trackersOf } from '../trackers';
@@ -67,6 +67,16 @@ export function Status({ r }: { r: Row }) {
   );
 }
 
+/** A torrent's labels as chips. */
+export function Chips({ labels }: { labels: string[] }) {
+  if (!labels.length) return null;
+  return (
+    <span class="chips" title={labels.join(', ')}>
+      {labels.map((l) => <span key={l} class="tag chip">{l}</span>)}
+    </span>
+  );
+}
+
 function cell(c: ColId, r: Row) {
   switch (c) {
     case 'queue_position':
@@ -92,7 +102,7 @@ function cell(c: ColId, r: Row) {
     case 'availability':
       return r.availability == null ? '' : r.availability.toFixed(3);
     case 'label':
-      return r.label || '';
+      return <Chips labels={labelsOf(r)} />;
     case 'added_at':
       return fmt.date(r.added_at);
     case 'completed_at':
@@ -221,7 +231,7 @@ export function RowMenu({ at, close }: { at: { x: number; y: number }; close: ()
       {w && (
         <>
           <hr />
-          <button role="menuitem" onClick={run(askLabel)}><Icon n="tag" /> Set label…</button>
+          <button role="menuitem" onClick={run(askLabel)}><Icon n="tag" /> Labels…</button>
           <button role="menuitem" onClick={run(() => queueMove('top', hashes))}><Icon n="top" /> Queue: top</button>
           <button role="menuitem" onClick={run(() => queueMove('up', hashes))}><Icon n="up" /> Queue: up</button>
           <button role="menuitem" onClick={run(() => queueMove('down', hashes))}><Icon n="down" /> Queue: down</button>

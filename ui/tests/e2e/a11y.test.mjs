@@ -87,7 +87,7 @@ for (const theme of ['dark', 'light']) {
       await check(page, 'remove dialog', found);
       await page.keyboard.press('Escape');
       await page.click(`.tr[data-h="${hashes[0]}"] .c-name`, { button: 'right' });
-      await page.click('[data-testid=row-menu] button:has-text("Set label")');
+      await page.click('[data-testid=row-menu] button:has-text("Labels")');
       await page.waitForSelector('[data-testid=label-dialog]');
       await check(page, 'label dialog', found);
       await page.keyboard.press('Escape');

@@ -155,43 +155,58 @@ test('queue: toolbar buttons, shortcuts and dragging rows', async () => {
   await waitFor('the block dragged to the end', 10, async () => JSON.stringify(await order()) === JSON.stringify([Q[0], Q[1], Q[2]]));
 });
 
-test('labels: picked from those in use, typed, or cleared, in a dialog', async () => {
-  const label = async (h) => (await d.api('GET', `/api/torrents/${h}`, undefined, admin)).label;
+test('labels: several per torrent, typed or picked, for a selection, shown as chips and filtered by any', async () => {
+  const labels = async (h) => (await d.api('GET', `/api/torrents/${h}`, undefined, admin)).labels;
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
   const open = async (h) => {
     await page.click(`${row(h)} .c-name`, { button: 'right' });
-    await page.click('[data-testid=row-menu] button:has-text("Set label")');
+    await page.click('[data-testid=row-menu] button:has-text("Labels")');
     await page.waitForSelector('[data-testid=label-dialog]');
   };
   await page.click(`${row(Q[0])} .c-name`);
   await open(Q[0]);
-  // The text field has the focus: typing and Enter apply.
+  // The text field has the focus: typed labels (commas separate them) are added by Enter.
   assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'label-input');
-  await page.keyboard.type('Linux ISOs');
+  await page.keyboard.type('Linux ISOs, 4K');
   await page.keyboard.press('Enter');
-  await waitFor('the typed label stored', 5, async () => (await label(Q[0])) === 'Linux ISOs');
+  await page.waitForSelector('[data-testid="label-pick-4K"][aria-pressed=true]');
+  await page.click('[data-testid=apply-label]');
+  await waitFor('both typed labels stored', 5, async () => same(await labels(Q[0]), ['Linux ISOs', '4K']));
   await page.waitForSelector('[data-testid=label-dialog]', { state: 'detached' });
-  // The next torrent offers the label in use, with its count.
-  await page.click(`${row(Q[1])} .c-name`);
+  // Shown as chips in the row.
+  await waitFor('two chips in the row', 5, async () => (await page.locator(`${row(Q[0])} .chip`).count()) === 2);
+  // For a selection: a label some of them carry is "mixed"; turning one on adds it to all,
+  // the mixed one stays as each torrent has it.
+  await page.click(`${row(Q[1])} .c-name`, { modifiers: ['Control'] });
   await open(Q[1]);
-  const pick = page.locator('[data-testid=label-dialog] .label-pick', { hasText: 'Linux ISOs' });
-  assert.match(await pick.textContent(), /Linux ISOs\s*1/);
-  await pick.click();
-  await waitFor('the picked label stored', 5, async () => (await label(Q[1])) === 'Linux ISOs');
-  // Escape changes nothing; Clear label removes it.
+  const linux = page.locator('[data-testid="label-pick-Linux ISOs"]');
+  assert.equal(await linux.getAttribute('aria-pressed'), 'mixed');
+  assert.match(await linux.textContent(), /Linux ISOs\s*1/);
+  await linux.click();
+  assert.equal(await linux.getAttribute('aria-pressed'), 'true');
+  await page.click('[data-testid=apply-label]');
+  await waitFor('the picked label on both', 5, async () => same(await labels(Q[1]), ['Linux ISOs']) && same(await labels(Q[0]), ['Linux ISOs', '4K']));
+  // The sidebar filters by any label: 4K shows only the first torrent.
+  await page.click('.sidebar .side-item:has-text("4K")');
+  await waitFor('only the 4K torrent listed', 5, async () => (await page.locator('.tr[data-h]').count()) === 1);
+  await page.click('.sidebar .side-item:has-text("All labels")');
+  // Escape changes nothing; "Remove all" takes every label off.
+  await page.click(`${row(Q[1])} .c-name`);
   await open(Q[1]);
   await page.keyboard.press('Escape');
   await page.waitForSelector('[data-testid=label-dialog]', { state: 'detached' });
-  assert.equal(await label(Q[1]), 'Linux ISOs');
+  assert.deepEqual(await labels(Q[1]), ['Linux ISOs']);
   await open(Q[1]);
-  await page.click('[data-testid=label-dialog] button:has-text("Clear label")');
-  await waitFor('the label cleared', 5, async () => (await label(Q[1])) === null);
+  await page.click('[data-testid=label-dialog] button:has-text("Remove all")');
+  await page.click('[data-testid=apply-label]');
+  await waitFor('the labels removed', 5, async () => same(await labels(Q[1]), []));
   // More than 128 characters: said in the dialog, Apply disabled.
   await open(Q[1]);
   await page.fill('[data-testid=label-input]', 'x'.repeat(129));
-  assert.match(await page.textContent('[data-testid=label-dialog]'), /At most 128 characters/);
+  assert.match(await page.textContent('[data-testid=label-dialog]'), /at most 128 characters/);
   assert.equal(await page.isDisabled('[data-testid=apply-label]'), true);
   await page.keyboard.press('Escape');
-  await d.api('PATCH', `/api/torrents/${Q[0]}`, { label: null }, admin);
+  await d.api('PATCH', `/api/torrents/${Q[0]}`, { labels: [] }, admin);
 });
 
 test('context menu: copy the info hash and the magnet link, open details', async () => {
@@ -315,7 +330,7 @@ test('phone: percent on cards, the "more" sheet reaches force start, recheck, qu
     await p.tap(`.card[data-h="${Q[0]}"]`);
     await p.click('[data-testid=more-actions]');
     const sheet = p.locator('[data-testid=more-sheet]');
-    for (const label of ['Force start', 'Force recheck', 'Set label', 'Queue: top', 'Queue: bottom', 'Move to Elsewhere', 'Copy magnet link']) {
+    for (const label of ['Force start', 'Force recheck', 'Labels', 'Queue: top', 'Queue: bottom', 'Move to Elsewhere', 'Copy magnet link']) {
       assert.equal(await sheet.locator(`button:has-text("${label}"), button[aria-label="${label}"]`).count(), 1, label);
     }
     await sheet.locator('button[aria-label="Queue: bottom"]').click();
