@@ -75,6 +75,9 @@ pub fn torrent(r: &TorrentRow) -> Map<String, Value> {
         ((1.0 - r.progress.clamp(0.0, 1.0)) * r.size as f64).round() as u64
     };
     let active = r.dl_speed > 0 || r.ul_speed > 0;
+    // qBittorrent keeps a torrent's tags sorted.
+    let mut tags = r.labels.clone();
+    tags.sort();
     let seeding_time = r.completed_at.map_or(0, |c| (now - c).num_seconds().max(0));
     let v = json!({
         "hash": r.hash,
@@ -99,7 +102,7 @@ pub fn torrent(r: &TorrentRow) -> Map<String, Value> {
         "seq_dl": false,
         "f_l_piece_prio": false,
         "category": r.profile,
-        "tags": r.labels.join(", "),
+        "tags": tags.join(", "),
         "super_seeding": false,
         "force_start": r.force_start,
         "save_path": dir(&r.save_dir),
