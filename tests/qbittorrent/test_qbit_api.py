@@ -332,6 +332,15 @@ class QbitApi(unittest.TestCase):
         self.assertEqual([x["hash"] for x in self.qb.torrents_info(category="tv-sonarr",
                                                                    tag="hd")], [p["hash"]])
         self.assertEqual(self.qb.torrents_info(tag="no-such-tag"), [])
+        # A magnet, paused, with tags and a category (the seeder never hears of it).
+        paused = "cd" * 20
+        self.assertEqual(self.qb.torrents_add(urls=f"magnet:?xt=urn:btih:{paused}&dn=later",
+                                              category="tv-sonarr", tags="later",
+                                              is_paused=True), "Ok.")
+        t = until(lambda: self.info(paused), 20, "the paused magnet")
+        self.assertEqual((t["category"], t["tags"]), ("tv-sonarr", "later"))
+        until(lambda: self.info(paused)["state"] == "pausedDL", 20, "the magnet paused")
+        self.qb.torrents_delete(delete_files=True, torrent_hashes=paused)
         self.assertEqual(self.qb.torrents_info(filter="paused", category="tv-sonarr")[0]["hash"],
                          p["hash"])
         # A repeated add of the same torrent adds nothing.
