@@ -67,6 +67,7 @@ error_codes! {
     ExternalProvider = "external_provider" => CONFLICT,
     FetchFailed = "fetch_failed" => BAD_REQUEST,
     FileConflict = "file_conflict" => CONFLICT,
+    FileNotFound = "file_not_found" => NOT_FOUND,
     Forbidden = "forbidden" => FORBIDDEN,
     HeaderRejected = "header_rejected" => FORBIDDEN,
     HeadersTooLarge = "headers_too_large" => REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -90,12 +91,14 @@ error_codes! {
     MoveFailed = "move_failed" => CONFLICT,
     NoAccount = "no_account" => CONFLICT,
     NoLocalPassword = "no_local_password" => CONFLICT,
+    NotDownloaded = "not_downloaded" => CONFLICT,
     NotFound = "not_found" => NOT_FOUND,
     OriginRejected = "origin_rejected" => FORBIDDEN,
     PathEscape = "path_escape" => BAD_REQUEST,
     PathEscapesProfile = "path_escapes_profile" => BAD_REQUEST,
     PayloadTooLarge = "payload_too_large" => PAYLOAD_TOO_LARGE,
     PreferencesTooLarge = "preferences_too_large" => PAYLOAD_TOO_LARGE,
+    RangeNotSatisfiable = "range_not_satisfiable" => RANGE_NOT_SATISFIABLE,
     ProfileNotEmpty = "profile_not_empty" => CONFLICT,
     ProfileNotFound = "profile_not_found" => NOT_FOUND,
     SessionNotFound = "session_not_found" => NOT_FOUND,
@@ -229,6 +232,12 @@ impl From<EngineError> for ApiError {
             E::FetchFailed(_) => Self::new(ErrorCode::FetchFailed, msg),
             E::ProfileNotFound(_) => Self::new(ErrorCode::ProfileNotFound, msg),
             E::TorrentNotFound(_) => Self::new(ErrorCode::TorrentNotFound, msg),
+            E::FileNotFound(_) => Self::new(ErrorCode::FileNotFound, msg),
+            E::Busy(_) => {
+                let mut e = Self::new(ErrorCode::Busy, msg);
+                e.retry_after = Some(2);
+                e
+            }
             E::Duplicate { .. } => Self::new(ErrorCode::DuplicateTorrent, msg),
             E::DownloadDirInvalid(_) => Self::new(ErrorCode::DownloadDirInvalid, msg),
             E::PathEscape(_) => Self::new(ErrorCode::PathEscape, msg),

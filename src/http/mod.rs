@@ -5,6 +5,7 @@ pub mod auth;
 mod conventions;
 mod error;
 mod extract;
+pub mod files;
 pub mod me;
 pub mod profiles;
 pub mod qbit;
@@ -121,6 +122,9 @@ async fn stats(State(st): State<AppState>, id: Identity) -> Json<Stats> {
         torrents::action,
         torrents::patch,
         torrents::delete,
+        files::content,
+        files::archive,
+        files::torrent_file,
     ),
     components(schemas(
         error::ErrorBody,
@@ -200,6 +204,12 @@ fn api_router() -> Router<AppState> {
         .route("/torrents/{hash}/files", get(torrents::files))
         .route("/torrents/{hash}/peers", get(torrents::peers))
         .route("/torrents/{hash}/trackers", get(torrents::trackers))
+        .route(
+            "/torrents/{hash}/files/{index}/content",
+            get(files::content),
+        )
+        .route("/torrents/{hash}/archive", get(files::archive))
+        .route("/torrents/{hash}/torrent", get(files::torrent_file))
         .route("/torrents/{hash}/{action}", post(torrents::action))
         .merge(qbit::router())
         .fallback(api_not_found)
@@ -419,7 +429,8 @@ pub fn outer_layers(inner: Router<AppState>, state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
-        .layer(SetResponseHeaderLayer::overriding(
+        // Downloaded files carry their own, stricter policy (`files::FILE_CSP`).
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
         ))

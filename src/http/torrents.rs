@@ -348,7 +348,12 @@ pub async fn list(
 
 /// Resolves the path hash and checks the caller's access to the torrent's profile. Torrents
 /// in invisible profiles are reported as missing.
-fn authorize(st: &AppState, id: &Identity, hash: &str, need: Need) -> Result<String, ApiError> {
+pub(super) fn authorize(
+    st: &AppState,
+    id: &Identity,
+    hash: &str,
+    need: Need,
+) -> Result<String, ApiError> {
     let hash = parse_hash(hash)?;
     let profile = st.engine.profile_of(&hash)?;
     id.require(&profile, need).map_err(|e| match e {

@@ -6,6 +6,7 @@
 //! test with an install hint).
 
 mod faults;
+mod files;
 mod util;
 
 mod bad_input;

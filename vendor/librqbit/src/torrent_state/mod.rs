@@ -277,6 +277,15 @@ impl ManagedTorrent {
         }
     }
 
+    /// The verified pieces, as the bytes of a bitfield whose first piece is the high bit of
+    /// the first byte (as in the BitTorrent `bitfield` message), while the torrent is live or
+    /// paused. Lets a caller tell whether a range of a file can be read now without waiting
+    /// for the download (a `FileStream` over missing pieces of a paused torrent never ends).
+    pub fn have_pieces_bytes(&self) -> Option<Vec<u8>> {
+        self.with_chunk_tracker(|ct| ct.get_have_pieces().as_bytes().to_vec())
+            .ok()
+    }
+
     /// Get the live state if the torrent is live.
     pub fn live(&self) -> Option<Arc<TorrentStateLive>> {
         let g = self.locked.read();

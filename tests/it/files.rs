@@ -1,0 +1,299 @@
+//! A torrent's files in the browser (docs/files.md): ranges on a complete file compared byte
+//! for byte, HEAD and conditional requests, the sandboxing headers, a file streamed while
+//! its torrent downloads from a throttled aria2c, the ZIP of the complete files, the
+//! `.torrent` export, and refusals (unknown file, metadata unknown, a symlink planted in
+//! place of a file).
+
+use std::time::Instant;
+
+use serde_json::json;
+
+use crate::util::*;
+
+const KIB: usize = 1024;
+const MIB: usize = 1024 * 1024;
+
+async fn get(d: &Daemon, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut rq = d.client().get(d.url(path));
+    for (k, v) in headers {
+        rq = rq.header(*k, *v);
+    }
+    rq.send().await.expect("request")
+}
+
+fn header(r: &reqwest::Response, name: &str) -> String {
+    r.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn complete_files_ranges_conditionals_archive_and_torrent() {
+    let tmp = tempdir("files");
+    let root = tmp.path();
+    let d = Daemon::start(root).await;
+    let p = Payload::multi(
+        &root.join("src"),
+        "Show — season 1",
+        &[
+            ("e01 video.webm", 300 * KIB + 7),
+            ("notes.txt", 10 * KIB),
+            ("sub/page.html", 2 * KIB),
+        ],
+        &[],
+        32 * 1024,
+    )
+    .await;
+    p.copy_into(&d.download_dir);
+    d.add_torrent_ok("default", &p.torrent, &[]).await;
+    d.wait_state(&p.hash, "seeding", 30).await;
+    // Torrent order is the creator's walk order: find each file's index by name.
+    let at = |name: &str| {
+        p.files
+            .iter()
+            .position(|f| f.rel.ends_with(name))
+            .unwrap_or_else(|| panic!("{name} not in the payload"))
+    };
+    let (iv, it, ih) = (at("e01 video.webm"), at("notes.txt"), at("page.html"));
+    let url = |i: usize| format!("/api/torrents/{}/files/{i}/content", p.hash);
+    let video = &p.files[iv].data;
+    let len = video.len();
+
+    // The whole file, with its validators and the sandbox.
+    let r = get(&d, &url(iv), &[]).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        header(&r, "content-type"),
+        "video/webm",
+        "{:?}",
+        r.headers()
+    );
+    assert_eq!(header(&r, "accept-ranges"), "bytes");
+    assert!(
+        header(&r, "content-security-policy").starts_with("sandbox"),
+        "{:?}",
+        r.headers()
+    );
+    assert!(
+        header(&r, "content-disposition").starts_with("inline; filename=\"e01 video.webm\""),
+        "{:?}",
+        r.headers()
+    );
+    let etag = header(&r, "etag");
+    let modified = header(&r, "last-modified");
+    assert!(
+        etag.starts_with('"') && modified.ends_with("GMT"),
+        "{etag} {modified}"
+    );
+    assert_same_bytes("whole file", video, &r.bytes().await.unwrap());
+
+    // Ranges: first bytes, middle, suffix, open-ended, beyond the end.
+    for (range, a, b) in [
+        ("bytes=0-99", 0, 100),
+        ("bytes=1000-204799", 1000, 204_800),
+        ("bytes=-100", len - 100, len),
+        (&format!("bytes={}-", len - 5) as &str, len - 5, len),
+    ] {
+        let r = get(&d, &url(iv), &[("range", range)]).await;
+        assert_eq!(r.status(), 206, "{range}");
+        assert_eq!(
+            header(&r, "content-range"),
+            format!("bytes {a}-{}/{len}", b - 1),
+            "{range}"
+        );
+        assert_same_bytes(range, &video[a..b], &r.bytes().await.unwrap());
+    }
+    let r = get(&d, &url(iv), &[("range", &format!("bytes={len}-"))]).await;
+    assert_eq!(r.status(), 416);
+    assert_eq!(header(&r, "content-range"), format!("bytes */{len}"));
+    // Several ranges are answered with the whole file.
+    let r = get(&d, &url(iv), &[("range", "bytes=0-1,5-6")]).await;
+    assert_eq!(r.status(), 200);
+
+    // HEAD: the headers without the body.
+    let r = d.client().head(d.url(&url(iv))).send().await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), header(&r, "content-length")),
+        (200, len.to_string())
+    );
+    assert!(r.bytes().await.unwrap().is_empty());
+
+    // Conditional requests.
+    let r = get(&d, &url(iv), &[("if-none-match", &etag)]).await;
+    assert_eq!(r.status(), 304);
+    let r = get(&d, &url(iv), &[("if-modified-since", &modified)]).await;
+    assert_eq!(r.status(), 304);
+    let r = get(
+        &d,
+        &url(iv),
+        &[("range", "bytes=0-9"), ("if-range", "\"other\"")],
+    )
+    .await;
+    assert_eq!(r.status(), 200, "a stale If-Range gets the whole file");
+    let r = get(&d, &url(iv), &[("range", "bytes=0-9"), ("if-range", &etag)]).await;
+    assert_eq!(r.status(), 206);
+
+    // Downloads on request; HTML never shows inline (and never runs: sandbox).
+    let r = get(&d, &format!("{}?download=1", url(iv)), &[]).await;
+    assert!(header(&r, "content-disposition").starts_with("attachment;"));
+    let r = get(&d, &url(ih), &[]).await;
+    assert!(
+        header(&r, "content-disposition").starts_with("attachment;"),
+        "{:?}",
+        r.headers()
+    );
+    assert_same_bytes("html", &p.files[ih].data, &r.bytes().await.unwrap());
+    let r = get(&d, &url(it), &[]).await;
+    assert_eq!(header(&r, "content-type"), "text/plain; charset=utf-8");
+
+    // Unknown file; unknown torrent.
+    assert_error("file 9", &d.get(&url(9)).await, 404, "file_not_found");
+    assert_error(
+        "unknown torrent",
+        &d.get(&format!("/api/torrents/{}/files/0/content", "0".repeat(40)))
+            .await,
+        404,
+        "torrent_not_found",
+    );
+
+    // The .torrent as added.
+    let r = get(&d, &format!("/api/torrents/{}/torrent", p.hash), &[]).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "content-type"), "application/x-bittorrent");
+    assert_same_bytes(".torrent", &p.torrent, &r.bytes().await.unwrap());
+
+    // The ZIP of the complete files, folders kept; checked with unzip.
+    let r = get(&d, &format!("/api/torrents/{}/archive", p.hash), &[]).await;
+    assert_eq!(r.status(), 200);
+    assert!(header(&r, "content-disposition").contains(".zip"));
+    let zip = root.join("a.zip");
+    std::fs::write(&zip, r.bytes().await.unwrap()).unwrap();
+    let unzip = require_tool("unzip", "unzip");
+    let t = std::process::Command::new(&unzip)
+        .arg("-tq")
+        .arg(&zip)
+        .output()
+        .unwrap();
+    assert!(
+        t.status.success(),
+        "unzip -t: {}",
+        String::from_utf8_lossy(&t.stdout)
+    );
+    for f in &p.files {
+        let name = f.rel.to_string_lossy().into_owned();
+        let out = std::process::Command::new(&unzip)
+            .arg("-p")
+            .arg(&zip)
+            .arg(&name)
+            .output()
+            .unwrap();
+        assert_same_bytes(&format!("zip entry {name}"), &f.data, &out.stdout);
+    }
+
+    // A file replaced by a link to something outside: refused, its bytes never served.
+    let outside = root.join("secret.txt");
+    std::fs::write(&outside, vec![b's'; 10 * KIB]).unwrap();
+    let notes = d.download_dir.join(&p.files[it].rel);
+    std::fs::remove_file(&notes).unwrap();
+    std::os::unix::fs::symlink(&outside, &notes).unwrap();
+    let r = d.get(&url(it)).await;
+    assert_error("symlinked file", &r, 400, "path_escapes_profile");
+
+    // A magnet whose metadata is unknown: nothing to read yet.
+    let m = "e".repeat(40);
+    d.add_json_ok(
+        "default",
+        &json!({"magnet": format!("magnet:?xt=urn:btih:{m}"), "paused": true}),
+    )
+    .await;
+    assert_error(
+        "torrent of a magnet",
+        &d.get(&format!("/api/torrents/{m}/torrent")).await,
+        409,
+        "conflict",
+    );
+    assert_error(
+        "file of a magnet",
+        &d.get(&format!("/api/torrents/{m}/files/0/content")).await,
+        409,
+        "conflict",
+    );
+    assert_error(
+        "archive of a magnet",
+        &d.get(&format!("/api/torrents/{m}/archive")).await,
+        409,
+        "not_downloaded",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_streams_while_its_torrent_downloads() {
+    let tmp = tempdir("files-stream");
+    let root = tmp.path();
+    let p = Payload::single(&root.join("seed"), "movie.bin", 64 * MIB, &[], 256 * 1024).await;
+    let seeder = Aria2::seed(root, "slow", &p.torrent_path, &p.parent, Some("1M")).await;
+    let d = Daemon::start(root).await;
+    let magnet = p.magnet(
+        &[format!("127.0.0.1:{}", seeder.listen_port).parse().unwrap()],
+        &[],
+    );
+    d.add_json_ok("default", &json!({"magnet": magnet})).await;
+    // Metadata first (the file list), then ask for the last MiB.
+    wait_for(60, "the metadata", async || {
+        let f = d.files(&p.hash).await;
+        if f.is_empty() {
+            Err("no files yet".to_owned())
+        } else {
+            Ok(())
+        }
+    })
+    .await;
+    let start = 63 * MIB;
+    let t0 = Instant::now();
+    let r = get(
+        &d,
+        &format!("/api/torrents/{}/files/0/content", p.hash),
+        &[("range", &format!("bytes={start}-"))],
+    )
+    .await;
+    assert_eq!(r.status(), 206);
+    let body = r.bytes().await.unwrap();
+    let took = t0.elapsed();
+    let progress = d.torrent(&p.hash).await["progress"].as_f64().unwrap_or(1.0);
+    assert_same_bytes("the last MiB", &p.files[0].data[start..], &body);
+    assert!(
+        progress < 0.5,
+        "the last MiB arrived at {:.0} % after {took:?}: it was not fetched first",
+        progress * 100.0
+    );
+    eprintln!(
+        "last MiB of a 64 MiB file at 1 MiB/s: {took:?}, torrent at {:.1} %",
+        progress * 100.0
+    );
+    // A paused torrent answers what it has, and refuses what it has not.
+    d.action(&p.hash, "pause").await;
+    let r = get(
+        &d,
+        &format!("/api/torrents/{}/files/0/content", p.hash),
+        &[("range", &format!("bytes={start}-"))],
+    )
+    .await;
+    assert_eq!(r.status(), 206, "verified bytes of a paused torrent");
+    assert_same_bytes(
+        "the last MiB again",
+        &p.files[0].data[start..],
+        &r.bytes().await.unwrap(),
+    );
+    let r = d
+        .get(&format!("/api/torrents/{}/files/0/content", p.hash))
+        .await;
+    assert_error(
+        "the whole file of a paused torrent",
+        &r,
+        409,
+        "not_downloaded",
+    );
+    drop(seeder);
+}
