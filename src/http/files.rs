@@ -159,7 +159,8 @@ fn body_of(reader: Box<dyn AsyncRead + Send + Unpin>, keep: impl Send + 'static)
             )),
         }
     });
-    Body::from_stream(stream)
+    // Fused: the body may be polled again after its end (a plain `unfold` panics then).
+    Body::from_stream(futures_util::StreamExt::fuse(stream))
 }
 
 fn set(h: &mut HeaderMap, name: header::HeaderName, value: &str) {

@@ -148,7 +148,14 @@ async fn complete_files_ranges_conditionals_archive_and_torrent() {
     let r = get(&d, &url(it), &[]).await;
     assert_eq!(header(&r, "content-type"), "text/plain; charset=utf-8");
 
-    // Unknown file; unknown torrent.
+    // Malformed hash and index; unknown file; unknown torrent.
+    assert_error("bad hash", &d.get("/api/torrents/xyz/files/0/content").await, 400, "invalid_hash");
+    assert_error(
+        "bad index",
+        &d.get(&format!("/api/torrents/{}/files/-1/content", p.hash)).await,
+        400,
+        "invalid_path",
+    );
     assert_error("file 9", &d.get(&url(9)).await, 404, "file_not_found");
     assert_error(
         "unknown torrent",

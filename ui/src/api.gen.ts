@@ -248,6 +248,22 @@ export interface paths {
         patch: operations["update_torrent"];
         trace?: never;
     };
+    "/api/torrents/{hash}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["torrent_archive"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/torrents/{hash}/files": {
         parameters: {
             query?: never;
@@ -264,6 +280,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/torrents/{hash}/files/{index}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["file_content"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/torrents/{hash}/peers": {
         parameters: {
             query?: never;
@@ -272,6 +304,22 @@ export interface paths {
             cookie?: never;
         };
         get: operations["list_peers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/torrents/{hash}/torrent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["torrent_file"];
         put?: never;
         post?: never;
         delete?: never;
@@ -399,7 +447,7 @@ export interface components {
          * @description Stable machine-readable error codes; each has one HTTP status.
          * @enum {string}
          */
-        ErrorCode: "bad_request" | "busy" | "conflict" | "download_dir_invalid" | "duplicate_host" | "duplicate_torrent" | "external_provider" | "fetch_failed" | "file_conflict" | "forbidden" | "header_rejected" | "headers_too_large" | "host_rejected" | "insufficient_storage" | "internal" | "invalid_hash" | "invalid_input" | "invalid_json" | "invalid_magnet" | "invalid_multipart" | "invalid_password" | "invalid_path" | "invalid_preferences" | "invalid_query" | "invalid_session_id" | "invalid_torrent" | "invalid_url" | "last_admin" | "method_not_allowed" | "move_failed" | "no_account" | "no_local_password" | "not_found" | "origin_rejected" | "path_escape" | "path_escapes_profile" | "payload_too_large" | "preferences_too_large" | "profile_not_empty" | "profile_not_found" | "session_not_found" | "storage_unavailable" | "token_not_found" | "too_many_attempts" | "torrent_not_found" | "unauthorized" | "unknown_action" | "unknown_user" | "unsupported_media_type" | "uri_too_long" | "user_exists" | "user_not_found" | "wrong_password";
+        ErrorCode: "bad_request" | "busy" | "conflict" | "download_dir_invalid" | "duplicate_host" | "duplicate_torrent" | "external_provider" | "fetch_failed" | "file_conflict" | "file_not_found" | "forbidden" | "header_rejected" | "headers_too_large" | "host_rejected" | "insufficient_storage" | "internal" | "invalid_hash" | "invalid_input" | "invalid_json" | "invalid_magnet" | "invalid_multipart" | "invalid_password" | "invalid_path" | "invalid_preferences" | "invalid_query" | "invalid_session_id" | "invalid_torrent" | "invalid_url" | "last_admin" | "method_not_allowed" | "move_failed" | "no_account" | "no_local_password" | "not_downloaded" | "not_found" | "origin_rejected" | "path_escape" | "path_escapes_profile" | "payload_too_large" | "preferences_too_large" | "range_not_satisfiable" | "profile_not_empty" | "profile_not_found" | "session_not_found" | "storage_unavailable" | "token_not_found" | "too_many_attempts" | "torrent_not_found" | "unauthorized" | "unknown_action" | "unknown_user" | "unsupported_media_type" | "uri_too_long" | "user_exists" | "user_not_found" | "wrong_password";
         ErrorDetail: {
             /** @description Stable machine-readable code, e.g. `invalid_input`, `torrent_not_found`. */
             code: components["schemas"]["ErrorCode"];
@@ -2773,6 +2821,100 @@ export interface operations {
             };
         };
     };
+    torrent_archive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                hash: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A ZIP (stored, ZIP64 when needed) of the wanted files that are complete, folders kept */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": unknown;
+                };
+            };
+            /** @description invalid input, parameters or body (the message says which and why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no identity: not logged in, or the API token is invalid or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not allowed: missing permission, rejected proxy header, or a cross-origin unsafe request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such torrent (or not visible) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no file is complete yet */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request target is longer than 8 KiB */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the Host header names no host this server answers to */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request head has more than 100 header fields or more than 64 KiB */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_files: {
         parameters: {
             query?: never;
@@ -2857,6 +2999,139 @@ export interface operations {
             };
         };
     };
+    file_content: {
+        parameters: {
+            query?: {
+                /** @description Ask the browser to save the file instead of showing it. */
+                download?: string;
+            };
+            header?: never;
+            path: {
+                hash: string;
+                /** @description The file's index in the torrent (as `/files` lists them). */
+                index: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The whole file (streamed as it downloads) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                };
+            };
+            /** @description The requested range (single ranges) */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                };
+            };
+            /** @description Not modified (complete files: If-None-Match, If-Modified-Since) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid input, parameters or body (the message says which and why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no identity: not logged in, or the API token is invalid or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not allowed: missing permission, rejected proxy header, or a cross-origin unsafe request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such torrent (or not visible) or file */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description metadata unknown, or the part asked is not downloaded and the torrent is not running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request target is longer than 8 KiB */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the range starts beyond the end of the file */
+            416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the Host header names no host this server answers to */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request head has more than 100 header fields or more than 64 KiB */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many files are streaming; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_peers: {
         parameters: {
             query?: never;
@@ -2905,6 +3180,100 @@ export interface operations {
             };
             /** @description no such torrent (or not visible) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request target is longer than 8 KiB */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the Host header names no host this server answers to */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request head has more than 100 header fields or more than 64 KiB */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    torrent_file: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                hash: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The .torrent file as added (or as fetched for a magnet) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-bittorrent": unknown;
+                };
+            };
+            /** @description invalid input, parameters or body (the message says which and why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no identity: not logged in, or the API token is invalid or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not allowed: missing permission, rejected proxy header, or a cross-origin unsafe request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such torrent (or not visible) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a magnet whose metadata is not known yet */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
