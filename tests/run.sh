@@ -5,9 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_cmds=(aria2c transmission-cli opentracker mktorrent nginx systemd-analyze chromium unzip curl ip
-  qbittorrent-nox transmission-daemon jq)
+  qbittorrent-nox transmission-daemon jq ffmpeg)
 need_pkgs=(aria2 transmission-cli opentracker mktorrent nginx systemd chromium unzip curl iproute2
-  qbittorrent-nox transmission-daemon jq)
+  qbittorrent-nox transmission-daemon jq ffmpeg)
 missing=()
 for i in "${!need_cmds[@]}"; do
   command -v "${need_cmds[$i]}" >/dev/null 2>&1 || missing+=("${need_pkgs[$i]}")

@@ -10,7 +10,8 @@ import { Icon } from '../icons';
 import { app, rows, rowsStore, toast, useStore } from '../store';
 import type { Details, FileRow, PeerRow, Row } from '../types';
 import { labelsOf } from '../list';
-import { Chips, ProgressBar, Status } from './Table';
+import { Modal } from './Dialogs';
+import { Chips, ProgressBar, Status, useWindow } from './Table';
 
 type Tab = 'general' | 'files' | 'peers' | 'trackers';
 const TABS: { id: Tab; label: string }[] = [
@@ -135,15 +136,62 @@ function buildTree(files: FileRow[]): Node {
   return root;
 }
 
+/** What the browser can show of a file: a player for video and audio, a new tab for images,
+ * PDF and text (the server sends everything else as a download, docs/files.md). */
+function viewKind(name: string): 'video' | 'audio' | 'page' | null {
+  const ext = (name.split('.').pop() || '').toLowerCase();
+  if (['webm', 'mp4', 'm4v', 'mkv', 'mov', 'ogv'].includes(ext)) return 'video';
+  if (['mp3', 'ogg', 'oga', 'opus', 'flac', 'wav', 'm4a', 'aac'].includes(ext)) return 'audio';
+  if (['png', 'jpg', 'jpeg', 'gif', 'webp', 'avif', 'bmp', 'pdf', 'txt', 'nfo'].includes(ext)) return 'page';
+  return null;
+}
+
+type FLine = { dir: Node; depth: number } | { file: FileRow; depth: number };
+
+const FROW_H = 24;
+
 function Files({ r }: { r: Row }) {
   const [files, err, refresh] = useFetched<FileRow[]>(`/api/torrents/${r.hash}/files`, r);
-  const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
-  const [busy, setBusy] = useState(false);
-  const canEdit = writable();
-  const tree = useMemo(() => (files ? buildTree(files) : null), [files]);
   if (err) return <p class="err pad">{err}</p>;
   if (!files) return <p class="muted pad">Loading…</p>;
   if (!files.length) return <p class="muted pad">The file list is known once the metadata has arrived.</p>;
+  return <FileTree r={r} files={files} refresh={refresh} />;
+}
+
+/** The file tree of a torrent whose metadata is known, windowed (see `useWindow`). */
+function FileTree({ r, files, refresh }: { r: Row; files: FileRow[]; refresh: () => void }) {
+  const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
+  const [busy, setBusy] = useState(false);
+  const [playing, setPlaying] = useState<FileRow | null>(null);
+  const canEdit = writable();
+  const tree = useMemo(() => buildTree(files), [files]);
+  // The visible lines of the tree, flattened: only those in view are rendered (a torrent
+  // with 10,000 files stays smooth).
+  const lines = useMemo(() => {
+    const out: FLine[] = [];
+    const walk = (n: Node, depth: number) => {
+      for (const d of [...n.dirs.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+        out.push({ dir: d, depth });
+        if (!collapsed.has(d.path)) walk(d, depth + 1);
+      }
+      for (const f of n.files) out.push({ file: f, depth });
+    };
+    walk(tree, 0);
+    return out;
+  }, [tree, collapsed]);
+  const { ref, first, last } = useWindow(lines.length, FROW_H, FROW_H + 1);
+  const base = `/api/torrents/${r.hash}`;
+  const anyDone = files.some((f) => f.wanted && f.progress >= 1);
+  const toolbar = (
+    <div class="ftools">
+      {anyDone ? (
+        <a class="btn small" href={`${base}/archive`} download data-testid="download-zip"><Icon n="down" size={12} /> Download as ZIP</a>
+      ) : (
+        <button class="btn small" disabled data-tip="No file is complete yet"><Icon n="down" size={12} /> Download as ZIP</button>
+      )}
+      {r.size > 0 && <a class="btn small" href={`${base}/torrent`} download data-testid="export-torrent"><Icon n="file" size={12} /> Export .torrent</a>}
+    </div>
+  );
   const wanted = new Set(files.filter((f) => f.wanted).map((f) => f.index));
   const setWanted = async (indices: number[], on: boolean) => {
     const next = new Set(wanted);
@@ -162,14 +210,14 @@ function Files({ r }: { r: Row }) {
     s.has(p) ? s.delete(p) : s.add(p);
     setCollapsed(s);
   };
-  const out: preact.JSX.Element[] = [];
-  const walk = (n: Node, depth: number) => {
-    for (const d of [...n.dirs.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+  const line = (l: FLine) => {
+    if ('dir' in l) {
+      const d = l.dir;
       const on = d.indices.filter((i) => wanted.has(i)).length;
       const open = !collapsed.has(d.path);
-      out.push(
+      return (
         <div class="frow dir" key={'d' + d.path}>
-          <span class="fname" style={{ paddingLeft: depth * 16 + 'px' }}>
+          <span class="fname" style={{ paddingLeft: l.depth * 16 + 'px' }}>
             <input
               type="checkbox"
               checked={on === d.indices.length}
@@ -184,44 +232,75 @@ function Files({ r }: { r: Row }) {
             <Icon n="folder" size={12} />
             <span class="ellip">{d.name}</span>
           </span>
+          <span />
           <span class="r">{fmt.bytes(d.size)}</span>
           <span><FileBar p={d.size ? d.downloaded / d.size : 1} /></span>
-        </div>,
-      );
-      if (open) walk(d, depth + 1);
-    }
-    for (const f of n.files) {
-      const name = f.path.split('/').pop();
-      out.push(
-        <div class={'frow' + (f.wanted ? '' : ' unwanted')} key={'f' + f.index} data-file={f.index}>
-          <span class="fname" style={{ paddingLeft: depth * 16 + 18 + 'px' }}>
-            <input
-              type="checkbox"
-              checked={f.wanted}
-              disabled={!canEdit || busy}
-              aria-label={'Download ' + f.path}
-              data-testid={'file-want-' + f.index}
-              onChange={() => setWanted([f.index], !f.wanted)}
-            />
-            <Icon n="file" size={12} />
-            <span class="ellip" title={f.path}>{name}</span>
-          </span>
-          <span class="r">{fmt.bytes(f.size)}</span>
-          <span><FileBar p={f.progress} /></span>
-        </div>,
+        </div>
       );
     }
-  };
-  walk(tree!, 0);
-  return (
-    <div class="files">
-      <div class="frow fhead">
-        <span>Name</span>
-        <span class="r">Size</span>
-        <span>Progress</span>
+    const f = l.file;
+    const name = f.path.split('/').pop() || f.path;
+    const kind = viewKind(name);
+    const url = `${base}/files/${f.index}/content`;
+    return (
+      <div class={'frow' + (f.wanted ? '' : ' unwanted')} key={'f' + f.index} data-file={f.index}>
+        <span class="fname" style={{ paddingLeft: l.depth * 16 + 18 + 'px' }}>
+          <input
+            type="checkbox"
+            checked={f.wanted}
+            disabled={!canEdit || busy}
+            aria-label={'Download ' + f.path}
+            data-testid={'file-want-' + f.index}
+            onChange={() => setWanted([f.index], !f.wanted)}
+          />
+          <Icon n="file" size={12} />
+          <span class="ellip" title={f.path}>{name}</span>
+        </span>
+        <span class="facts">
+          {kind === 'video' || kind === 'audio' ? (
+            <button class="btn icon ghost small" onClick={() => setPlaying(f)} aria-label={'Play ' + name} data-tip="Play" data-testid={'file-play-' + f.index}><Icon n="play" size={11} /></button>
+          ) : kind === 'page' ? (
+            <a class="btn icon ghost small" href={url} target="_blank" rel="noopener" aria-label={'Open ' + name} data-tip="Open in a new tab"><Icon n="info" size={11} /></a>
+          ) : null}
+          <a class="btn icon ghost small" href={url + '?download=1'} download={name} aria-label={'Save ' + name} data-tip="Download" data-testid={'file-download-' + f.index}><Icon n="down" size={11} /></a>
+        </span>
+        <span class="r">{fmt.bytes(f.size)}</span>
+        <span><FileBar p={f.progress} /></span>
       </div>
-      {out}
+    );
+  };
+  return (
+    <div class="files-wrap">
+      {toolbar}
+      <div class="files" ref={ref}>
+        <div class="frow fhead">
+          <span>Name</span>
+          <span />
+          <span class="r">Size</span>
+          <span>Progress</span>
+        </div>
+        <div style={{ height: first * FROW_H + 'px' }} />
+        {lines.slice(first, last).map(line)}
+        <div style={{ height: Math.max(0, lines.length - last) * FROW_H + 'px' }} />
+      </div>
+      {playing && <Player r={r} f={playing} onClose={() => setPlaying(null)} />}
     </div>
+  );
+}
+
+/** Plays a video or audio file in the page, while it downloads too (the server fetches the
+ * pieces under the playback position first). */
+function Player({ r, f, onClose }: { r: Row; f: FileRow; onClose: () => void }) {
+  const name = f.path.split('/').pop() || f.path;
+  const src = `/api/torrents/${r.hash}/files/${f.index}/content`;
+  const audio = viewKind(name) === 'audio';
+  return (
+    <Modal title={name} onClose={onClose} wide testid="player">
+      <div class="modal-body player">
+        {audio ? <audio src={src} controls autoPlay data-testid="media" /> : <video src={src} controls autoPlay data-testid="media" />}
+        {f.progress < 1 && <p class="muted small">Still downloading ({fmt.pct(f.progress)}): the part you play is fetched first.</p>}
+      </div>
+    </Modal>
   );
 }
 

@@ -5,10 +5,11 @@
 // password, sessions) and the banner after a first sign-in with the generated password, empty
 // states with something to do, keyboard navigation of the table. Real daemon, real aria2c.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, beforeEach, test } from 'node:test';
-import { Daemon, Seeder, cleanup, launchBrowser, makePayload, saveScreenshot, tempDir, uiLogin, waitFor, watchPage } from './helpers.mjs';
+import { Daemon, Seeder, cleanup, launchBrowser, makePayload, requireTool, saveScreenshot, tempDir, uiLogin, waitFor, watchPage } from './helpers.mjs';
 
 let d;
 let browser;
@@ -314,6 +315,53 @@ test('a real download: Peers tab, speeds in the tab title', async () => {
   await page.click('[data-testid=row-menu] button:has-text("Force reannounce")');
   assert.equal((await answered).status(), 200);
   assert.equal(await page.locator('.toast.error, .toast:has-text("Could not")').count(), 0);
+});
+
+test('files: a video plays in the page while its torrent downloads; zip and .torrent links', async () => {
+  requireTool('ffmpeg', 'ffmpeg');
+  requireTool('mktorrent', 'mktorrent');
+  // A 30 s VP9/Opus WebM made here (test pattern and a tone), seeded slowly.
+  const dir = join(root, 'src', 'media-payload');
+  mkdirSync(dir, { recursive: true });
+  const clip = join(dir, 'clip.webm');
+  const ff = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-t', '30', '-c:v', 'libvpx-vp9', '-b:v', '600k', '-deadline', 'realtime', '-cpu-used', '8', '-g', '50',
+    '-c:a', 'libopus', '-b:a', '48k', clip], { encoding: 'utf8' });
+  assert.equal(ff.status, 0, 'ffmpeg: ' + ff.stderr);
+  const size = statSync(clip).size;
+  const torrent = join(root, 'media.torrent');
+  const mk = spawnSync('mktorrent', ['-a', 'http://127.0.0.1:1/announce', '-l', '16', '-o', torrent, dir], { encoding: 'utf8' });
+  assert.equal(mk.status, 0, 'mktorrent: ' + mk.stderr);
+  // About a third of the clip per 10 s: playing must not wait for the whole file.
+  const rate = Math.max(20_000, Math.round(size / 30));
+  const s = await new Seeder(root, [torrent], join(root, 'src'), [`--max-overall-upload-limit=${rate}`]).start();
+  seeders.push(s);
+  const form = new FormData();
+  form.append('torrent', new Blob([readFileSync(torrent)]), 'media.torrent');
+  form.append('peers', s.addr);
+  const r = await fetch(d.url + '/api/profiles/default/torrents', { method: 'POST', headers: { Cookie: admin.cookie }, body: form });
+  assert.equal(r.status, 201);
+  const hash = (await r.json()).added[0].hash;
+  await d.api('PATCH', `/api/torrents/${hash}`, { queue: 'top' }, admin);
+  await page.waitForSelector(row(hash));
+  await page.click(`${row(hash)} .c-name`);
+  await page.click('[data-testid=tab-files]');
+  await page.waitForSelector('[data-testid=file-play-0]');
+  // Links for the archive (none complete yet: disabled) and the .torrent.
+  assert.equal(await page.isDisabled('.ftools button:has-text("Download as ZIP")'), true);
+  assert.equal(await page.getAttribute('[data-testid=export-torrent]', 'href'), `/api/torrents/${hash}/torrent`);
+  await page.click('[data-testid=file-play-0]');
+  await page.waitForSelector('[data-testid=player] video');
+  const progress = async () => (await d.api('GET', `/api/torrents/${hash}`, undefined, admin)).progress;
+  await waitFor('the video playing past 2 s', 40, async () =>
+    (await page.$eval('[data-testid=player] video', (v) => v.currentTime)) > 2);
+  const p = await progress();
+  assert.ok(p < 1, `the torrent was already complete (${p}) when playback reached 2 s`);
+  const state = await page.$eval('[data-testid=player] video', (v) => ({ err: v.error && v.error.message, w: v.videoWidth }));
+  assert.deepEqual(state, { err: null, w: 320 });
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('[data-testid=player]', { state: 'detached' });
 });
 
 test('phone: percent on cards, the "more" sheet reaches force start, recheck, queue, move', async () => {

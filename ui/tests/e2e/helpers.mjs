@@ -217,6 +217,8 @@ export async function launchBrowser() {
       '--disable-sync',
       '--disable-quic',
       '--no-first-run',
+      // The player test starts media without a click of the test's own.
+      '--autoplay-policy=no-user-gesture-required',
     ],
   });
 }
