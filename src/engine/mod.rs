@@ -5,6 +5,7 @@
 mod add;
 pub mod content;
 pub mod create;
+pub mod creations;
 mod faults;
 pub mod fetch;
 mod fs;
@@ -68,6 +69,9 @@ pub enum EngineError {
     ProfileNotFound(String),
     #[error("torrent {0} does not exist")]
     TorrentNotFound(String),
+    /// No torrent creation with this id.
+    #[error("{0}")]
+    CreationNotFound(String),
     /// A file index the torrent does not have.
     #[error("{0}")]
     FileNotFound(String),
@@ -163,6 +167,8 @@ pub enum EngineEvent {
     },
     /// A profile was created, changed or deleted.
     ProfilesChanged,
+    /// A torrent creation ended (done, failed or cancelled).
+    Creation(creations::CreationView),
 }
 
 /// Static facts about a torrent's content, known once metadata is available.
@@ -250,6 +256,8 @@ pub struct Engine {
     fetcher: fetch::Fetcher,
     /// Slots for librqbit file streams (`content::STREAMS_MAX`).
     stream_slots: Arc<tokio::sync::Semaphore>,
+    /// Torrents being made from folders (`creations.rs`).
+    creations: creations::Jobs,
     me: std::sync::Weak<Engine>,
 }
 
@@ -325,6 +333,7 @@ impl Engine {
             events,
             fetcher,
             stream_slots: Arc::new(tokio::sync::Semaphore::new(content::STREAMS_MAX)),
+            creations: Default::default(),
         });
 
         {

@@ -79,6 +79,7 @@ pub(super) fn spawn(io: SocketIo, st: AppState, baselines: Baselines) {
                     if !io.sockets().is_empty() {
                         broadcast_patches(&io, &st, &baselines).await;
                         broadcast_stats(&io, &st).await;
+                        broadcast_creations(&io, &st).await;
                     }
                 }
                 ev = engine_events.recv() => match ev {
@@ -173,6 +174,19 @@ pub(crate) fn diff<T: serde::Serialize + PartialEq>(
     (changed, removed)
 }
 
+/// Progress of the torrents being created, to their profiles' rooms (their end comes as an
+/// engine event).
+async fn broadcast_creations(io: &SocketIo, st: &AppState) {
+    for c in st.engine.creations() {
+        if c.state == crate::engine::creations::CreationState::Hashing {
+            io.to(room_for_profile(&c.profile))
+                .emit("creation", &c)
+                .await
+                .ok();
+        }
+    }
+}
+
 async fn broadcast_stats(io: &SocketIo, st: &AppState) {
     let all = st.engine.stats();
     let mut done = HashSet::new();
@@ -215,6 +229,12 @@ async fn on_engine_event(io: &SocketIo, st: &AppState, ev: EngineEvent, baseline
                     "torrent:added",
                     &json!({"profile": profile, "torrent": row}),
                 )
+                .await
+                .ok();
+        }
+        EngineEvent::Creation(view) => {
+            io.to(room_for_profile(&view.profile))
+                .emit("creation", &view)
                 .await
                 .ok();
         }

@@ -233,6 +233,7 @@ impl From<EngineError> for ApiError {
             E::ProfileNotFound(_) => Self::new(ErrorCode::ProfileNotFound, msg),
             E::TorrentNotFound(_) => Self::new(ErrorCode::TorrentNotFound, msg),
             E::FileNotFound(_) => Self::new(ErrorCode::FileNotFound, msg),
+            E::CreationNotFound(_) => Self::new(ErrorCode::NotFound, msg),
             E::Busy(_) => {
                 let mut e = Self::new(ErrorCode::Busy, msg);
                 e.retry_after = Some(2);

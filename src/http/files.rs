@@ -23,6 +23,8 @@ use super::torrents::{HashPath, authorize};
 use super::{ApiError, ErrorCode};
 use crate::auth::{Identity, Need};
 use crate::engine::content::FileContent;
+use crate::engine::create::CreateOptions;
+use crate::engine::creations::{CreationView, DirEntry, NewCreation};
 use crate::state::AppState;
 
 /// The CSP of served files: a sandbox (an opaque origin without scripts), media and images
@@ -414,6 +416,144 @@ pub async fn torrent_file(
         &disposition("attachment", &format!("{name}.torrent")),
     );
     Ok((StatusCode::OK, h, bytes).into_response())
+}
+
+/// What `POST /api/profiles/{id}/create-torrent` takes.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTorrentJson {
+    /// The file or folder, relative to the profile's download directory (no `..`, no
+    /// symbolic link on the way).
+    #[schema(min_length = 1, max_length = 1024)]
+    pub path: String,
+    /// Tracker URLs (http, https, udp), each its own tier.
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub trackers: Vec<String>,
+    /// A power of two from 16 KiB to 64 MiB; omitted: chosen for about 1,500 pieces.
+    pub piece_length: Option<u32>,
+    #[serde(default)]
+    pub private: bool,
+    #[schema(max_length = 4096)]
+    pub comment: Option<String>,
+    /// Web seed URLs (BEP 19).
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub web_seeds: Vec<String>,
+}
+
+#[utoipa::path(post, path = "/api/profiles/{id}/create-torrent", tag = "files", operation_id = "create_torrent",
+    params(super::torrents::ProfilePath), request_body = CreateTorrentJson,
+    responses(
+        (status = 202, description = "Hashing started; progress comes as `creation` feed events and from GET /api/creations/{cid}", body = CreationView),
+        (status = 400, description = "path outside the profile, missing, or a symbolic link; bad options"),
+        (status = 404, description = "no such profile (or not visible)"),
+        (status = 503, description = "two creations are running already"),
+    ))]
+pub async fn create_torrent(
+    State(st): State<AppState>,
+    id: Identity,
+    ApiPath(profile): ApiPath<String>,
+    super::extract::ApiJson(b): super::extract::ApiJson<CreateTorrentJson>,
+) -> Result<(StatusCode, axum::Json<CreationView>), ApiError> {
+    id.require(&profile, Need::Write)?;
+    let v = st.engine.start_creation(
+        &profile,
+        NewCreation {
+            path: b.path,
+            options: CreateOptions {
+                trackers: b.trackers,
+                piece_length: b.piece_length,
+                private: b.private,
+                comment: b.comment,
+                web_seeds: b.web_seeds,
+            },
+        },
+    )?;
+    Ok((StatusCode::ACCEPTED, axum::Json(v)))
+}
+
+/// A creation the caller may see (404 otherwise).
+fn creation_for(
+    st: &AppState,
+    id: &Identity,
+    cid: &str,
+    need: Need,
+) -> Result<CreationView, ApiError> {
+    let missing = || {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!("no torrent creation '{}'", crate::limits::quote(cid)),
+        )
+    };
+    let v = st.engine.creation_view(cid).ok_or_else(missing)?;
+    match id.require(&v.profile, need) {
+        Ok(()) => Ok(v),
+        Err(crate::auth::AccessError::Invisible(_)) => Err(missing()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[utoipa::path(get, path = "/api/creations", tag = "files", operation_id = "list_creations",
+    responses((status = 200, body = Vec<CreationView>)))]
+pub async fn list_creations(
+    State(st): State<AppState>,
+    id: Identity,
+) -> axum::Json<Vec<CreationView>> {
+    let mut all = st.engine.creations();
+    all.retain(|c| id.level(&c.profile) != crate::access::Level::None);
+    axum::Json(all)
+}
+
+#[utoipa::path(get, path = "/api/creations/{cid}", tag = "files", operation_id = "get_creation",
+    params(("cid" = String, Path, description = "The creation's id")),
+    responses((status = 200, body = CreationView), (status = 404, description = "no such creation (or not visible)")))]
+pub async fn get_creation(
+    State(st): State<AppState>,
+    id: Identity,
+    ApiPath(cid): ApiPath<String>,
+) -> Result<axum::Json<CreationView>, ApiError> {
+    creation_for(&st, &id, &cid, Need::Read).map(axum::Json)
+}
+
+#[utoipa::path(delete, path = "/api/creations/{cid}", tag = "files", operation_id = "cancel_creation",
+    params(("cid" = String, Path, description = "The creation's id")),
+    responses((status = 200, description = "Cancelling (it ends as `cancelled`)", body = CreationView), (status = 404, description = "no such creation (or not visible)"), (status = 409, description = "it has already ended")))]
+pub async fn cancel_creation(
+    State(st): State<AppState>,
+    id: Identity,
+    ApiPath(cid): ApiPath<String>,
+) -> Result<axum::Json<CreationView>, ApiError> {
+    creation_for(&st, &id, &cid, Need::Write)?;
+    Ok(axum::Json(st.engine.cancel_creation(&cid)?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BrowseQuery {
+    /// A folder relative to the profile's download directory (empty: the directory itself).
+    #[serde(default)]
+    #[param(max_length = 1024)]
+    pub path: String,
+}
+
+#[utoipa::path(get, path = "/api/profiles/{id}/browse", tag = "files", operation_id = "browse_profile",
+    params(super::torrents::ProfilePath, BrowseQuery),
+    responses((status = 200, description = "Folders first, then files, by name (symbolic links left out; at most 2,000)", body = Vec<DirEntry>),
+        (status = 400, description = "outside the profile, missing, or a symbolic link"),
+        (status = 404, description = "no such profile (or not visible)")))]
+pub async fn browse(
+    State(st): State<AppState>,
+    id: Identity,
+    ApiPath(profile): ApiPath<String>,
+    ApiQuery(q): ApiQuery<BrowseQuery>,
+) -> Result<axum::Json<Vec<DirEntry>>, ApiError> {
+    id.require(&profile, Need::Write)?;
+    let p = st.engine.profile(&profile)?;
+    Ok(axum::Json(crate::engine::creations::browse(
+        &p.download_dir,
+        &q.path,
+    )?))
 }
 
 #[cfg(test)]

@@ -125,6 +125,11 @@ async fn stats(State(st): State<AppState>, id: Identity) -> Json<Stats> {
         files::content,
         files::archive,
         files::torrent_file,
+        files::create_torrent,
+        files::list_creations,
+        files::get_creation,
+        files::cancel_creation,
+        files::browse,
     ),
     components(schemas(
         error::ErrorBody,
@@ -210,6 +215,13 @@ fn api_router() -> Router<AppState> {
         )
         .route("/torrents/{hash}/archive", get(files::archive))
         .route("/torrents/{hash}/torrent", get(files::torrent_file))
+        .route("/profiles/{id}/create-torrent", post(files::create_torrent))
+        .route("/profiles/{id}/browse", get(files::browse))
+        .route("/creations", get(files::list_creations))
+        .route(
+            "/creations/{cid}",
+            get(files::get_creation).delete(files::cancel_creation),
+        )
         .route("/torrents/{hash}/{action}", post(torrents::action))
         .merge(qbit::router())
         .fallback(api_not_found)

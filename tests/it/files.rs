@@ -149,10 +149,16 @@ async fn complete_files_ranges_conditionals_archive_and_torrent() {
     assert_eq!(header(&r, "content-type"), "text/plain; charset=utf-8");
 
     // Malformed hash and index; unknown file; unknown torrent.
-    assert_error("bad hash", &d.get("/api/torrents/xyz/files/0/content").await, 400, "invalid_hash");
+    assert_error(
+        "bad hash",
+        &d.get("/api/torrents/xyz/files/0/content").await,
+        400,
+        "invalid_hash",
+    );
     assert_error(
         "bad index",
-        &d.get(&format!("/api/torrents/{}/files/-1/content", p.hash)).await,
+        &d.get(&format!("/api/torrents/{}/files/-1/content", p.hash))
+            .await,
         400,
         "invalid_path",
     );
@@ -303,4 +309,176 @@ async fn a_file_streams_while_its_torrent_downloads() {
         "not_downloaded",
     );
     drop(seeder);
+}
+
+async fn creation_done(d: &Daemon, id: &str) -> serde_json::Value {
+    wait_for(60, "the creation to end", async || {
+        let (st, v) = d.get(&format!("/api/creations/{id}")).await;
+        match (st, v["state"].as_str()) {
+            (200, Some("hashing")) => Err(format!("hashing {}/{}", v["hashed"], v["total"])),
+            (200, _) => Ok(v),
+            _ => Err(format!("{st} {v}")),
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn torrents_are_made_from_a_folder_and_seed_where_the_data_is() {
+    let tmp = tempdir("files-create");
+    let root = tmp.path();
+    let d = Daemon::start(root).await;
+    let album = d.download_dir.join("music/album");
+    std::fs::create_dir_all(album.join("cd2")).unwrap();
+    std::fs::write(album.join("01.flac"), random_bytes(300 * KIB)).unwrap();
+    std::fs::write(album.join("cd2/02.flac"), random_bytes(200 * KIB + 3)).unwrap();
+    std::fs::write(d.download_dir.join("music/notes.txt"), b"liner notes").unwrap();
+    std::os::unix::fs::symlink("/etc", d.download_dir.join("music/elsewhere")).unwrap();
+
+    // The picker lists the profile's folder, links left out.
+    let (st, list) = d.get("/api/profiles/default/browse?path=music").await;
+    assert_eq!(st, 200, "{list}");
+    assert_eq!(
+        list,
+        json!([{"name": "album", "dir": true, "size": 0}, {"name": "notes.txt", "dir": false, "size": 11}])
+    );
+
+    // Refusals: outside, missing, a link, a bad tracker.
+    let create = "/api/profiles/default/create-torrent";
+    for (what, body, code) in [
+        ("parent", json!({"path": "../x"}), "path_escape"),
+        ("missing", json!({"path": "music/nothing"}), "invalid_input"),
+        (
+            "link",
+            json!({"path": "music/elsewhere"}),
+            "path_escapes_profile",
+        ),
+        (
+            "tracker",
+            json!({"path": "music/album", "trackers": ["ftp://x/"]}),
+            "invalid_url",
+        ),
+        (
+            "piece",
+            json!({"path": "music/album", "piece_length": 1000}),
+            "invalid_input",
+        ),
+    ] {
+        let r = d.post_json(create, &body).await;
+        if what == "piece" {
+            // The piece length is checked by the creator: the job fails with the reason.
+            assert_eq!(r.0, 202, "{what}: {}", r.1);
+            let v = creation_done(&d, r.1["id"].as_str().unwrap()).await;
+            assert_eq!(v["state"], "failed", "{v}");
+            assert!(
+                v["error"].as_str().unwrap_or("").contains("power of two"),
+                "{v}"
+            );
+            continue;
+        }
+        assert_error(what, &r, 400, code);
+    }
+
+    // A real creation: hashed in the background, added where the data lies, seeding.
+    let (st, v) = d
+        .post_json(
+            create,
+            &json!({"path": "music/album", "trackers": ["http://127.0.0.1:1/announce"], "comment": "made here"}),
+        )
+        .await;
+    assert_eq!(st, 202, "{v}");
+    let v = creation_done(&d, v["id"].as_str().unwrap()).await;
+    assert_eq!(
+        (v["state"].as_str(), v["hashed"].clone()),
+        (Some("done"), json!(500 * KIB + 3)),
+        "{v}"
+    );
+    let hash = v["hash"].as_str().unwrap().to_owned();
+    let row = d.wait_state(&hash, "seeding", 30).await;
+    assert_eq!(row["name"], "album");
+    assert_eq!(row["save_dir"], json!(d.download_dir.join("music")));
+    let (_, files) = d.get(&format!("/api/torrents/{hash}/files")).await;
+    assert_eq!(files.as_array().map(Vec::len), Some(2), "{files}");
+
+    // The CLI makes the same torrent of the same folder (same info hash).
+    let out = root.join("cli.torrent");
+    let r = run_cli_in(
+        root,
+        &[
+            "create-torrent",
+            album.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--tracker",
+            "http://127.0.0.1:1/announce",
+        ],
+        &[],
+        CliInput::Null,
+        60.0,
+    )
+    .await;
+    assert_eq!(r.code, Some(0), "{r}");
+    assert!(r.stdout.starts_with(&hash), "{r}");
+    // The exported .torrent is the one the daemon made, and aria2c reads it.
+    let (st, _) = d.get(&format!("/api/torrents/{hash}/torrent")).await;
+    assert_eq!(st, 200);
+    let exported = d
+        .client()
+        .get(d.url(&format!("/api/torrents/{hash}/torrent")))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let t = root.join("exported.torrent");
+    std::fs::write(&t, &exported).unwrap();
+    let aria = require_tool("aria2c", "aria2");
+    let shown = std::process::Command::new(aria)
+        .arg("-S")
+        .arg(&t)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(text.contains(&hash) && text.contains("made here"), "{text}");
+    // The CLI never writes over a file.
+    let again = run_cli_in(
+        root,
+        &[
+            "create-torrent",
+            album.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        &[],
+        CliInput::Null,
+        60.0,
+    )
+    .await;
+    assert_eq!(again.code, Some(1), "{again}");
+
+    // Cancelling: a big (sparse) file, cancelled at once.
+    let big = std::fs::File::create(d.download_dir.join("big.img")).unwrap();
+    big.set_len(4 << 30).unwrap();
+    let (st, v) = d.post_json(create, &json!({"path": "big.img"})).await;
+    assert_eq!(st, 202, "{v}");
+    let id = v["id"].as_str().unwrap().to_owned();
+    let (st, c) = d.delete(&format!("/api/creations/{id}")).await;
+    assert_eq!(st, 200, "{c}");
+    let v = creation_done(&d, &id).await;
+    assert_eq!(v["state"], "cancelled", "{v}");
+    assert_error(
+        "cancel twice",
+        &d.delete(&format!("/api/creations/{id}")).await,
+        409,
+        "conflict",
+    );
+    assert_error(
+        "unknown creation",
+        &d.get("/api/creations/nope").await,
+        404,
+        "not_found",
+    );
+    let (_, all) = d.get("/api/creations").await;
+    assert!(all.as_array().is_some_and(|a| a.len() >= 3), "{all}");
 }

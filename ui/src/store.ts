@@ -93,6 +93,8 @@ export interface AppState {
   search: string;
   theme: 'dark' | 'light';
   addOpen: boolean;
+  /** The "Create torrent" dialog. */
+  createOpen: boolean;
   addInit: { magnets?: string; files?: File[] } | null;
   removeOpen: boolean;
   labelOpen: boolean;
@@ -132,6 +134,7 @@ export const app = new Store<AppState>({
   search: '',
   theme: initialTheme(),
   addOpen: false,
+  createOpen: false,
   addInit: null,
   removeOpen: false,
   labelOpen: false,

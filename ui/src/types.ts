@@ -19,3 +19,5 @@ export type ProfileStats = Schemas['ProfileStats'];
 export type Stats = Schemas['Stats'];
 export type User = Schemas['UserView'];
 export type Token = Schemas['TokenView'];
+export type CreationView = Schemas['CreationView'];
+export type DirEntry = Schemas['DirEntry'];

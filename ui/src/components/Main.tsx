@@ -5,6 +5,7 @@ import { PHONE, useMedia } from '../hooks';
 import { shown } from '../list';
 import { app, navigate, useStore } from '../store';
 import { AddDialog } from './AddDialog';
+import { CreateDialog } from './CreateDialog';
 import { Cards, MoreSheet } from './Cards';
 import { DetailsPane } from './Details';
 import { Footer } from './Footer';
@@ -21,7 +22,7 @@ function isTyping(t: EventTarget | null): boolean {
 
 function anyDialog(): boolean {
   const s = app.get();
-  return modalOpen() || s.addOpen || s.removeOpen || s.labelOpen || s.helpOpen;
+  return modalOpen() || s.addOpen || s.createOpen || s.removeOpen || s.labelOpen || s.helpOpen;
 }
 
 /** Moves the focus (and the selection) to row index `j` of the shown list. */
@@ -231,6 +232,7 @@ export function Main() {
       <Footer phone={phone} />
       {phone && <PhoneExtras />}
       {addOpen && <AddDialog />}
+      <CreateDialog />
       <RemoveDialog />
       <LabelDialog />
       <HelpOverlay />

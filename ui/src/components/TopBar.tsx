@@ -156,6 +156,12 @@ export function TopBar({ phone }: { phone: boolean }) {
           Add
         </button>
       )}
+      {anyWritable && !phone && (
+        <button class="btn" onClick={() => app.set({ createOpen: true })} data-tip="Make a torrent of a file or folder on the server" data-testid="create-button" disabled={conn !== 'online'}>
+          <Icon n="file" />
+          Create
+        </button>
+      )}
       {write && !phone && <Bulk />}
       {!phone && <div class="spacer" />}
       {!phone && (

@@ -5,7 +5,7 @@
 // password, sessions) and the banner after a first sign-in with the generated password, empty
 // states with something to do, keyboard navigation of the table. Real daemon, real aria2c.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, beforeEach, test } from 'node:test';
@@ -345,7 +345,11 @@ test('files: a video plays in the page while its torrent downloads; zip and .tor
   const hash = (await r.json()).added[0].hash;
   await d.api('PATCH', `/api/torrents/${hash}`, { queue: 'top' }, admin);
   await page.waitForSelector(row(hash));
-  await page.click(`${row(hash)} .c-name`);
+  // The queue move reorders the rows under the pointer: click until the pane shows it.
+  await waitFor('the media torrent in the details pane', 10, async () => {
+    await page.click(`${row(hash)} .c-name`);
+    return (await page.textContent('.tabs-title')) === 'media-payload';
+  });
   await page.click('[data-testid=tab-files]');
   await page.waitForSelector('[data-testid=file-play-0]');
   // Links for the archive (none complete yet: disabled) and the .torrent.
@@ -362,6 +366,29 @@ test('files: a video plays in the page while its torrent downloads; zip and .tor
   assert.deepEqual(state, { err: null, w: 320 });
   await page.keyboard.press('Escape');
   await page.waitForSelector('[data-testid=player]', { state: 'detached' });
+});
+
+test('create torrent: a folder picked on the server becomes a seeding torrent', async () => {
+  const profiles = await d.api('GET', '/api/profiles', undefined, admin);
+  const base = profiles.find((p) => p.id === 'default').download_dir;
+  mkdirSync(join(base, 'shared', 'photos'), { recursive: true });
+  writeFileSync(join(base, 'shared', 'photos', 'a.jpg'), Buffer.alloc(200_000, 7));
+  writeFileSync(join(base, 'shared', 'photos', 'b.jpg'), Buffer.alloc(100_000, 9));
+  await page.click('[data-testid=create-button]');
+  await page.waitForSelector('[data-testid=create-dialog]');
+  await page.click('[data-testid=create-picker] button[aria-label="Open shared"]');
+  await page.click('[data-testid=pick-photos]');
+  await page.fill('[data-testid=create-dialog] textarea >> nth=0', 'http://127.0.0.1:1/announce');
+  await page.click('[data-testid=create-start]');
+  await page.waitForSelector('[data-testid=created-torrent]', { timeout: 30_000 });
+  const href = await page.getAttribute('[data-testid=created-torrent]', 'href');
+  const hash = /torrents\/([0-9a-f]{40})\/torrent/.exec(href)[1];
+  const t = await fetch(d.url + href, { headers: { Cookie: admin.cookie } });
+  assert.equal(t.status, 200);
+  assert.match(Buffer.from(await t.arrayBuffer()).toString('latin1'), /announce.*127\.0\.0\.1:1/);
+  await page.click('[data-testid=create-dialog] button:has-text("Close")');
+  await waitFor('the new torrent seeding', 30, async () => (await d.api('GET', `/api/torrents/${hash}`, undefined, admin)).state === 'seeding');
+  await page.waitForSelector(row(hash));
 });
 
 test('phone: percent on cards, the "more" sheet reaches force start, recheck, queue, move', async () => {
