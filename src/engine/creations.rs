@@ -83,7 +83,13 @@ pub struct NewCreation {
 /// Resolves `rel` below `base`: relative, no `..`, no symbolic link on the way, existing.
 fn resolve(base: &Path, rel: &str) -> Result<PathBuf> {
     limits::check_subdir(rel)?;
-    let rel = Path::new(rel.trim_matches('/'));
+    if rel.starts_with('/') {
+        return Err(EngineError::PathEscape(format!(
+            "'{}' must be a path inside the profile's folder, not an absolute one",
+            limits::quote(rel)
+        )));
+    }
+    let rel = Path::new(rel.trim_end_matches('/'));
     if rel.as_os_str().is_empty() {
         return Err(EngineError::Invalid(
             "give the file or folder to make a torrent of (a path inside the profile's folder)"

@@ -7,6 +7,7 @@ mod util;
 mod accounts;
 mod cli;
 mod common;
+mod files;
 mod me;
 mod nginx;
 mod origin;

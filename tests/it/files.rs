@@ -347,6 +347,7 @@ async fn torrents_are_made_from_a_folder_and_seed_where_the_data_is() {
     let create = "/api/profiles/default/create-torrent";
     for (what, body, code) in [
         ("parent", json!({"path": "../x"}), "path_escape"),
+        ("absolute", json!({"path": "/etc"}), "path_escape"),
         ("missing", json!({"path": "music/nothing"}), "invalid_input"),
         (
             "link",
@@ -379,28 +380,9 @@ async fn torrents_are_made_from_a_folder_and_seed_where_the_data_is() {
         assert_error(what, &r, 400, code);
     }
 
-    // A real creation: hashed in the background, added where the data lies, seeding.
-    let (st, v) = d
-        .post_json(
-            create,
-            &json!({"path": "music/album", "trackers": ["http://127.0.0.1:1/announce"], "comment": "made here"}),
-        )
-        .await;
-    assert_eq!(st, 202, "{v}");
-    let v = creation_done(&d, v["id"].as_str().unwrap()).await;
-    assert_eq!(
-        (v["state"].as_str(), v["hashed"].clone()),
-        (Some("done"), json!(500 * KIB + 3)),
-        "{v}"
-    );
-    let hash = v["hash"].as_str().unwrap().to_owned();
-    let row = d.wait_state(&hash, "seeding", 30).await;
-    assert_eq!(row["name"], "album");
-    assert_eq!(row["save_dir"], json!(d.download_dir.join("music")));
-    let (_, files) = d.get(&format!("/api/torrents/{hash}/files")).await;
-    assert_eq!(files.as_array().map(Vec::len), Some(2), "{files}");
-
-    // The CLI makes the same torrent of the same folder (same info hash).
+    // The CLI (no daemon needed) tells the info hash first: the tracker is started for it.
+    let mut tracker = Tracker::new(root);
+    let announce = tracker.announce_url();
     let out = root.join("cli.torrent");
     let r = run_cli_in(
         root,
@@ -410,7 +392,7 @@ async fn torrents_are_made_from_a_folder_and_seed_where_the_data_is() {
             "-o",
             out.to_str().unwrap(),
             "--tracker",
-            "http://127.0.0.1:1/announce",
+            &announce,
         ],
         &[],
         CliInput::Null,
@@ -418,10 +400,39 @@ async fn torrents_are_made_from_a_folder_and_seed_where_the_data_is() {
     )
     .await;
     assert_eq!(r.code, Some(0), "{r}");
-    assert!(r.stdout.starts_with(&hash), "{r}");
-    // The exported .torrent is the one the daemon made, and aria2c reads it.
-    let (st, _) = d.get(&format!("/api/torrents/{hash}/torrent")).await;
-    assert_eq!(st, 200);
+    let hash = r
+        .stdout
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(hash.len(), 40, "{r}");
+    tracker.start(&[&hash]).await;
+
+    // A real creation: hashed in the background, added where the data lies, seeding; the
+    // same folder gives the same info hash as the CLI.
+    let (st, v) = d
+        .post_json(
+            create,
+            &json!({"path": "music/album", "trackers": [announce], "comment": "made here"}),
+        )
+        .await;
+    assert_eq!(st, 202, "{v}");
+    let v = creation_done(&d, v["id"].as_str().unwrap()).await;
+    assert_eq!(
+        (v["state"].as_str(), v["hashed"].clone()),
+        (Some("done"), json!(500 * KIB + 3)),
+        "{v}"
+    );
+    assert_eq!(v["hash"], json!(hash), "{v}");
+    let row = d.wait_state(&hash, "seeding", 30).await;
+    assert_eq!(row["name"], "album");
+    assert_eq!(row["save_dir"], json!(d.download_dir.join("music")));
+    let (_, files) = d.get(&format!("/api/torrents/{hash}/files")).await;
+    assert_eq!(files.as_array().map(Vec::len), Some(2), "{files}");
+
+    // The exported .torrent has the torrent's info hash, and aria2c downloads the folder
+    // from pytorrentd with it, byte for byte.
     let exported = d
         .client()
         .get(d.url(&format!("/api/torrents/{hash}/torrent")))
@@ -441,6 +452,22 @@ async fn torrents_are_made_from_a_folder_and_seed_where_the_data_is() {
         .unwrap();
     let text = String::from_utf8_lossy(&shown.stdout);
     assert!(text.contains(&hash) && text.contains("made here"), "{text}");
+    tracker.wait_seeders(&hash, 1, 30).await;
+    let got = root.join("leech");
+    let mut leecher = Aria2::leech(root, "created", &t, &got);
+    let st = leecher.wait_exit(60.0).await;
+    assert!(
+        st.success(),
+        "aria2c leecher failed: {st}\n{}",
+        leecher.log_tail(40)
+    );
+    for rel in ["01.flac", "cd2/02.flac"] {
+        assert_same_bytes(
+            rel,
+            &std::fs::read(album.join(rel)).unwrap(),
+            &std::fs::read(got.join("album").join(rel)).unwrap(),
+        );
+    }
     // The CLI never writes over a file.
     let again = run_cli_in(
         root,
