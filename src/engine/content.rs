@@ -203,7 +203,7 @@ impl Engine {
     /// File `index` of a torrent, for reading: where it is, how much of it exists, and how
     /// missing parts would be fetched.
     pub fn file_content(&self, hash: &str, index: usize) -> Result<FileContent> {
-        let (meta, save_dir, profile, handle, finished_files) = {
+        let (meta, save_dir, profile, handle, finished_files, kept) = {
             let st = self.lock();
             let e = st.entry(hash)?;
             let meta: Arc<Meta> = e.meta.clone().ok_or_else(|| {
@@ -222,7 +222,14 @@ impl Engine {
                 .get(&e.rec.profile)
                 .map(|p| p.download_dir.clone())
                 .ok_or_else(|| EngineError::ProfileNotFound(e.rec.profile.clone()))?;
-            (meta, e.rec.save_dir.clone(), profile, running, per_file)
+            (
+                meta,
+                e.rec.save_dir.clone(),
+                profile,
+                running,
+                per_file,
+                e.have.clone(),
+            )
         };
         let (name, len) =
             meta.files.get(index).cloned().ok_or_else(|| {
@@ -255,11 +262,13 @@ impl Engine {
                     Source::Disk { have: Some(bits) }
                 }
             }
-            // Out of the engine: the bitfield it saved when it let go of the torrent.
+            // Out of the engine: the bitfield it had when it let go of the torrent (kept in
+            // memory; after a restart, its file).
             None => Source::Disk {
-                have: Some(have(
-                    std::fs::read(self.bitv_path(hash)).unwrap_or_default(),
-                )),
+                have: Some(have(match kept {
+                    Some(b) => b.to_vec(),
+                    None => std::fs::read(self.bitv_path(hash)).unwrap_or_default(),
+                })),
             },
         };
         Ok(FileContent {

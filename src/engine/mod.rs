@@ -203,6 +203,9 @@ pub(crate) struct Entry {
     pub fault: Option<faults::Fault>,
     /// Automatic retries so far, for the back-off.
     pub retries: u32,
+    /// The verified pieces when the engine last let go of the torrent (its fast-resume
+    /// bitfield, kept here too: the file is rewritten in the background).
+    pub have: Option<Arc<Vec<u8>>>,
 }
 
 impl Entry {
@@ -219,6 +222,7 @@ impl Entry {
             progress: None,
             fault: None,
             retries: 0,
+            have: None,
         }
     }
 }
@@ -604,17 +608,17 @@ impl Engine {
                     });
                 }
             }
-            e.handle.take()
+            // The engine's own verified pieces (vendored patch 0004) are newer than its last
+            // flush of the bitfield file.
+            let have = e.handle.as_ref().and_then(|h| h.have_pieces_bytes());
+            e.have = have.clone().map(Arc::new);
+            e.handle.take().map(|h| (h, have))
         };
-        let Some(handle) = handle else {
+        let Some((handle, have)) = handle else {
             return Ok(None);
         };
-        // The engine's own verified pieces (vendored patch 0004) are newer than its last
-        // flush of the bitfield file.
         let saved = if keep_resume {
-            handle
-                .have_pieces_bytes()
-                .or_else(|| std::fs::read(self.bitv_path(hash)).ok())
+            have.or_else(|| std::fs::read(self.bitv_path(hash)).ok())
         } else {
             None
         };
