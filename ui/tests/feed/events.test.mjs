@@ -148,6 +148,35 @@ describe('added / removed / patches after REST calls', () => {
     }
   });
 
+  test('torrent creation: progress while hashing, then the end, in the profile room only', async () => {
+    const profiles = await api(d.url, 'GET', '/api/profiles', { cookie: admin });
+    const dir = profiles.find((p) => p.id === 'default').download_dir;
+    // A sparse 3 GiB file: hashing takes a few seconds (zeros still have to be read).
+    const fd = fs.openSync(path.join(dir, 'sparse.img'), 'w');
+    fs.ftruncateSync(fd, 3 * 1024 ** 3);
+    fs.closeSync(fd);
+    const sub = await connectOk(d.url, { headers: { cookie: admin } });
+    const otherSub = await connectOk(d.url, { headers: { cookie: admin } });
+    try {
+      assert.deepEqual(await sub.emitAck('subscribe', { profile: 'default' }), { ok: true });
+      assert.deepEqual(await otherSub.emitAck('subscribe', { profile: 'other' }), { ok: true });
+      const job = await api(d.url, 'POST', '/api/profiles/default/create-torrent', { cookie: admin, body: { path: 'sparse.img' } });
+      assert.equal(job.state, 'hashing', JSON.stringify(job));
+      const id = job.id;
+      const ended = await until(() => sub.events.find((e) => e.name === 'creation' && e.data.id === id && e.data.state !== 'hashing'), { timeout: 60_000, what: 'the creation to end in the feed' });
+      assert.equal(ended.data.state, 'done', JSON.stringify(ended.data));
+      assert.equal(ended.data.hashed, 3 * 1024 ** 3);
+      const during = sub.events.filter((e) => e.name === 'creation' && e.data.id === id && e.data.state === 'hashing');
+      assert.ok(during.length >= 1, 'no progress event while hashing');
+      assert.ok(during.every((e) => e.data.total === 3 * 1024 ** 3 && e.data.hashed <= e.data.total), JSON.stringify(during.map((e) => e.data)));
+      assert.equal(otherSub.events.filter((e) => e.name === 'creation').length, 0, 'creation events leaked to another profile');
+      await api(d.url, 'DELETE', `/api/torrents/${ended.data.hash}`, { cookie: admin });
+    } finally {
+      sub.close();
+      otherSub.close();
+    }
+  });
+
   test('no patch in a second where nothing changed (only paused torrents)', async () => {
     const ts = [syntheticTorrent(), syntheticTorrent(), syntheticTorrent()];
     await addTorrents(d.url, 'default', ts, { cookie: admin, fields: { paused: 'true' } });
