@@ -210,13 +210,7 @@ impl Engine {
                 EngineError::Conflict("the torrent's metadata is not known yet".into())
             })?;
             let running = e.handle.clone();
-            let per_file: Vec<u64> = e
-                .handle
-                .as_ref()
-                .map(|h| h.stats().file_progress)
-                .filter(|p| !p.is_empty())
-                .or_else(|| e.progress.as_ref().map(|p| p.files.clone()))
-                .unwrap_or_default();
+            let per_file = super::row::file_progress(e);
             let profile = st
                 .profiles
                 .get(&e.rec.profile)

@@ -338,17 +338,21 @@ pub(crate) fn details(e: &Entry) -> TorrentDetails {
     }
 }
 
-pub(crate) fn files(e: &Entry) -> Vec<FileRow> {
-    let Some(meta) = &e.meta else {
-        return Vec::new();
-    };
-    let progress = e
-        .handle
+/// Verified bytes per file: the engine's, or what it last said (paused torrents).
+pub(crate) fn file_progress(e: &Entry) -> Vec<u64> {
+    e.handle
         .as_ref()
         .map(|h| h.stats().file_progress)
         .filter(|p| !p.is_empty())
         .or_else(|| e.progress.as_ref().map(|p| p.files.clone()))
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+pub(crate) fn files(e: &Entry) -> Vec<FileRow> {
+    let Some(meta) = &e.meta else {
+        return Vec::new();
+    };
+    let progress = file_progress(e);
     meta.files
         .iter()
         .enumerate()

@@ -139,7 +139,23 @@ fn parse_indices(v: &str) -> Result<Vec<usize>, ApiError> {
         .collect()
 }
 
-fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+/// Counts one more part of a multipart body, refusing more than
+/// [`limits::MULTIPART_PARTS_MAX`].
+pub(super) fn count_part(parts: &mut usize) -> Result<(), ApiError> {
+    *parts += 1;
+    if *parts > limits::MULTIPART_PARTS_MAX {
+        return Err(ApiError::new(
+            ErrorCode::InvalidMultipart,
+            format!(
+                "an upload may have at most {} parts",
+                limits::MULTIPART_PARTS_MAX
+            ),
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         too_large()
     } else {
@@ -182,16 +198,7 @@ pub async fn read_multipart(mut mp: Multipart) -> Result<(Vec<AddSource>, AddOpt
     let mut opts = AddOptions::default();
     let mut parts = 0usize;
     while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
-        parts += 1;
-        if parts > limits::MULTIPART_PARTS_MAX {
-            return Err(ApiError::new(
-                ErrorCode::InvalidMultipart,
-                format!(
-                    "an upload may have at most {} parts",
-                    limits::MULTIPART_PARTS_MAX
-                ),
-            ));
-        }
+        count_part(&mut parts)?;
         let name = field.name().unwrap_or("").to_owned();
         // A repeated option field replaces the earlier value (the part count bounds them).
         let field_name: &'static str = match name.as_str() {

@@ -595,8 +595,14 @@ fn default_category_dir(st: &AppState, name: &str) -> Result<PathBuf, ApiError> 
     Ok(base.join(name))
 }
 
-/// Creates the profile of a new category, its folder included when missing.
-fn create_category(st: &AppState, name: &str, save_path: &str) -> Result<ProfileRecord, ApiError> {
+/// The folder of a category: `save_path`, or `DOWNLOAD_DIR/<name>`; created when missing
+/// (`what` names the action in the refusal).
+fn category_dir(
+    st: &AppState,
+    name: &str,
+    save_path: &str,
+    what: &str,
+) -> Result<PathBuf, ApiError> {
     let dir = match save_path.trim() {
         "" => default_category_dir(st, name)?,
         p => PathBuf::from(p),
@@ -606,12 +612,18 @@ fn create_category(st: &AppState, name: &str, save_path: &str) -> Result<Profile
             plain(
                 StatusCode::CONFLICT,
                 &format!(
-                    "Unable to create category: cannot create {}: {e}",
+                    "Unable to {what} category: cannot create {}: {e}",
                     dir.display()
                 ),
             )
         })?;
     }
+    Ok(dir)
+}
+
+/// Creates the profile of a new category, its folder included when missing.
+fn create_category(st: &AppState, name: &str, save_path: &str) -> Result<ProfileRecord, ApiError> {
+    let dir = category_dir(st, name, save_path, "create")?;
     Ok(st.engine.create_profile(ProfileRecord {
         id: name.to_owned(),
         name: name.to_owned(),
@@ -654,21 +666,7 @@ fn edit_category(
         if st.engine.profile(name).is_err() {
             return Err(plain(StatusCode::CONFLICT, "Unable to edit category"));
         }
-        let dir = match save_path.trim() {
-            "" => default_category_dir(st, name)?,
-            p => PathBuf::from(p),
-        };
-        if dir.is_absolute() && !dir.exists() {
-            std::fs::create_dir_all(&dir).map_err(|e| {
-                plain(
-                    StatusCode::CONFLICT,
-                    &format!(
-                        "Unable to edit category: cannot create {}: {e}",
-                        dir.display()
-                    ),
-                )
-            })?;
-        }
+        let dir = category_dir(st, name, save_path, "edit")?;
         st.engine.update_profile(
             name,
             crate::engine::profiles::ProfilePatch {

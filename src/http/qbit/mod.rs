@@ -24,6 +24,7 @@ use http::{HeaderMap, Method, StatusCode, header};
 pub use sync::SyncSessions;
 
 use super::extract::peer_of;
+use super::torrents::multipart_error;
 use super::{ApiError, ErrorCode};
 use crate::access::Level;
 use crate::auth::{AccessError, Denied, Identity, Need, resolve};
@@ -176,16 +177,7 @@ async fn read_call(st: &AppState, req: Request) -> Result<Call, ApiError> {
             .map_err(|e| ApiError::new(ErrorCode::InvalidMultipart, e.body_text()))?;
         let mut n = 0usize;
         while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
-            n += 1;
-            if n > limits::MULTIPART_PARTS_MAX {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidMultipart,
-                    format!(
-                        "an upload may have at most {} parts",
-                        limits::MULTIPART_PARTS_MAX
-                    ),
-                ));
-            }
+            super::torrents::count_part(&mut n)?;
             let name = field.name().unwrap_or("").to_owned();
             if let Some(fname) = field.file_name().map(str::to_owned) {
                 let bytes = field.bytes().await.map_err(multipart_error)?;
@@ -213,17 +205,6 @@ async fn read_call(st: &AppState, req: Request) -> Result<Call, ApiError> {
         headers,
         peer,
     })
-}
-
-fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        super::extract::too_large()
-    } else {
-        ApiError::new(
-            ErrorCode::InvalidMultipart,
-            format!("malformed upload: {}", e.body_text()),
-        )
-    }
 }
 
 /// The caller, by the one resolver; anyone it cannot place gets qBittorrent's 403.
