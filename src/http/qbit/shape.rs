@@ -78,7 +78,19 @@ pub fn torrent(r: &TorrentRow) -> Map<String, Value> {
     // qBittorrent keeps a torrent's tags sorted.
     let mut tags = r.labels.clone();
     tags.sort();
-    let seeding_time = r.completed_at.map_or(0, |c| (now - c).num_seconds().max(0));
+    // pytorrentd does not count active time; these clocks run only while the torrent runs,
+    // so a stopped torrent's fields stay still (and `sync/maindata` does not resend it every
+    // second).
+    let running = r.state != TorrentState::Paused;
+    let seeding_time = r
+        .completed_at
+        .filter(|_| running)
+        .map_or(0, |c| (now - c).num_seconds().max(0));
+    let time_active = if running {
+        (now - r.added_at).num_seconds().max(0)
+    } else {
+        0
+    };
     let v = json!({
         "hash": r.hash,
         "infohash_v1": r.hash,
@@ -128,7 +140,7 @@ pub fn torrent(r: &TorrentRow) -> Map<String, Value> {
         "inactive_seeding_time_limit": -2,
         "seen_complete": r.completed_at.map_or(-1, secs),
         "auto_tmm": false,
-        "time_active": (now - r.added_at).num_seconds().max(0),
+        "time_active": time_active,
         "seeding_time": seeding_time,
         "last_activity": if active { now.timestamp() } else { secs(r.added_at) },
         "availability": r.availability.unwrap_or(-1.0),
