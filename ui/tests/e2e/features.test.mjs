@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { bencode, infoHash } from '../feed/lib/harness.mjs';
 import { join } from 'node:path';
 import { after, before, beforeEach, test } from 'node:test';
 import { Daemon, Seeder, cleanup, launchBrowser, makePayload, requireTool, saveScreenshot, tempDir, uiLogin, waitFor, watchPage } from './helpers.mjs';
@@ -366,6 +368,33 @@ test('files: a video plays in the page while its torrent downloads; zip and .tor
   assert.deepEqual(state, { err: null, w: 320 });
   await page.keyboard.press('Escape');
   await page.waitForSelector('[data-testid=player]', { state: 'detached' });
+});
+
+test('files: a torrent of 10,000 files renders a window of its tree and scrolls to the end', async () => {
+  const files = [];
+  for (let d = 0; d < 100; d++) for (let f = 0; f < 100; f++) files.push({ length: 1024, path: [`dir-${String(d).padStart(3, '0')}`, `file-${String(f).padStart(3, '0')}.bin`] });
+  const total = files.length * 1024;
+  const pieces = Buffer.concat(Array.from({ length: Math.ceil(total / 16384) }, () => createHash('sha1').update(randomBytes(8)).digest()));
+  const data = bencode({ info: { files, name: 'ten-thousand', 'piece length': 16384, pieces } });
+  const hash = infoHash(data);
+  const form = new FormData();
+  form.append('torrent', new Blob([data]), 'many.torrent');
+  form.append('paused', 'true');
+  const r = await fetch(d.url + '/api/profiles/default/torrents', { method: 'POST', headers: { Cookie: admin.cookie }, body: form });
+  assert.equal(r.status, 201, await r.text());
+  await page.waitForSelector(row(hash));
+  await waitFor('the big torrent in the details pane', 10, async () => {
+    await page.click(`${row(hash)} .c-name`);
+    return (await page.textContent('.tabs-title')) === 'ten-thousand';
+  });
+  await page.click('[data-testid=tab-files]');
+  await page.waitForSelector('.files .frow.dir');
+  const rendered = await page.locator('.files .frow').count();
+  assert.ok(rendered < 150, `${rendered} rows in the DOM for 10,100 lines`);
+  await page.$eval('.files', (el) => { el.scrollTop = el.scrollHeight; });
+  await page.waitForSelector('.files [title="dir-099/file-099.bin"]');
+  assert.ok((await page.locator('.files .frow').count()) < 150);
+  await d.api('DELETE', `/api/torrents/${hash}`, undefined, admin);
 });
 
 test('create torrent: a folder picked on the server becomes a seeding torrent', async () => {
