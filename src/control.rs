@@ -251,6 +251,7 @@ fn new_profile(
         download_dir,
         max_active_downloads: max.unwrap_or(0),
         created_at: None,
+        share: Default::default(),
     }
 }
 
@@ -349,6 +350,7 @@ fn patch_of(name: Option<String>, dir: Option<PathBuf>, max: Option<u32>) -> Pro
         name,
         download_dir: dir,
         max_active_downloads: max,
+        ..Default::default()
     }
 }
 

@@ -36,6 +36,8 @@ const TOKEN_HASHES: TableDefinition<&str, &str> = TableDefinition::new("token_ha
 const PREFERENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("preferences");
 /// Per user: the labels created without a torrent (the qBittorrent API's `createTags`).
 const LABELS: TableDefinition<&str, &[u8]> = TableDefinition::new("labels");
+/// Settings changed at run time (`GET/PATCH /api/settings`), one JSON value per key.
+const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings");
 /// Records set aside at start because they did not decode, by `table/key`.
 const QUARANTINE: TableDefinition<&str, &[u8]> = TableDefinition::new("quarantine");
 
@@ -56,6 +58,7 @@ pub enum Table {
     Tokens,
     Preferences,
     Labels,
+    Settings,
 }
 
 impl Table {
@@ -66,6 +69,7 @@ impl Table {
             Table::Tokens => TOKENS,
             Table::Preferences => PREFERENCES,
             Table::Labels => LABELS,
+            Table::Settings => SETTINGS,
         }
     }
     fn name(self) -> &'static str {
@@ -75,6 +79,7 @@ impl Table {
             Table::Tokens => "tokens",
             Table::Preferences => "preferences",
             Table::Labels => "labels",
+            Table::Settings => "settings",
         }
     }
 }
@@ -290,6 +295,47 @@ fn from_database_error(path: &Path, e: redb::DatabaseError) -> StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// Share limits (`engine/share.rs` applies them): what happens when a share limit is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ShareAction {
+    Pause,
+    Remove,
+    RemoveWithData,
+}
+
+impl ShareLimits {
+    /// Nothing set at this level (everything inherited).
+    pub fn is_unset(&self) -> bool {
+        *self == ShareLimits::default()
+    }
+}
+
+impl ShareAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShareAction::Pause => "pause",
+            ShareAction::Remove => "remove",
+            ShareAction::RemoveWithData => "remove_with_data",
+        }
+    }
+}
+
+/// Share limits at one level. `None` inherits; `-1` is "no limit".
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ShareLimits {
+    /// Uploaded / size at which to act (0 to 1000), -1 for none, null to inherit.
+    #[serde(default)]
+    pub ratio_limit: Option<f64>,
+    /// Minutes of seeding after completion at which to act (0 to 5,256,000), -1 for none,
+    /// null to inherit.
+    #[serde(default)]
+    pub seed_time_limit: Option<i64>,
+    /// null inherits (the default action is `pause`).
+    #[serde(default)]
+    pub share_action: Option<ShareAction>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ProfileRecord {
     pub id: String,
@@ -299,6 +345,9 @@ pub struct ProfileRecord {
     pub max_active_downloads: u32,
     #[serde(default)]
     pub created_at: Option<DateTime<Utc>>,
+    /// The profile's share limits (null fields inherit the global ones).
+    #[serde(default, skip_serializing_if = "ShareLimits::is_unset")]
+    pub share: ShareLimits,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -326,6 +375,9 @@ pub struct TorrentRecord {
     /// when read ([`Store::torrents`]), never written.
     #[serde(default, rename = "label", skip_serializing)]
     pub legacy_label: Option<String>,
+    /// The torrent's own share limits (null fields inherit the profile's).
+    #[serde(default, skip_serializing_if = "ShareLimits::is_unset")]
+    pub share: ShareLimits,
     /// A name a user gave the torrent, shown instead of its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -669,7 +721,8 @@ impl Store {
                 && tx.open_table(QUARANTINE).is_ok()
                 && tx.open_table(TOKEN_HASHES).is_ok()
                 && tx.open_table(PREFERENCES).is_ok()
-                && tx.open_table(LABELS).is_ok();
+                && tx.open_table(LABELS).is_ok()
+                && tx.open_table(SETTINGS).is_ok();
             Ok(all_tables)
         })?;
         if current {
@@ -690,6 +743,7 @@ impl Store {
                 // Added later without a version bump: opening creates it in older files too.
                 tx.open_table(PREFERENCES)?;
                 tx.open_table(LABELS)?;
+                tx.open_table(SETTINGS)?;
                 meta.insert("schema_version", SCHEMA_VERSION.to_string().as_str())?;
             }
             Ok(())
@@ -1263,6 +1317,7 @@ mod tests {
             labels: vec![],
             legacy_label: None,
             title: None,
+            share: Default::default(),
             only_files: None,
             paused: false,
             force_start: false,
@@ -1289,6 +1344,7 @@ mod tests {
                 download_dir: "/x".into(),
                 max_active_downloads: 3,
                 created_at: None,
+                share: Default::default(),
             };
             s.put_profile(&p).unwrap();
             let r = record(H1, "default", 1);

@@ -394,6 +394,7 @@ impl Engine {
                 labels: opts.labels.clone(),
                 legacy_label: None,
                 title: None,
+                share: Default::default(),
                 only_files: None,
                 paused: opts.paused,
                 force_start: false,

@@ -13,6 +13,7 @@ pub mod profiles;
 mod rate;
 mod row;
 mod scheduler;
+pub mod share;
 mod storage;
 pub mod validate;
 
@@ -169,6 +170,14 @@ pub enum EngineEvent {
     ProfilesChanged,
     /// A torrent creation ended (done, failed or cancelled).
     Creation(creations::CreationView),
+    /// A share limit was reached and its action taken.
+    ShareLimit {
+        profile: String,
+        hash: String,
+        name: String,
+        action: share::ShareAction,
+        reason: String,
+    },
 }
 
 /// Static facts about a torrent's content, known once metadata is available.
@@ -262,6 +271,8 @@ pub struct Engine {
     stream_slots: Arc<tokio::sync::Semaphore>,
     /// Torrents being made from folders (`creations.rs`).
     creations: creations::Jobs,
+    /// The global share limits (`share.rs`; stored in the `settings` table).
+    global_share: Mutex<share::ShareLimits>,
     me: std::sync::Weak<Engine>,
 }
 
@@ -326,6 +337,9 @@ impl Engine {
 
         let (events, _) = broadcast::channel(1024);
         let fetcher = fetch::Fetcher::new(config.fetch_allowed_networks.clone())?;
+        let global_share = store
+            .get_json::<share::ShareLimits>(crate::store::Table::Settings, share::SETTINGS_KEY)?
+            .unwrap_or_default();
         let engine = Arc::new_cyclic(|me| Engine {
             me: me.clone(),
             session,
@@ -338,6 +352,7 @@ impl Engine {
             fetcher,
             stream_slots: Arc::new(tokio::sync::Semaphore::new(content::STREAMS_MAX)),
             creations: Default::default(),
+            global_share: Mutex::new(global_share),
         });
 
         {
@@ -723,6 +738,11 @@ impl Engine {
         if let Some(h) = self.handle(hash)
             && !h.is_paused()
         {
+            // librqbit counts uploads only while a torrent is live: bank them first, or the
+            // ratio would drop to what earlier runs uploaded.
+            if let Some(e) = self.lock().torrents.get_mut(hash) {
+                e.uploaded_base += h.stats().uploaded_bytes;
+            }
             // "already paused" races with the scheduler are harmless.
             let _ = self.session.pause(&h).await;
         }
@@ -967,6 +987,9 @@ impl Engine {
         if let Some(t) = patch.title {
             new_rec.title = t;
         }
+        if let Some(c) = &patch.share {
+            c.apply(&mut new_rec.share)?;
+        }
         let mut saved_bitv = None;
         let mut reattach = false;
         if let Some(d) = &dest {
@@ -1168,6 +1191,8 @@ pub struct Patch {
     pub labels: Option<LabelChange>,
     /// A name to show instead of the torrent's own (`Some(None)`: its own again).
     pub title: Option<Option<String>>,
+    /// A change of the torrent's own share limits.
+    pub share: Option<share::ShareChange>,
     /// The indices of the wanted files.
     pub files: Option<Vec<usize>>,
     pub queue: Option<QueueMove>,

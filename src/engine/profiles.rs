@@ -26,6 +26,30 @@ pub struct ProfilePatch {
     /// Downloads running at once; 0 = unlimited.
     #[schema(maximum = 1000)]
     pub max_active_downloads: Option<u32>,
+    /// Share limit: ratio (0-1000), -1 none, null inherits the global one.
+    #[serde(
+        default,
+        deserialize_with = "super::share::double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<f64>)]
+    pub ratio_limit: Option<Option<f64>>,
+    /// Share limit: minutes of seeding, -1 none, null inherits the global one.
+    #[serde(
+        default,
+        deserialize_with = "super::share::double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<i64>)]
+    pub seed_time_limit: Option<Option<i64>>,
+    /// What a reached share limit does; null inherits the global one.
+    #[serde(
+        default,
+        deserialize_with = "super::share::double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<super::share::ShareAction>)]
+    pub share_action: Option<Option<super::share::ShareAction>>,
 }
 
 /// A profile as one caller sees it: the record plus that caller's level.
@@ -39,6 +63,8 @@ pub struct ProfileView {
     pub max_active_downloads: u32,
     /// The caller's level: `ro`, `full` or `admin`.
     pub level: String,
+    /// The profile's share limits (null fields inherit the global ones).
+    pub share: super::share::ShareLimits,
 }
 
 impl ProfileView {
@@ -51,6 +77,7 @@ impl ProfileView {
             download_dir: p.download_dir.to_string_lossy().into_owned(),
             max_active_downloads: p.max_active_downloads,
             level: level?.to_owned(),
+            share: p.share.clone(),
         })
     }
 }
@@ -104,6 +131,12 @@ pub fn update(
         check_max_active_downloads(m)?;
         p.max_active_downloads = m;
     }
+    super::share::ShareChange {
+        ratio_limit: patch.ratio_limit,
+        seed_time_limit: patch.seed_time_limit,
+        share_action: patch.share_action,
+    }
+    .apply(&mut p.share)?;
     store.put_profile(&p)?;
     existing.insert(id.to_owned(), p.clone());
     Ok(p)
@@ -152,6 +185,7 @@ pub fn ensure_default(store: &Store, download_dir: &std::path::Path) -> Result<(
         // Like qBittorrent: a few at a time finish sooner than many sharing bandwidth.
         max_active_downloads: 3,
         created_at: Some(Utc::now()),
+        share: Default::default(),
     })?;
     Ok(())
 }

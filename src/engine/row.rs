@@ -98,6 +98,9 @@ pub struct TorrentRow {
     /// Distributed copies among the connected peers (qBittorrent's "availability"): complete
     /// copies plus the fraction of pieces above the rarest; absent when not running.
     pub availability: Option<f64>,
+    /// The torrent's own share limits (null fields inherit its profile's, then the global
+    /// ones; -1 is none).
+    pub share: crate::store::ShareLimits,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -206,6 +209,7 @@ pub(crate) fn row(e: &Entry) -> TorrentRow {
         seeds: 0,
         ratio: 0.0,
         queue_position: rec.queue_position,
+        share: rec.share.clone(),
         label: rec.labels.first().cloned(),
         labels: rec.labels.clone(),
         added_at: rec.added_at,

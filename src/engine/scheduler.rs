@@ -57,6 +57,7 @@ pub(super) fn spawn(engine: Arc<Engine>) {
             let Some(engine) = weak.upgrade() else { return };
             reconcile(&engine).await;
             maintain(&engine).await;
+            engine.enforce_share_limits().await;
             let wake = engine.wake.clone();
             drop(engine);
             let _ = tokio::time::timeout(Duration::from_secs(1), wake.notified()).await;

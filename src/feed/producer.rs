@@ -232,6 +232,21 @@ async fn on_engine_event(io: &SocketIo, st: &AppState, ev: EngineEvent, baseline
                 .await
                 .ok();
         }
+        EngineEvent::ShareLimit {
+            profile,
+            hash,
+            name,
+            action,
+            reason,
+        } => {
+            io.to(room_for_profile(&profile))
+                .emit(
+                    "share_limit",
+                    &json!({"profile": profile, "hash": hash, "name": name, "action": action, "reason": reason}),
+                )
+                .await
+                .ok();
+        }
         EngineEvent::Creation(view) => {
             io.to(room_for_profile(&view.profile))
                 .emit("creation", &view)

@@ -130,6 +130,8 @@ async fn stats(State(st): State<AppState>, id: Identity) -> Json<Stats> {
         files::get_creation,
         files::cancel_creation,
         files::browse,
+        profiles::get_settings,
+        profiles::update_settings,
     ),
     components(schemas(
         error::ErrorBody,
@@ -217,6 +219,10 @@ fn api_router() -> Router<AppState> {
         .route("/torrents/{hash}/torrent", get(files::torrent_file))
         .route("/profiles/{id}/create-torrent", post(files::create_torrent))
         .route("/profiles/{id}/browse", get(files::browse))
+        .route(
+            "/settings",
+            get(profiles::get_settings).patch(profiles::update_settings),
+        )
         .route("/creations", get(files::list_creations))
         .route(
             "/creations/{cid}",

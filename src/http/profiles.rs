@@ -65,6 +65,7 @@ pub async fn create(
         download_dir: n.download_dir.into(),
         max_active_downloads: n.max_active_downloads,
         created_at: None,
+        share: Default::default(),
     })?;
     let v = view(&p, &id).ok_or_else(|| ApiError::internal("admin view missing"))?;
     Ok((StatusCode::CREATED, Json(v)))
@@ -97,4 +98,49 @@ pub async fn delete(
     id.require_admin()?;
     st.engine.delete_profile(&pid)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Settings changed at run time (admin): the global share limits for now (README "Share
+/// limits").
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SettingsView {
+    /// Global share limits; null fields mean none.
+    pub share: crate::store::ShareLimits,
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsPatch {
+    /// Changes of the global share limits (absent fields stay as they are).
+    #[serde(default, deserialize_with = "super::extract::object_only")]
+    pub share: crate::engine::share::ShareChange,
+}
+
+#[utoipa::path(get, path = "/api/settings", tag = "settings", operation_id = "get_settings",
+    responses((status = 200, body = SettingsView), (status = 403, description = "administrators only")))]
+pub async fn get_settings(
+    State(st): State<AppState>,
+    id: Identity,
+) -> Result<Json<SettingsView>, ApiError> {
+    id.require_admin()?;
+    Ok(Json(SettingsView {
+        share: st.engine.share_settings(),
+    }))
+}
+
+#[utoipa::path(patch, path = "/api/settings", tag = "settings", operation_id = "update_settings",
+    request_body = SettingsPatch,
+    responses((status = 200, body = SettingsView), (status = 400, description = "a value out of range"), (status = 403, description = "administrators only")))]
+pub async fn update_settings(
+    State(st): State<AppState>,
+    id: Identity,
+    ApiJson(p): ApiJson<SettingsPatch>,
+) -> Result<Json<SettingsView>, ApiError> {
+    id.require_admin()?;
+    let share = if p.share.is_empty() {
+        st.engine.share_settings()
+    } else {
+        st.engine.set_share_settings(&p.share)?
+    };
+    Ok(Json(SettingsView { share }))
 }

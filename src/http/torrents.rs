@@ -469,6 +469,18 @@ pub struct TorrentPatch {
     pub queue: Option<QueueMove>,
     /// Move to another profile (data moves along).
     pub profile: Option<String>,
+    /// Share limit: ratio (0-1000), -1 none, null inherits the profile's.
+    #[serde(default, deserialize_with = "super::extract::double_option")]
+    #[schema(value_type = Option<f64>)]
+    pub ratio_limit: Option<Option<f64>>,
+    /// Share limit: minutes of seeding after completion, -1 none, null inherits.
+    #[serde(default, deserialize_with = "super::extract::double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub seed_time_limit: Option<Option<i64>>,
+    /// What a reached share limit does (`pause`, `remove`, `remove_with_data`); null inherits.
+    #[serde(default, deserialize_with = "super::extract::double_option")]
+    #[schema(value_type = Option<crate::store::ShareAction>)]
+    pub share_action: Option<Option<crate::store::ShareAction>>,
 }
 
 #[utoipa::path(patch, path = "/api/torrents/{hash}", tag = "torrents", operation_id = "update_torrent",
@@ -496,9 +508,15 @@ pub async fn patch(
         (None, Some(all)) => Some(LabelChange::Set(all)),
         (None, None) => None,
     };
+    let share = crate::engine::share::ShareChange {
+        ratio_limit: p.ratio_limit,
+        seed_time_limit: p.seed_time_limit,
+        share_action: p.share_action,
+    };
     let patch = crate::engine::Patch {
         labels,
         title: p.name,
+        share: (!share.is_empty()).then_some(share),
         files: p.files,
         queue: p.queue,
         profile: p.profile,

@@ -20,5 +20,6 @@ mod queue;
 mod resources;
 mod restart;
 mod security;
+mod share;
 mod storage;
 mod swarm;

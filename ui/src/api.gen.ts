@@ -248,6 +248,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_settings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch: operations["update_settings"];
+        trace?: never;
+    };
     "/api/stats": {
         parameters: {
             query?: never;
@@ -668,6 +684,17 @@ export interface components {
             max_active_downloads?: number | null;
             /** @description Display name, 1-128 printable characters. */
             name?: string | null;
+            /**
+             * Format: double
+             * @description Share limit: ratio (0-1000), -1 none, null inherits the global one.
+             */
+            ratio_limit?: number | null;
+            /**
+             * Format: int64
+             * @description Share limit: minutes of seeding, -1 none, null inherits the global one.
+             */
+            seed_time_limit?: number | null;
+            share_action?: null | components["schemas"]["ShareAction"];
         };
         ProfileStats: {
             /**
@@ -694,6 +721,8 @@ export interface components {
              */
             max_active_downloads: number;
             name: string;
+            /** @description The profile's share limits (null fields inherit the global ones). */
+            share: components["schemas"]["ShareLimits"];
         };
         /** @enum {string} */
         QueueMove: "top" | "up" | "down" | "bottom";
@@ -714,6 +743,46 @@ export interface components {
             expires_at: string;
             /** @description Short id (the first 16 hex digits of the stored digest). */
             id: string;
+        };
+        SettingsPatch: {
+            /** @description Changes of the global share limits (absent fields stay as they are). */
+            share?: components["schemas"]["ShareChange"];
+        };
+        /**
+         * @description Settings changed at run time (admin): the global share limits for now (README "Share
+         *     limits").
+         */
+        SettingsView: {
+            /** @description Global share limits; null fields mean none. */
+            share: components["schemas"]["ShareLimits"];
+        };
+        /**
+         * @description Share limits (`engine/share.rs` applies them): what happens when a share limit is reached.
+         * @enum {string}
+         */
+        ShareAction: "pause" | "remove" | "remove_with_data";
+        /** @description A change of share limits: each field absent (unchanged), null (inherit) or a value. */
+        ShareChange: {
+            /** Format: double */
+            ratio_limit?: number | null;
+            /** Format: int64 */
+            seed_time_limit?: number | null;
+            share_action?: null | components["schemas"]["ShareAction"];
+        };
+        /** @description Share limits at one level. `None` inherits; `-1` is "no limit". */
+        ShareLimits: {
+            /**
+             * Format: double
+             * @description Uploaded / size at which to act (0 to 1000), -1 for none, null to inherit.
+             */
+            ratio_limit?: number | null;
+            /**
+             * Format: int64
+             * @description Minutes of seeding after completion at which to act (0 to 5,256,000), -1 for none,
+             *     null to inherit.
+             */
+            seed_time_limit?: number | null;
+            share_action?: null | components["schemas"]["ShareAction"];
         };
         Stats: {
             /** Format: int64 */
@@ -765,6 +834,17 @@ export interface components {
             /** @description Move to another profile (data moves along). */
             profile?: string | null;
             queue?: null | components["schemas"]["QueueMove"];
+            /**
+             * Format: double
+             * @description Share limit: ratio (0-1000), -1 none, null inherits the profile's.
+             */
+            ratio_limit?: number | null;
+            /**
+             * Format: int64
+             * @description Share limit: minutes of seeding after completion, -1 none, null inherits.
+             */
+            seed_time_limit?: number | null;
+            share_action?: null | components["schemas"]["ShareAction"];
         };
         /**
          * @description Why a torrent waits, besides its state: what it waits for is back, it continues by
@@ -825,6 +905,11 @@ export interface components {
             save_dir: string;
             /** Format: int32 */
             seeds: number;
+            /**
+             * @description The torrent's own share limits (null fields inherit its profile's, then the global
+             *     ones; -1 is none).
+             */
+            share: components["schemas"]["ShareLimits"];
             /** Format: int64 */
             size: number;
             state: components["schemas"]["TorrentState"];
@@ -2708,6 +2793,174 @@ export interface operations {
             };
             /** @description a torrent is already present */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request body is larger than 10 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request target is longer than 8 KiB */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not JSON (`Content-Type: application/json` expected) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the Host header names no host this server answers to */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request head has more than 100 header fields or more than 64 KiB */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsView"];
+                };
+            };
+            /** @description invalid input, parameters or body (the message says which and why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no identity: not logged in, or the API token is invalid or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description administrators only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request target is longer than 8 KiB */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the Host header names no host this server answers to */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request head has more than 100 header fields or more than 64 KiB */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingsPatch"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsView"];
+                };
+            };
+            /** @description a value out of range */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no identity: not logged in, or the API token is invalid or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description administrators only */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

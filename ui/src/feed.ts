@@ -225,6 +225,7 @@ function startSynthetic(n: number) {
       queue_position: i + 1,
       label,
       labels: label ? [label] : [],
+      share: {},
       added_at: new Date(t0 + i * 60000).toISOString(),
       completed_at: null,
       error: state === 'error' ? 'synthetic error' : null,

@@ -200,11 +200,42 @@ pub(super) async fn torrents(
             }
             Ok(Answer::Empty)
         }
-        // pytorrentd has no per-torrent speed or share limits, sequential download, super
-        // seeding or automatic management yet: accepted without effect, as a qBittorrent
-        // with those features off would (docs/qbittorrent.md).
-        "setShareLimits"
-        | "setUploadLimit"
+        "setShareLimits" => {
+            let hashes = selected(st, id, call.need("hashes")?, Need::Write)?;
+            // qBittorrent: -2 = the global limit (pytorrentd: inherit), -1 = none; the
+            // seeding time is in minutes in both.
+            let ratio: f64 = call
+                .need("ratioLimit")?
+                .trim()
+                .parse()
+                .map_err(|_| plain(StatusCode::BAD_REQUEST, "ratioLimit must be a number"))?;
+            let minutes: i64 = call.need("seedingTimeLimit")?.trim().parse().map_err(|_| {
+                plain(
+                    StatusCode::BAD_REQUEST,
+                    "seedingTimeLimit must be an integer",
+                )
+            })?;
+            let change = crate::engine::share::ShareChange {
+                ratio_limit: Some((ratio > -1.5).then_some(if ratio < 0.0 { -1.0 } else { ratio })),
+                seed_time_limit: Some((minutes != -2).then_some(minutes.max(-1))),
+                share_action: None,
+            };
+            for h in hashes {
+                e.apply(
+                    &h,
+                    Patch {
+                        share: Some(change.clone()),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            }
+            Ok(Answer::Empty)
+        }
+        // pytorrentd has no per-torrent speed limits, sequential download, super seeding or
+        // automatic management yet: accepted without effect, as a qBittorrent with those
+        // features off would (docs/qbittorrent.md).
+        "setUploadLimit"
         | "setDownloadLimit"
         | "setSuperSeeding"
         | "toggleSequentialDownload"
@@ -630,6 +661,7 @@ fn create_category(st: &AppState, name: &str, save_path: &str) -> Result<Profile
         download_dir: dir,
         max_active_downloads: 0,
         created_at: None,
+        share: Default::default(),
     })?)
 }
 

@@ -135,8 +135,9 @@ pub fn torrent(r: &TorrentRow) -> Map<String, Value> {
         "max_ratio": -1,
         "max_seeding_time": -1,
         "max_inactive_seeding_time": -1,
-        "ratio_limit": -2,
-        "seeding_time_limit": -2,
+        // The torrent's own limits; -2 = inherited (qBittorrent's "global").
+        "ratio_limit": r.share.ratio_limit.map_or(json!(-2), |v| json!(v)),
+        "seeding_time_limit": r.share.seed_time_limit.unwrap_or(-2),
         "inactive_seeding_time_limit": -2,
         "seen_complete": r.completed_at.map_or(-1, secs),
         "auto_tmm": false,
@@ -313,6 +314,7 @@ mod tests {
             uploaded_session: 0,
             reason: None,
             availability: None,
+            share: Default::default(),
         }
     }
 
