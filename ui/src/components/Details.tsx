@@ -97,8 +97,53 @@ function General({ r }: { r: Row }) {
         {kv('Added', fmt.date(r.added_at))}
         {kv('Completed', fmt.date(r.completed_at) || '–')}
         {d?.source_url ? kv('Source', d.source_url) : null}
+        {kv('Share limits', <ShareEditor key={r.hash} r={r} />)}
       </dl>
     </div>
+  );
+}
+
+type ShareAction = NonNullable<Row['share']['share_action']>;
+
+/** The torrent's own share limits: empty fields inherit the profile's (then the global
+ * ones), -1 means none. */
+function ShareEditor({ r }: { r: Row }) {
+  const own = r.share || {};
+  const show = (v: number | null | undefined) => (v == null ? '' : String(v));
+  const [ratio, setRatio] = useState(show(own.ratio_limit));
+  const [minutes, setMinutes] = useState(show(own.seed_time_limit));
+  const [action, setAction] = useState<string>(own.share_action || '');
+  const [busy, setBusy] = useState(false);
+  const canEdit = writable();
+  const num = (s: string) => (s.trim() === '' ? null : Number(s));
+  const bad = [ratio, minutes].some((s) => s.trim() !== '' && !Number.isFinite(Number(s)));
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      mergeRow(await patch<Row>(`/api/torrents/${r.hash}`, {
+        ratio_limit: num(ratio),
+        seed_time_limit: num(minutes) == null ? null : Math.round(num(minutes)!),
+        share_action: (action || null) as ShareAction | null,
+      }));
+      toast('Share limits saved.', 'info');
+    } catch (x) {
+      toast('Could not save the share limits: ' + errText(x));
+    }
+    setBusy(false);
+  };
+  return (
+    <form class="share-edit" onSubmit={save} data-testid="share-editor">
+      <input class="num" value={ratio} onInput={(e) => setRatio(e.currentTarget.value)} placeholder="ratio" aria-label="Ratio limit (empty: inherited, -1: none)" disabled={!canEdit} data-testid="share-ratio" />
+      <input class="num" value={minutes} onInput={(e) => setMinutes(e.currentTarget.value)} placeholder="minutes" aria-label="Seeding time limit in minutes (empty: inherited, -1: none)" disabled={!canEdit} data-testid="share-minutes" />
+      <select value={action} onChange={(e) => setAction(e.currentTarget.value)} aria-label="Then" disabled={!canEdit} data-testid="share-action">
+        <option value="">inherited action</option>
+        <option value="pause">pause</option>
+        <option value="remove">remove</option>
+        <option value="remove_with_data">remove with data</option>
+      </select>
+      {canEdit && <button class="btn small" disabled={busy || bad} data-testid="share-save">Save</button>}
+    </form>
   );
 }
 

@@ -397,6 +397,30 @@ test('files: a torrent of 10,000 files renders a window of its tree and scrolls 
   await d.api('DELETE', `/api/torrents/${hash}`, undefined, admin);
 });
 
+test('share limits: set and cleared in the details pane', async () => {
+  const h = Q[2];
+  await waitFor('the torrent in the details pane', 10, async () => {
+    await page.click(`${row(h)} .c-name`);
+    return (await page.textContent('.tabs-title')) === 'queue-three';
+  });
+  await page.click('[data-testid=tab-general]');
+  await page.fill('[data-testid=share-ratio]', '2.5');
+  await page.fill('[data-testid=share-minutes]', '30');
+  await page.selectOption('[data-testid=share-action]', 'remove');
+  await page.click('[data-testid=share-save]');
+  await waitFor('the limits stored', 5, async () => {
+    const s = (await d.api('GET', `/api/torrents/${h}`, undefined, admin)).share;
+    return s.ratio_limit === 2.5 && s.seed_time_limit === 30 && s.share_action === 'remove';
+  });
+  await page.fill('[data-testid=share-ratio]', '');
+  await page.selectOption('[data-testid=share-action]', '');
+  await page.click('[data-testid=share-save]');
+  await waitFor('the ratio inherited again', 5, async () => {
+    const s = (await d.api('GET', `/api/torrents/${h}`, undefined, admin)).share;
+    return s.ratio_limit == null && s.seed_time_limit === 30 && s.share_action == null;
+  });
+});
+
 test('create torrent: a folder picked on the server becomes a seeding torrent', async () => {
   const profiles = await d.api('GET', '/api/profiles', undefined, admin);
   const base = profiles.find((p) => p.id === 'default').download_dir;
