@@ -182,13 +182,18 @@ pub(crate) fn open_checked(profile_dir: &Path, path: &Path, len: u64) -> Result<
 }
 
 impl Engine {
-    /// The wanted files of a torrent that are complete, in torrent order (for an archive).
+    /// The wanted files of a torrent that are complete, in torrent order (for an archive):
+    /// one look at the torrent for all of them.
     pub fn complete_files(&self, hash: &str) -> Result<Vec<FileContent>> {
-        let rows = self.files(hash)?;
-        rows.iter()
-            .filter(|f| f.wanted && f.downloaded >= f.size)
-            .map(|f| self.file_content(hash, f.index))
-            .filter(|c| !matches!(c, Ok(c) if !c.complete))
+        // No metadata yet: no file, so none complete.
+        if self.lock().entry(hash)?.meta.is_none() {
+            return Ok(Vec::new());
+        }
+        let snap = self.snapshot(hash)?;
+        let wanted = |i: usize| snap.only_files.as_ref().is_none_or(|o| o.contains(&i));
+        (0..snap.meta.files.len())
+            .filter(|&i| wanted(i) && snap.finished(i))
+            .map(|i| snap.content(self, hash, i))
             .collect()
     }
 
@@ -203,34 +208,59 @@ impl Engine {
     /// File `index` of a torrent, for reading: where it is, how much of it exists, and how
     /// missing parts would be fetched.
     pub fn file_content(&self, hash: &str, index: usize) -> Result<FileContent> {
-        let (meta, save_dir, profile, handle, finished_files, kept) = {
-            let st = self.lock();
-            let e = st.entry(hash)?;
-            let meta: Arc<Meta> = e.meta.clone().ok_or_else(|| {
-                EngineError::Conflict("the torrent's metadata is not known yet".into())
-            })?;
-            let running = e.handle.clone();
-            let per_file = super::row::file_progress(e);
-            let profile = st
-                .profiles
-                .get(&e.rec.profile)
-                .map(|p| p.download_dir.clone())
-                .ok_or_else(|| EngineError::ProfileNotFound(e.rec.profile.clone()))?;
-            (
-                meta,
-                e.rec.save_dir.clone(),
-                profile,
-                running,
-                per_file,
-                e.have.clone(),
-            )
-        };
+        self.snapshot(hash)?.content(self, hash, index)
+    }
+
+    fn snapshot(&self, hash: &str) -> Result<Snapshot> {
+        let st = self.lock();
+        let e = st.entry(hash)?;
+        let meta: Arc<Meta> = e.meta.clone().ok_or_else(|| {
+            EngineError::Conflict("the torrent's metadata is not known yet".into())
+        })?;
+        let profile_dir = st
+            .profiles
+            .get(&e.rec.profile)
+            .map(|p| p.download_dir.clone())
+            .ok_or_else(|| EngineError::ProfileNotFound(e.rec.profile.clone()))?;
+        Ok(Snapshot {
+            meta,
+            save_dir: e.rec.save_dir.clone(),
+            profile_dir,
+            handle: e.handle.clone(),
+            per_file: super::row::file_progress(e),
+            kept: e.have.clone(),
+            only_files: e.rec.only_files.clone(),
+        })
+    }
+}
+
+/// What reading a torrent's files needs from the engine's view, taken once under its lock.
+struct Snapshot {
+    meta: Arc<Meta>,
+    save_dir: PathBuf,
+    profile_dir: PathBuf,
+    handle: Option<Arc<ManagedTorrent>>,
+    /// Verified bytes per file.
+    per_file: Vec<u64>,
+    /// The bitfield kept when the engine let go of the torrent.
+    kept: Option<Arc<Vec<u8>>>,
+    only_files: Option<Vec<usize>>,
+}
+
+impl Snapshot {
+    fn finished(&self, index: usize) -> bool {
+        let len = self.meta.files.get(index).map_or(0, |f| f.1);
+        self.per_file.get(index).is_some_and(|d| *d >= len)
+    }
+
+    fn content(&self, engine: &Engine, hash: &str, index: usize) -> Result<FileContent> {
+        let meta = &self.meta;
         let (name, len) =
             meta.files.get(index).cloned().ok_or_else(|| {
                 EngineError::FileNotFound(format!("the torrent has no file {index}"))
             })?;
-        let complete = finished_files.get(index).is_some_and(|d| *d >= len);
-        let path = content_root(&save_dir, &meta, true).join(&name);
+        let complete = self.finished(index);
+        let path = content_root(&self.save_dir, meta, true).join(&name);
         let shown = if meta.multi_file {
             format!("{}/{}", meta.name, name)
         } else {
@@ -242,14 +272,14 @@ impl Engine {
             piece_length: u64::from(meta.piece_length.max(1)),
             offset: meta.files[..index].iter().map(|(_, l)| *l).sum(),
         };
-        let source = match handle {
+        let source = match &self.handle {
             _ if complete => Source::Disk { have: None },
             // In the engine: its own idea of the verified pieces (vendored patch 0004).
             Some(h) => {
                 let bits = have(h.have_pieces_bytes().unwrap_or_default());
                 if h.live().is_some() {
                     Source::Engine {
-                        handle: h,
+                        handle: h.clone(),
                         have: bits,
                     }
                 } else {
@@ -259,9 +289,9 @@ impl Engine {
             // Out of the engine: the bitfield it had when it let go of the torrent (kept in
             // memory; after a restart, its file).
             None => Source::Disk {
-                have: Some(have(match kept {
+                have: Some(have(match &self.kept {
                     Some(b) => b.to_vec(),
-                    None => std::fs::read(self.bitv_path(hash)).unwrap_or_default(),
+                    None => std::fs::read(engine.bitv_path(hash)).unwrap_or_default(),
                 })),
             },
         };
@@ -272,7 +302,7 @@ impl Engine {
             modified,
             index,
             path,
-            profile_dir: profile,
+            profile_dir: self.profile_dir.clone(),
             source,
         })
     }

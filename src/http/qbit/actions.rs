@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use http::StatusCode;
 use serde_json::{Map, Value, json};
 
+use super::sync::visible_rows as visible;
 use super::{Answer, Call, one, plain, selected, shape};
 use crate::access::Level;
 use crate::auth::{Identity, Need};
@@ -284,12 +285,6 @@ fn admin(id: &Identity, what: &str) -> Result<(), ApiError> {
     })
 }
 
-fn visible(st: &AppState, id: &Identity) -> Vec<TorrentRow> {
-    let mut rows = st.engine.all_rows();
-    rows.retain(|r| id.level(&r.profile) != Level::None);
-    rows
-}
-
 fn split_tags(s: &str) -> Vec<String> {
     s.split(',').map(|t| t.trim().to_owned()).collect()
 }
@@ -438,17 +433,10 @@ fn info(st: &AppState, id: &Identity, call: &Call) -> Result<Answer, ApiError> {
 
 /// The profile an add goes to: the category, or without one the caller's default.
 fn target_profile(st: &AppState, id: &Identity, category: &str) -> Option<ProfileRecord> {
-    let profiles = st.engine.profiles();
     if category.is_empty() {
-        let mine = |p: &&ProfileRecord| id.require(&p.id, Need::Write).is_ok();
-        return profiles
-            .iter()
-            .filter(mine)
-            .find(|p| p.id == "default")
-            .or_else(|| profiles.iter().find(mine))
-            .cloned();
+        return super::sync::default_profile(st, id);
     }
-    profiles.into_iter().find(|p| p.id == category)
+    st.engine.profiles().into_iter().find(|p| p.id == category)
 }
 
 /// `savepath` of an add, as a folder under the profile's directory (400 outside it).

@@ -75,9 +75,9 @@ pub(super) fn logout(st: &AppState, call: Call) -> Result<Answer, ApiError> {
     Ok(Answer::Raw(r))
 }
 
-/// The download directory the caller's adds go to without a category: the `default`
-/// profile's when the caller may add there, else the first profile they may add to.
-fn default_dir(st: &AppState, id: &Identity) -> String {
+/// The profile the caller's adds go to without a category: `default` when the caller may
+/// add there, else the first profile they may add to.
+pub(super) fn default_profile(st: &AppState, id: &Identity) -> Option<crate::store::ProfileRecord> {
     let profiles = st.engine.profiles();
     let mine = |p: &&crate::store::ProfileRecord| id.level(&p.id) == Level::Full;
     profiles
@@ -85,6 +85,12 @@ fn default_dir(st: &AppState, id: &Identity) -> String {
         .filter(mine)
         .find(|p| p.id == "default")
         .or_else(|| profiles.iter().find(mine))
+        .cloned()
+}
+
+/// The download directory of [`default_profile`].
+fn default_dir(st: &AppState, id: &Identity) -> String {
+    default_profile(st, id)
         .map(|p| shape::dir(&p.download_dir.to_string_lossy()))
         .unwrap_or_default()
 }
@@ -173,7 +179,7 @@ fn transfer_info(rows: &[TorrentRow]) -> Map<String, Value> {
 }
 
 /// Every row the caller may read.
-fn visible_rows(st: &AppState, id: &Identity) -> Vec<TorrentRow> {
+pub(super) fn visible_rows(st: &AppState, id: &Identity) -> Vec<TorrentRow> {
     let mut rows = st.engine.all_rows();
     rows.retain(|r| id.level(&r.profile) != Level::None);
     rows
