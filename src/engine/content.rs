@@ -277,7 +277,13 @@ impl Snapshot {
             // In the engine: its own idea of the verified pieces (vendored patch 0004).
             Some(h) => {
                 let bits = have(h.have_pieces_bytes().unwrap_or_default());
-                if h.live().is_some() {
+                // Still checking its data counts as running: the stream waits for it.
+                let running = matches!(
+                    h.stats().state,
+                    librqbit::TorrentStatsState::Live
+                        | librqbit::TorrentStatsState::Initializing { .. }
+                );
+                if running {
                     Source::Engine {
                         handle: h.clone(),
                         have: bits,

@@ -22,6 +22,7 @@ use super::extract::{ApiPath, ApiQuery};
 use super::torrents::{HashPath, authorize};
 use super::{ApiError, ErrorCode};
 use crate::auth::{Identity, Need};
+use crate::engine::TorrentState;
 use crate::engine::content::FileContent;
 use crate::engine::create::CreateOptions;
 use crate::engine::creations::{CreationView, DirEntry, NewCreation};
@@ -209,7 +210,7 @@ pub async fn content(
     ApiQuery(q): ApiQuery<ContentQuery>,
 ) -> Result<Response, ApiError> {
     let hash = authorize(&st, &id, &hash, Need::Read)?;
-    let f = st.engine.file_content(&hash, index)?;
+    let mut f = st.engine.file_content(&hash, index)?;
     let base = f.name.rsplit('/').next().unwrap_or(&f.name).to_owned();
     let (ty, inline) = media_type(&base);
     let download = q
@@ -308,8 +309,22 @@ pub async fn content(
         );
     }
     set(&mut h, header::CONTENT_LENGTH, &(end - start).to_string());
-    if !f.available(start, end) {
-        return Err(not_downloaded(&f));
+    // A torrent on its way into the engine (its metadata just arrived, or its data is being
+    // checked) is about to run: give it a few seconds before answering "not downloaded".
+    let mut tries = 0;
+    while !f.available(start, end) {
+        let row = st.engine.row(&hash)?;
+        let starting = !row.paused
+            && matches!(
+                row.state,
+                TorrentState::Initializing | TorrentState::Checking | TorrentState::Downloading
+            );
+        if !starting || tries >= 40 {
+            return Err(not_downloaded(&f));
+        }
+        tries += 1;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        f = st.engine.file_content(&hash, index)?;
     }
     if method == Method::HEAD {
         return Ok((status, h).into_response());
