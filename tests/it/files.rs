@@ -273,7 +273,12 @@ async fn a_file_streams_while_its_torrent_downloads() {
     .await;
     let status = r.status();
     let body = r.bytes().await.unwrap();
-    assert_eq!(status, 206, "{}", String::from_utf8_lossy(&body[..body.len().min(300)]));
+    assert_eq!(
+        status,
+        206,
+        "{}",
+        String::from_utf8_lossy(&body[..body.len().min(300)])
+    );
     let took = t0.elapsed();
     let progress = d.torrent(&p.hash).await["progress"].as_f64().unwrap_or(1.0);
     assert_same_bytes("the last MiB", &p.files[0].data[start..], &body);
