@@ -251,7 +251,7 @@ fn new_profile(
         download_dir,
         max_active_downloads: max.unwrap_or(0),
         created_at: None,
-        share: Default::default(),
+        ..Default::default()
     }
 }
 

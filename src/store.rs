@@ -336,7 +336,7 @@ pub struct ShareLimits {
     pub share_action: Option<ShareAction>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ProfileRecord {
     pub id: String,
     pub name: String,
@@ -348,6 +348,15 @@ pub struct ProfileRecord {
     /// The profile's share limits (null fields inherit the global ones).
     #[serde(default, skip_serializing_if = "ShareLimits::is_unset")]
     pub share: ShareLimits,
+    /// Speed limits shared by the profile's torrents, bytes/s (0 = unlimited).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dl_limit: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ul_limit: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -378,6 +387,11 @@ pub struct TorrentRecord {
     /// The torrent's own share limits (null fields inherit the profile's).
     #[serde(default, skip_serializing_if = "ShareLimits::is_unset")]
     pub share: ShareLimits,
+    /// The torrent's own speed limits, bytes/s (0 = unlimited).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dl_limit: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ul_limit: u64,
     /// A name a user gave the torrent, shown instead of its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -1318,6 +1332,8 @@ mod tests {
             legacy_label: None,
             title: None,
             share: Default::default(),
+            dl_limit: 0,
+            ul_limit: 0,
             only_files: None,
             paused: false,
             force_start: false,
@@ -1345,6 +1361,8 @@ mod tests {
                 max_active_downloads: 3,
                 created_at: None,
                 share: Default::default(),
+                dl_limit: 0,
+                ul_limit: 0,
             };
             s.put_profile(&p).unwrap();
             let r = record(H1, "default", 1);

@@ -46,7 +46,7 @@ for entry in "${CRATES[@]}"; do
     status=1
   fi
   if [ "${1:-}" = "--print" ]; then
-    cp -r "$work/$name" "/tmp/pristine-$name" && echo "pristine + patches: /tmp/pristine-$name"
+    rm -rf "/tmp/pristine-$name" && cp -r "$work/$name" "/tmp/pristine-$name" && echo "pristine + patches: /tmp/pristine-$name"
   fi
 done
 exit $status

@@ -49,6 +49,9 @@ pub struct AddOptions {
     pub peers: Vec<SocketAddr>,
     /// Folder under the profile's download dir.
     pub subdir: Option<String>,
+    /// The torrent's own speed limits, bytes/s (0 = unlimited; checked by `add`).
+    pub dl_limit: u64,
+    pub ul_limit: u64,
     /// Which addresses a URL source may be fetched from (the caller's rights).
     pub fetch: super::FetchAccess,
 }
@@ -395,6 +398,8 @@ impl Engine {
                 legacy_label: None,
                 title: None,
                 share: Default::default(),
+                dl_limit: opts.dl_limit,
+                ul_limit: opts.ul_limit,
                 only_files: None,
                 paused: opts.paused,
                 force_start: false,

@@ -14,6 +14,7 @@ mod rate;
 mod row;
 mod scheduler;
 pub mod share;
+pub mod speed;
 mod storage;
 pub mod validate;
 
@@ -168,6 +169,8 @@ pub enum EngineEvent {
     },
     /// A profile was created, changed or deleted.
     ProfilesChanged,
+    /// The global speed settings changed (by a user or the schedule).
+    SpeedChanged,
     /// A torrent creation ended (done, failed or cancelled).
     Creation(creations::CreationView),
     /// A share limit was reached and its action taken.
@@ -273,6 +276,8 @@ pub struct Engine {
     creations: creations::Jobs,
     /// The global share limits (`share.rs`; stored in the `settings` table).
     global_share: Mutex<share::ShareLimits>,
+    /// Speed limits: the global settings and the profiles' shared limiters (`speed.rs`).
+    speed: Mutex<speed::SpeedState>,
     me: std::sync::Weak<Engine>,
 }
 
@@ -340,6 +345,9 @@ impl Engine {
         let global_share = store
             .get_json::<share::ShareLimits>(crate::store::Table::Settings, share::SETTINGS_KEY)?
             .unwrap_or_default();
+        let speed_settings = store
+            .get_json::<speed::SpeedSettings>(crate::store::Table::Settings, speed::SETTINGS_KEY)?
+            .unwrap_or_default();
         let engine = Arc::new_cyclic(|me| Engine {
             me: me.clone(),
             session,
@@ -353,7 +361,12 @@ impl Engine {
             stream_slots: Arc::new(tokio::sync::Semaphore::new(content::STREAMS_MAX)),
             creations: Default::default(),
             global_share: Mutex::new(global_share),
+            speed: Mutex::new(speed::SpeedState {
+                settings: speed_settings,
+                ..Default::default()
+            }),
         });
+        engine.check_schedule();
 
         {
             let mut st = engine.lock();
@@ -551,6 +564,7 @@ impl Engine {
             }
         }
         drop(st);
+        self.apply_torrent_limits(hash);
         self.wake_scheduler();
         Ok(())
     }
@@ -990,6 +1004,12 @@ impl Engine {
         if let Some(c) = &patch.share {
             c.apply(&mut new_rec.share)?;
         }
+        if let Some(v) = patch.dl_limit {
+            new_rec.dl_limit = speed::check_limit("dl_limit", v)?;
+        }
+        if let Some(v) = patch.ul_limit {
+            new_rec.ul_limit = speed::check_limit("ul_limit", v)?;
+        }
         let mut saved_bitv = None;
         let mut reattach = false;
         if let Some(d) = &dest {
@@ -1067,6 +1087,7 @@ impl Engine {
         if let Some(d) = &dest {
             self.emit_moved(&rec.profile, &d.id, hash);
         }
+        self.apply_torrent_limits(hash);
         self.wake_scheduler();
         self.row(hash)
     }
@@ -1100,6 +1121,7 @@ impl Engine {
 
     pub fn update_profile(&self, id: &str, patch: profiles::ProfilePatch) -> Result<ProfileRecord> {
         let p = profiles::update(&self.store, &mut self.lock().profiles, id, patch)?;
+        self.apply_profile_limits(id);
         self.wake_scheduler();
         self.emit(EngineEvent::ProfilesChanged);
         Ok(p)
@@ -1111,6 +1133,7 @@ impl Engine {
             let n = st.torrents.values().filter(|e| e.rec.profile == id).count();
             profiles::delete(&self.store, &mut st.profiles, id, n)?;
         }
+        self.drop_profile_limits(id);
         self.emit(EngineEvent::ProfilesChanged);
         Ok(())
     }
@@ -1130,6 +1153,8 @@ impl Engine {
                         dl_speed: 0,
                         ul_speed: 0,
                         disk_free: disk_free(&p.download_dir),
+                        dl_limit: p.dl_limit,
+                        ul_limit: p.ul_limit,
                     },
                 )
             })
@@ -1149,6 +1174,8 @@ impl Engine {
         let mut list: Vec<ProfileStats> = profiles.into_values().collect();
         list.sort_by(|a, b| a.id.cmp(&b.id));
         total.profiles = list;
+        drop(st);
+        total.limits = self.global_limits();
         total
     }
 
@@ -1193,6 +1220,9 @@ pub struct Patch {
     pub title: Option<Option<String>>,
     /// A change of the torrent's own share limits.
     pub share: Option<share::ShareChange>,
+    /// The torrent's own speed limits, bytes/s (0 = unlimited).
+    pub dl_limit: Option<u64>,
+    pub ul_limit: Option<u64>,
     /// The indices of the wanted files.
     pub files: Option<Vec<usize>>,
     pub queue: Option<QueueMove>,
@@ -1271,6 +1301,17 @@ pub struct Stats {
     pub ul_speed: u64,
     pub torrents: usize,
     pub profiles: Vec<ProfileStats>,
+    /// The global speed limits in force now.
+    pub limits: GlobalLimits,
+}
+
+/// The global speed limits in force (the alternative pair while `alt_enabled`).
+#[derive(Debug, Default, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
+pub struct GlobalLimits {
+    /// Bytes/s, 0 = unlimited.
+    pub dl_limit: u64,
+    pub ul_limit: u64,
+    pub alt_enabled: bool,
 }
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -1281,6 +1322,9 @@ pub struct ProfileStats {
     pub ul_speed: u64,
     /// Free bytes on the profile's download filesystem (null if unknown).
     pub disk_free: Option<u64>,
+    /// The profile's shared speed limits, bytes/s (0 = unlimited).
+    pub dl_limit: u64,
+    pub ul_limit: u64,
 }
 
 /// A description of the engine state kept under `DATA_DIR/engine` (the session's torrent

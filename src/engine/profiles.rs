@@ -50,6 +50,12 @@ pub struct ProfilePatch {
     )]
     #[schema(value_type = Option<super::share::ShareAction>)]
     pub share_action: Option<Option<super::share::ShareAction>>,
+    /// Download limit shared by the profile's torrents, bytes/s; 0 = unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dl_limit: Option<u64>,
+    /// Upload limit shared by the profile's torrents, bytes/s; 0 = unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ul_limit: Option<u64>,
 }
 
 /// A profile as one caller sees it: the record plus that caller's level.
@@ -65,6 +71,9 @@ pub struct ProfileView {
     pub level: String,
     /// The profile's share limits (null fields inherit the global ones).
     pub share: super::share::ShareLimits,
+    /// Speed limits shared by the profile's torrents, bytes/s (0 = unlimited).
+    pub dl_limit: u64,
+    pub ul_limit: u64,
 }
 
 impl ProfileView {
@@ -78,6 +87,8 @@ impl ProfileView {
             max_active_downloads: p.max_active_downloads,
             level: level?.to_owned(),
             share: p.share.clone(),
+            dl_limit: p.dl_limit,
+            ul_limit: p.ul_limit,
         })
     }
 }
@@ -93,6 +104,8 @@ pub fn create(
     }
     check_profile_name(&p.name)?;
     check_max_active_downloads(p.max_active_downloads)?;
+    super::speed::check_limit("dl_limit", p.dl_limit)?;
+    super::speed::check_limit("ul_limit", p.ul_limit)?;
     check_profile_dir(&p.download_dir)?;
     if existing.contains_key(&p.id) {
         return Err(EngineError::Conflict(format!(
@@ -137,6 +150,12 @@ pub fn update(
         share_action: patch.share_action,
     }
     .apply(&mut p.share)?;
+    if let Some(v) = patch.dl_limit {
+        p.dl_limit = super::speed::check_limit("dl_limit", v)?;
+    }
+    if let Some(v) = patch.ul_limit {
+        p.ul_limit = super::speed::check_limit("ul_limit", v)?;
+    }
     store.put_profile(&p)?;
     existing.insert(id.to_owned(), p.clone());
     Ok(p)
@@ -185,7 +204,7 @@ pub fn ensure_default(store: &Store, download_dir: &std::path::Path) -> Result<(
         // Like qBittorrent: a few at a time finish sooner than many sharing bandwidth.
         max_active_downloads: 3,
         created_at: Some(Utc::now()),
-        share: Default::default(),
+        ..Default::default()
     })?;
     Ok(())
 }

@@ -101,6 +101,10 @@ pub struct TorrentRow {
     /// The torrent's own share limits (null fields inherit its profile's, then the global
     /// ones; -1 is none).
     pub share: crate::store::ShareLimits,
+    /// The torrent's own speed limits, bytes/s (0 = none of its own; its profile's and the
+    /// global limits apply as well).
+    pub dl_limit: u64,
+    pub ul_limit: u64,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -210,6 +214,8 @@ pub(crate) fn row(e: &Entry) -> TorrentRow {
         ratio: 0.0,
         queue_position: rec.queue_position,
         share: rec.share.clone(),
+        dl_limit: rec.dl_limit,
+        ul_limit: rec.ul_limit,
         label: rec.labels.first().cloned(),
         labels: rec.labels.clone(),
         added_at: rec.added_at,

@@ -58,6 +58,7 @@ pub(super) fn spawn(engine: Arc<Engine>) {
             reconcile(&engine).await;
             maintain(&engine).await;
             engine.enforce_share_limits().await;
+            engine.check_schedule();
             let wake = engine.wake.clone();
             drop(engine);
             let _ = tokio::time::timeout(Duration::from_secs(1), wake.notified()).await;

@@ -207,6 +207,7 @@ async fn broadcast_stats(io: &SocketIo, st: &AppState) {
             "ul_speed": profiles.iter().map(|p| p.ul_speed).sum::<u64>(),
             "torrents": profiles.iter().map(|p| p.torrents).sum::<usize>(),
             "profiles": profiles,
+            "limits": all.limits,
         });
         io.to(room_for_user(&id.username))
             .emit("stats", &body)
@@ -253,6 +254,7 @@ async fn on_engine_event(io: &SocketIo, st: &AppState, ev: EngineEvent, baseline
                 .await
                 .ok();
         }
+        EngineEvent::SpeedChanged => broadcast_stats(io, st).await,
         EngineEvent::ProfilesChanged => {
             let mut done = HashSet::new();
             for s in io.sockets() {

@@ -49,6 +49,12 @@ pub struct NewProfile {
     #[serde(default)]
     #[schema(maximum = 1000)]
     pub max_active_downloads: u32,
+    /// Download limit shared by the profile's torrents, bytes/s; 0 (the default) = unlimited.
+    #[serde(default)]
+    pub dl_limit: u64,
+    /// Upload limit shared by the profile's torrents, bytes/s; 0 (the default) = unlimited.
+    #[serde(default)]
+    pub ul_limit: u64,
 }
 
 #[utoipa::path(post, path = "/api/profiles", tag = "profiles", operation_id = "create_profile", request_body = NewProfile,
@@ -64,8 +70,9 @@ pub async fn create(
         name: n.name,
         download_dir: n.download_dir.into(),
         max_active_downloads: n.max_active_downloads,
-        created_at: None,
-        share: Default::default(),
+        dl_limit: n.dl_limit,
+        ul_limit: n.ul_limit,
+        ..Default::default()
     })?;
     let v = view(&p, &id).ok_or_else(|| ApiError::internal("admin view missing"))?;
     Ok((StatusCode::CREATED, Json(v)))
@@ -100,12 +107,14 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Settings changed at run time (admin): the global share limits for now (README "Share
-/// limits").
+/// Settings changed at run time (admin): the global share limits and speed limits (README
+/// "Share limits", "Speed limits").
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct SettingsView {
     /// Global share limits; null fields mean none.
     pub share: crate::store::ShareLimits,
+    /// Global speed limits, the alternative pair, its switch and schedule.
+    pub speed: crate::engine::speed::SpeedSettings,
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
@@ -114,6 +123,9 @@ pub struct SettingsPatch {
     /// Changes of the global share limits (absent fields stay as they are).
     #[serde(default, deserialize_with = "super::extract::object_only")]
     pub share: crate::engine::share::ShareChange,
+    /// Changes of the speed settings (absent fields stay as they are).
+    #[serde(default, deserialize_with = "super::extract::object_only")]
+    pub speed: crate::engine::speed::SpeedChange,
 }
 
 #[utoipa::path(get, path = "/api/settings", tag = "settings", operation_id = "get_settings",
@@ -125,6 +137,7 @@ pub async fn get_settings(
     id.require_admin()?;
     Ok(Json(SettingsView {
         share: st.engine.share_settings(),
+        speed: st.engine.speed_settings(),
     }))
 }
 
@@ -137,10 +150,18 @@ pub async fn update_settings(
     ApiJson(p): ApiJson<SettingsPatch>,
 ) -> Result<Json<SettingsView>, ApiError> {
     id.require_admin()?;
-    let share = if p.share.is_empty() {
-        st.engine.share_settings()
-    } else {
-        st.engine.set_share_settings(&p.share)?
-    };
-    Ok(Json(SettingsView { share }))
+    // Every part is checked before any is stored: a bad value changes nothing.
+    p.share
+        .apply(&mut st.engine.share_settings())
+        .and_then(|()| p.speed.apply(&mut st.engine.speed_settings()))?;
+    if !p.share.is_empty() {
+        st.engine.set_share_settings(&p.share)?;
+    }
+    if !p.speed.is_empty() {
+        st.engine.set_speed_settings(&p.speed)?;
+    }
+    Ok(Json(SettingsView {
+        share: st.engine.share_settings(),
+        speed: st.engine.speed_settings(),
+    }))
 }

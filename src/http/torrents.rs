@@ -481,6 +481,13 @@ pub struct TorrentPatch {
     #[serde(default, deserialize_with = "super::extract::double_option")]
     #[schema(value_type = Option<crate::store::ShareAction>)]
     pub share_action: Option<Option<crate::store::ShareAction>>,
+    /// The torrent's own download limit, bytes/s: 0 = none (its profile's and the global
+    /// limits still apply), else 16384 to 4294967295.
+    #[schema(maximum = 4294967295_u64)]
+    pub dl_limit: Option<u64>,
+    /// The torrent's own upload limit, bytes/s (as `dl_limit`).
+    #[schema(maximum = 4294967295_u64)]
+    pub ul_limit: Option<u64>,
 }
 
 #[utoipa::path(patch, path = "/api/torrents/{hash}", tag = "torrents", operation_id = "update_torrent",
@@ -520,6 +527,8 @@ pub async fn patch(
         files: p.files,
         queue: p.queue,
         profile: p.profile,
+        dl_limit: p.dl_limit,
+        ul_limit: p.ul_limit,
     };
     Ok(Json(st.engine.apply(&hash, patch).await?))
 }

@@ -21,5 +21,6 @@ mod resources;
 mod restart;
 mod security;
 mod share;
+mod speed;
 mod storage;
 mod swarm;

@@ -649,7 +649,7 @@ fn create_category(st: &AppState, name: &str, save_path: &str) -> Result<Profile
         download_dir: dir,
         max_active_downloads: 0,
         created_at: None,
-        share: Default::default(),
+        ..Default::default()
     })?)
 }
 

@@ -315,6 +315,8 @@ mod tests {
             reason: None,
             availability: None,
             share: Default::default(),
+            dl_limit: 0,
+            ul_limit: 0,
         }
     }
 

@@ -12,15 +12,23 @@ pub struct LimitsConfig {
     pub download_bps: Option<NonZeroU32>,
 }
 
+struct Limiter {
+    rl: RateLimiter,
+    bps: NonZeroU32,
+}
+
 struct Limit {
-    limiter: ArcSwapOption<RateLimiter>,
+    limiter: ArcSwapOption<Limiter>,
     current_bps: std::sync::atomic::AtomicU32,
 }
 
 impl Limit {
-    fn new_inner(bps: Option<NonZeroU32>) -> Option<Arc<RateLimiter>> {
+    fn new_inner(bps: Option<NonZeroU32>) -> Option<Arc<Limiter>> {
         let bps = bps?;
-        Some(Arc::new(RateLimiter::direct(Quota::per_second(bps))))
+        Some(Arc::new(Limiter {
+            rl: RateLimiter::direct(Quota::per_second(bps)),
+            bps,
+        }))
     }
 
     fn new(bps: Option<NonZeroU32>) -> Self {
@@ -33,8 +41,11 @@ impl Limit {
 
     async fn acquire(&self, size: NonZeroU32) -> crate::Result<()> {
         let lim = self.limiter.load().clone();
-        if let Some(rl) = lim.as_ref() {
-            rl.until_n_ready(size).await?;
+        if let Some(l) = lim.as_ref() {
+            // The quota's burst is one second's worth: a chunk larger than that could never
+            // pass (governor returns InsufficientCapacity, which would stop the torrent), so
+            // it waits for a whole second's quota instead.
+            l.rl.until_n_ready(size.min(l.bps)).await?;
         }
         Ok(())
     }
@@ -56,6 +67,9 @@ impl Limit {
 pub struct Limits {
     down: Limit,
     up: Limit,
+    // Limits shared with other torrents (a group, e.g. all torrents of one category): a
+    // transfer passes these limits and then the group's, so the tighter one wins.
+    group: ArcSwapOption<Limits>,
 }
 
 impl Limits {
@@ -63,15 +77,30 @@ impl Limits {
         Self {
             down: Limit::new(config.download_bps),
             up: Limit::new(config.upload_bps),
+            group: ArcSwapOption::empty(),
         }
     }
 
     pub async fn prepare_for_upload(&self, len: NonZeroU32) -> crate::Result<()> {
-        self.up.acquire(len).await
+        self.up.acquire(len).await?;
+        if let Some(group) = self.group.load_full() {
+            group.up.acquire(len).await?;
+        }
+        Ok(())
     }
 
     pub async fn prepare_for_download(&self, len: NonZeroU32) -> crate::Result<()> {
-        self.down.acquire(len).await
+        self.down.acquire(len).await?;
+        if let Some(group) = self.group.load_full() {
+            group.down.acquire(len).await?;
+        }
+        Ok(())
+    }
+
+    /// Makes transfers also pass `group`'s limits (its own, not its group's), which other
+    /// `Limits` may share; `None` leaves the group.
+    pub fn set_group(&self, group: Option<Arc<Limits>>) {
+        self.group.store(group);
     }
 
     pub fn set_upload_bps(&self, bps: Option<NonZeroU32>) {

@@ -40,7 +40,7 @@ use tracing::warn;
 use crate::Session;
 use crate::chunk_tracker::ChunkTracker;
 use crate::file_info::FileInfo;
-use crate::limits::LimitsConfig;
+use crate::limits::Limits;
 use crate::session::TorrentId;
 use crate::spawn_utils::BlockingSpawner;
 use crate::storage::BoxStorageFactory;
@@ -115,7 +115,6 @@ pub(crate) struct ManagedTorrentOptions {
     pub peer_max_request_window: Option<usize>,
     pub allow_overwrite: bool,
     pub output_folder: PathBuf,
-    pub ratelimits: LimitsConfig,
     pub initial_peers: Vec<SocketAddr>,
     pub peer_limit: Option<usize>,
     #[cfg(feature = "disable-upload")]
@@ -195,6 +194,10 @@ pub struct ManagedTorrentShared {
     pub(crate) magnet_name: Option<String>,
 
     pub(crate) client_name_and_version: String,
+
+    // The torrent's own rate limits, created from `options.ratelimits` and changeable while
+    // it runs (and kept across pause/unpause).
+    pub(crate) ratelimits: Arc<Limits>,
 }
 
 impl ManagedTorrentShared {
@@ -226,6 +229,12 @@ impl ManagedTorrent {
                 .or_else(|| self.shared.magnet_name.clone());
         }
         self.shared.magnet_name.clone()
+    }
+
+    /// The torrent's rate limits: change them (`set_download_bps`, `set_upload_bps`,
+    /// `set_group`) while it runs, no restart needed.
+    pub fn ratelimits(&self) -> &Arc<Limits> {
+        &self.shared.ratelimits
     }
 
     pub fn shared(&self) -> &ManagedTorrentShared {
