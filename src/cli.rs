@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::auth::users::UserView;
 use crate::config::{Config, ServeOverrides};
-use crate::control::{self, ProfileOp, Request, Response, UserOp};
+use crate::control::{self, LimitsOp, ProfileOp, Request, Response, UserOp};
 use crate::store::{ProfileRecord, Store};
 
 #[derive(Debug, Parser)]
@@ -32,6 +32,8 @@ pub enum Command {
     Profile(ProfileCmd),
     /// Manage user accounts.
     User(UserCmd),
+    /// Show or change the global speed limits (live when the daemon runs).
+    Limits(LimitsCmd),
     /// Report what the database holds, without modifying it (stop the daemon first); exit
     /// 1 when anything is damaged, unreadable or quarantined.
     Check(DataDirArg),
@@ -112,6 +114,57 @@ pub struct UserCmd {
     pub op: UserOp,
     #[command(flatten)]
     pub data: DataDirArg,
+}
+
+/// `pytorrentd limits [--data-dir DIR] <command>`.
+#[derive(Debug, Args)]
+pub struct LimitsCmd {
+    #[command(subcommand)]
+    pub op: LimitsOp,
+    #[command(flatten)]
+    pub data: DataDirArg,
+}
+
+/// A limit for people: "unlimited" or e.g. "2.0 MiB/s".
+fn rate(v: u64) -> String {
+    if v == 0 {
+        return "unlimited".into();
+    }
+    let units = [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    for (name, size) in units {
+        if v >= size {
+            return format!("{:.1} {name}/s", v as f64 / size as f64);
+        }
+    }
+    format!("{v} B/s")
+}
+
+/// Runs a limits command and prints the settings as they are afterwards.
+pub async fn limits_cmd(cmd: LimitsCmd) -> Result<String, CliError> {
+    let cfg = load_config(&cmd.data.overrides())?;
+    let v = run(&cfg, Request::Limits(cmd.op)).await?;
+    let s: crate::engine::speed::SpeedSettings =
+        serde_json::from_value(v).map_err(|e| CliError(e.to_string()))?;
+    let days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let on: Vec<&str> = s
+        .schedule
+        .days
+        .iter()
+        .filter_map(|d| days.get(*d as usize).copied())
+        .collect();
+    Ok(format!(
+        "download\t{}\nupload\t{}\nalt download\t{}\nalt upload\t{}\nalternative\t{}\nschedule\t{}\n",
+        rate(s.dl_limit),
+        rate(s.ul_limit),
+        rate(s.alt_dl_limit),
+        rate(s.alt_ul_limit),
+        if s.alt_enabled { "on" } else { "off" },
+        if s.schedule.enabled {
+            format!("{}-{} {}", s.schedule.from, s.schedule.to, on.join(","))
+        } else {
+            "off".into()
+        }
+    ))
 }
 
 /// `pytorrentd profile [--data-dir DIR] <command>`.
@@ -215,11 +268,13 @@ pub async fn profile_cmd(cmd: ProfileCmd) -> Result<String, CliError> {
                 p.max_active_downloads.to_string()
             };
             out.push_str(&format!(
-                "{}\t{}\t{}\tmax_active={}\n",
+                "{}\t{}\t{}\tmax_active={}\tdl_limit={}\tul_limit={}\n",
                 p.id,
                 p.name,
                 p.download_dir.display(),
-                max
+                max,
+                rate(p.dl_limit),
+                rate(p.ul_limit)
             ));
         }
         Ok(out)

@@ -17,6 +17,7 @@ use crate::auth::users::{UserError, UserView};
 
 use crate::access::{Level, Role};
 use crate::engine::profiles::{self, ProfilePatch};
+use crate::engine::speed::{SpeedChange, SpeedSettings};
 use crate::engine::{Engine, EngineError};
 use crate::state::AppState;
 use crate::store::{ProfileRecord, Store};
@@ -56,6 +57,14 @@ pub enum ProfileOp {
         /// Display name (defaults to the id).
         #[arg(long)]
         name: Option<String>,
+        /// Download limit shared by the profile's torrents (bytes/s, K/M/G suffix; 0 = none).
+        #[arg(long, value_parser = parse_rate)]
+        #[serde(default)]
+        dl_limit: Option<u64>,
+        /// Upload limit shared by the profile's torrents (bytes/s, K/M/G suffix; 0 = none).
+        #[arg(long, value_parser = parse_rate)]
+        #[serde(default)]
+        ul_limit: Option<u64>,
     },
     /// Change a profile.
     #[serde(rename = "profile_set")]
@@ -67,10 +76,106 @@ pub enum ProfileOp {
         max_active: Option<u32>,
         #[arg(long)]
         name: Option<String>,
+        /// Download limit shared by the profile's torrents (bytes/s, K/M/G suffix; 0 = none).
+        #[arg(long, value_parser = parse_rate)]
+        #[serde(default)]
+        dl_limit: Option<u64>,
+        /// Upload limit shared by the profile's torrents (bytes/s, K/M/G suffix; 0 = none).
+        #[arg(long, value_parser = parse_rate)]
+        #[serde(default)]
+        ul_limit: Option<u64>,
     },
     /// Delete an empty profile.
     #[serde(rename = "profile_delete")]
     Delete { id: String },
+}
+
+/// A speed in bytes/s on the command line: a number with an optional binary suffix
+/// (`512K`, `2M`, `1G`, `2MiB`), `0` for unlimited.
+pub fn parse_rate(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix("ib"))
+        .unwrap_or(t);
+    let (num, mul) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: u64 = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                _ => return Err(format!("unknown unit in {s:?}: use K, M or G")),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("not a speed: {s:?} (e.g. 0, 512K, 2M)"))?;
+    if !(n.is_finite() && n >= 0.0) {
+        return Err(format!("not a speed: {s:?}"));
+    }
+    Ok((n * mul as f64).round() as u64)
+}
+
+/// The speed-limit commands (`pytorrentd limits …` and their control-socket requests).
+#[derive(Debug, Clone, clap::Subcommand, Serialize, Deserialize)]
+#[serde(tag = "cmd")]
+pub enum LimitsOp {
+    /// Show the global speed limits, the alternative pair and the schedule.
+    #[serde(rename = "limits_show")]
+    Show,
+    /// Change global speed limits (bytes/s with an optional K/M/G suffix; 0 = unlimited).
+    #[serde(rename = "limits_set")]
+    Set {
+        #[arg(long, value_parser = parse_rate)]
+        download: Option<u64>,
+        #[arg(long, value_parser = parse_rate)]
+        upload: Option<u64>,
+        #[arg(long, value_parser = parse_rate)]
+        alt_download: Option<u64>,
+        #[arg(long, value_parser = parse_rate)]
+        alt_upload: Option<u64>,
+    },
+    /// Switch the alternative limits on or off.
+    #[serde(rename = "limits_alt")]
+    Alt {
+        #[arg(value_enum)]
+        state: OnOff,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+impl LimitsOp {
+    fn change(&self) -> Option<SpeedChange> {
+        match *self {
+            LimitsOp::Show => None,
+            LimitsOp::Set {
+                download,
+                upload,
+                alt_download,
+                alt_upload,
+            } => Some(SpeedChange {
+                dl_limit: download,
+                ul_limit: upload,
+                alt_dl_limit: alt_download,
+                alt_ul_limit: alt_upload,
+                ..Default::default()
+            }),
+            LimitsOp::Alt { state } => Some(SpeedChange {
+                alt_enabled: Some(matches!(state, OnOff::On)),
+                ..Default::default()
+            }),
+        }
+    }
 }
 
 /// The user commands (`pytorrentd user …` and their control-socket requests).
@@ -158,6 +263,7 @@ impl From<LevelArg> for Level {
 pub enum Request {
     Profile(ProfileOp),
     User(UserOp),
+    Limits(LimitsOp),
 }
 
 impl Request {
@@ -165,7 +271,9 @@ impl Request {
     pub fn is_read_only(&self) -> bool {
         matches!(
             self,
-            Request::Profile(ProfileOp::List) | Request::User(UserOp::List)
+            Request::Profile(ProfileOp::List)
+                | Request::User(UserOp::List)
+                | Request::Limits(LimitsOp::Show)
         )
     }
 }
@@ -175,6 +283,7 @@ impl Serialize for Request {
         match self {
             Request::Profile(op) => op.serialize(s),
             Request::User(op) => op.serialize(s),
+            Request::Limits(op) => op.serialize(s),
         }
     }
 }
@@ -183,13 +292,14 @@ impl<'de> Deserialize<'de> for Request {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let v = serde_json::Value::deserialize(d)?;
-        let profile = v
-            .get("cmd")
-            .and_then(|c| c.as_str())
-            .is_some_and(|c| c.starts_with("profile_"));
-        if profile {
+        let cmd = v.get("cmd").and_then(|c| c.as_str()).unwrap_or_default();
+        if cmd.starts_with("profile_") {
             ProfileOp::deserialize(v)
                 .map(Request::Profile)
+                .map_err(D::Error::custom)
+        } else if cmd.starts_with("limits_") {
+            LimitsOp::deserialize(v)
+                .map(Request::Limits)
                 .map_err(D::Error::custom)
         } else {
             UserOp::deserialize(v)
@@ -244,12 +354,15 @@ fn new_profile(
     name: Option<String>,
     download_dir: PathBuf,
     max: Option<u32>,
+    (dl, ul): (Option<u64>, Option<u64>),
 ) -> ProfileRecord {
     ProfileRecord {
         name: name.unwrap_or_default(),
         id,
         download_dir,
         max_active_downloads: max.unwrap_or(0),
+        dl_limit: dl.unwrap_or(0),
+        ul_limit: ul.unwrap_or(0),
         created_at: None,
         ..Default::default()
     }
@@ -322,6 +435,12 @@ pub fn execute_online(state: &AppState, req: Request) -> Result<serde_json::Valu
     let engine: &Engine = &state.engine;
     let op = match req {
         Request::User(op) => return execute_user(&state.accounts, op),
+        Request::Limits(op) => {
+            if let Some(c) = op.change() {
+                engine.set_speed_settings(&c)?;
+            }
+            return Ok(to_value(engine.speed_settings()));
+        }
         Request::Profile(op) => op,
     };
     Ok(match op {
@@ -331,13 +450,25 @@ pub fn execute_online(state: &AppState, req: Request) -> Result<serde_json::Valu
             dir,
             max_active,
             name,
-        } => to_value(engine.create_profile(new_profile(id, name, dir, max_active))?),
+            dl_limit,
+            ul_limit,
+        } => to_value(engine.create_profile(new_profile(
+            id,
+            name,
+            dir,
+            max_active,
+            (dl_limit, ul_limit),
+        ))?),
         ProfileOp::Set {
             id,
             dir,
             max_active,
             name,
-        } => to_value(engine.update_profile(&id, patch_of(name, dir, max_active))?),
+            dl_limit,
+            ul_limit,
+        } => to_value(
+            engine.update_profile(&id, patch_of(name, dir, max_active, (dl_limit, ul_limit)))?,
+        ),
         ProfileOp::Delete { id } => {
             engine.delete_profile(&id)?;
             serde_json::Value::Null
@@ -345,11 +476,18 @@ pub fn execute_online(state: &AppState, req: Request) -> Result<serde_json::Valu
     })
 }
 
-fn patch_of(name: Option<String>, dir: Option<PathBuf>, max: Option<u32>) -> ProfilePatch {
+fn patch_of(
+    name: Option<String>,
+    dir: Option<PathBuf>,
+    max: Option<u32>,
+    (dl_limit, ul_limit): (Option<u64>, Option<u64>),
+) -> ProfilePatch {
     ProfilePatch {
         name,
         download_dir: dir,
         max_active_downloads: max,
+        dl_limit,
+        ul_limit,
         ..Default::default()
     }
 }
@@ -371,6 +509,17 @@ pub fn execute_offline(store: &Store, req: Request) -> Result<serde_json::Value,
             );
             return execute_user(&offline, op);
         }
+        Request::Limits(op) => {
+            let key = crate::engine::speed::SETTINGS_KEY;
+            let mut now: SpeedSettings = store
+                .get_json(crate::store::Table::Settings, key)?
+                .unwrap_or_default();
+            if let Some(c) = op.change() {
+                c.apply(&mut now)?;
+                store.write(|tx| tx.put(crate::store::Table::Settings, key, &now))?;
+            }
+            return Ok(to_value(now));
+        }
         Request::Profile(op) => op,
     };
     Ok(match op {
@@ -384,21 +533,25 @@ pub fn execute_offline(store: &Store, req: Request) -> Result<serde_json::Value,
             dir,
             max_active,
             name,
+            dl_limit,
+            ul_limit,
         } => to_value(profiles::create(
             store,
             &mut map,
-            new_profile(id, name, dir, max_active),
+            new_profile(id, name, dir, max_active, (dl_limit, ul_limit)),
         )?),
         ProfileOp::Set {
             id,
             dir,
             max_active,
             name,
+            dl_limit,
+            ul_limit,
         } => to_value(profiles::update(
             store,
             &mut map,
             &id,
-            patch_of(name, dir, max_active),
+            patch_of(name, dir, max_active, (dl_limit, ul_limit)),
         )?),
         ProfileOp::Delete { id } => {
             let n = store.torrents()?.iter().filter(|t| t.profile == id).count();

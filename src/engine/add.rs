@@ -319,6 +319,8 @@ fn check_add_input(sources: &[AddSource], opts: &AddOptions) -> Result<()> {
         }
     }
     limits::normalize_labels(&opts.labels)?;
+    super::speed::check_limit("dl_limit", opts.dl_limit)?;
+    super::speed::check_limit("ul_limit", opts.ul_limit)?;
     if let Some(of) = &opts.only_files {
         limits::check_file_index_count(of.len())?;
     }

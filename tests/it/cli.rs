@@ -613,3 +613,100 @@ async fn profile_cli_with_daemon_running() {
         "deleted profile still listed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn limits_cli_live_and_with_the_daemon_stopped() {
+    let tmp = tempdir("cli-limits");
+    let root = tmp.path();
+    let mut d = Daemon::start(root).await;
+    let dd = d.data_dir.to_str().unwrap().to_string();
+    let limits = async |d: &Daemon| {
+        let (st, s) = d.get("/api/stats").await;
+        assert_eq!(st, 200, "{s}");
+        s["limits"].clone()
+    };
+    let out = run(
+        root,
+        &[
+            "limits",
+            "set",
+            "--download",
+            "2M",
+            "--upload",
+            "512K",
+            "--alt-download",
+            "1MiB",
+            "--data-dir",
+            &dd,
+        ],
+        &[],
+        15.0,
+    )
+    .await;
+    assert_ok("limits set", &out);
+    assert!(out.stdout.contains("download\t2.0 MiB/s"), "{out}");
+    assert_eq!(
+        limits(&d).await,
+        json!({"dl_limit": 2 << 20, "ul_limit": 512 << 10, "alt_enabled": false})
+    );
+    let out = run(root, &["limits", "alt", "on", "--data-dir", &dd], &[], 15.0).await;
+    assert_ok("limits alt on", &out);
+    assert_eq!(
+        limits(&d).await,
+        json!({"dl_limit": 1 << 20, "ul_limit": 0, "alt_enabled": true})
+    );
+    let out = run(
+        root,
+        &[
+            "profile",
+            "set",
+            "default",
+            "--dl-limit",
+            "768K",
+            "--data-dir",
+            &dd,
+        ],
+        &[],
+        15.0,
+    )
+    .await;
+    assert_ok("profile set --dl-limit", &out);
+    let p = d
+        .profiles()
+        .await
+        .into_iter()
+        .find(|p| p["id"] == "default")
+        .unwrap();
+    assert_eq!(p["dl_limit"], 768 << 10, "{p}");
+    // Below one block per second, or not a speed: one line, nothing changed.
+    for bad in ["5K", "fast", "2X"] {
+        let out = run(
+            root,
+            &["limits", "set", "--download", bad, "--data-dir", &dd],
+            &[],
+            15.0,
+        )
+        .await;
+        assert_cli_error(&format!("limits set --download {bad}"), &out);
+    }
+    assert_eq!(limits(&d).await["dl_limit"], 1 << 20);
+
+    // Stopped: read and changed in the database, in force at the next start.
+    d.stop().await;
+    let out = run(root, &["limits", "show", "--data-dir", &dd], &[], 15.0).await;
+    assert_ok("limits show offline", &out);
+    assert!(out.stdout.contains("alternative\ton"), "{out}");
+    let out = run(
+        root,
+        &["limits", "alt", "off", "--data-dir", &dd],
+        &[],
+        15.0,
+    )
+    .await;
+    assert_ok("limits alt off offline", &out);
+    d.start_again().await;
+    assert_eq!(
+        limits(&d).await,
+        json!({"dl_limit": 2 << 20, "ul_limit": 512 << 10, "alt_enabled": false})
+    );
+}

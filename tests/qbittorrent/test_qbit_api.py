@@ -534,6 +534,44 @@ class QbitApi(unittest.TestCase):
         self.qb.torrents_delete(delete_files=False, torrent_hashes=f["hash"])
         until(lambda: self.info(f["hash"]) is None, 30, "the torrent gone")
 
+    def test_15_speed_limits(self):
+        # Global limits of the mode in force: the normal pair, then the alternative one.
+        self.qb.transfer_set_download_limit(limit=1024 * 1024)
+        self.qb.transfer_set_upload_limit(limit=512 * 1024)
+        self.assertEqual(int(self.qb.transfer_download_limit()), 1024 * 1024)
+        self.assertEqual(int(self.qb.transfer_upload_limit()), 512 * 1024)
+        self.assertIn(self.qb.transfer_speed_limits_mode(), (0, "0", False))
+        self.qb.transfer_toggle_speed_limits_mode()
+        self.assertIn(self.qb.transfer_speed_limits_mode(), (1, "1", True))
+        self.qb.transfer_set_download_limit(limit=256 * 1024)
+        self.assertEqual(int(self.qb.transfer_download_limit()), 256 * 1024)
+        self.assertEqual(self.qb.app_preferences()["alt_dl_limit"], 256 * 1024)
+        self.assertEqual(self.qb.sync_maindata()["server_state"]["use_alt_speed_limits"], True)
+        self.qb.transfer_set_speed_limits_mode(False)
+        self.assertEqual(int(self.qb.transfer_download_limit()), 1024 * 1024)
+        self.assertEqual(self.qb.transfer_info()["dl_rate_limit"], 1024 * 1024)
+        # Preferences set the normal pair too.
+        self.qb.app_set_preferences({"dl_limit": 2 * 1024 * 1024, "up_limit": 0})
+        prefs = self.qb.app_preferences()
+        self.assertEqual((prefs["dl_limit"], prefs["up_limit"]), (2 * 1024 * 1024, 0))
+        self.assertEqual(int(self.qb.transfer_download_limit()), 2 * 1024 * 1024)
+        # A torrent's own limits.
+        p = make_payload(self.tmp, "limited.bin", 64 * 1024)
+        self.assertEqual(self.qb.torrents_add(torrent_files={"l.torrent": p["data"]},
+                                              is_paused=True), "Ok.")
+        until(lambda: self.info(p["hash"]), 20, "the added torrent")
+        self.qb.torrents_set_download_limit(limit=300 * 1024, torrent_hashes=p["hash"])
+        self.qb.torrents_set_upload_limit(limit=200 * 1024, torrent_hashes=p["hash"])
+        self.assertEqual(dict(self.qb.torrents_download_limit(torrent_hashes=p["hash"])),
+                         {p["hash"]: 300 * 1024})
+        self.assertEqual(dict(self.qb.torrents_upload_limit(torrent_hashes=p["hash"])),
+                         {p["hash"]: 200 * 1024})
+        t = self.info(p["hash"])
+        self.assertEqual((t["dl_limit"], t["up_limit"]), (300 * 1024, 200 * 1024))
+        self.qb.torrents_delete(delete_files=True, torrent_hashes=p["hash"])
+        self.qb.app_set_preferences({"dl_limit": 0, "up_limit": 0})
+        self.assertEqual(int(self.qb.transfer_download_limit()), 0)
+
 
 if __name__ == "__main__":
     try:

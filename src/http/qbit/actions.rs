@@ -233,24 +233,55 @@ pub(super) async fn torrents(
             }
             Ok(Answer::Empty)
         }
-        // pytorrentd has no per-torrent speed limits, sequential download, super seeding or
-        // automatic management yet: accepted without effect, as a qBittorrent with those
-        // features off would (docs/qbittorrent.md).
-        "setUploadLimit"
-        | "setDownloadLimit"
-        | "setSuperSeeding"
+        "setUploadLimit" | "setDownloadLimit" => {
+            let hashes = selected(st, id, call.need("hashes")?, Need::Write)?;
+            let v = call
+                .need("limit")?
+                .trim()
+                .parse::<i64>()
+                .map(super::prefs::limit_of)
+                .map_err(|_| plain(StatusCode::BAD_REQUEST, "limit must be an integer"))?;
+            let (dl_limit, ul_limit) = if action == "setDownloadLimit" {
+                (Some(v), None)
+            } else {
+                (None, Some(v))
+            };
+            for h in hashes {
+                e.apply(
+                    &h,
+                    Patch {
+                        dl_limit,
+                        ul_limit,
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            }
+            Ok(Answer::Empty)
+        }
+        // pytorrentd has no sequential download, super seeding or automatic management:
+        // accepted without effect, as a qBittorrent with those features off would
+        // (docs/qbittorrent.md).
+        "setSuperSeeding"
         | "toggleSequentialDownload"
         | "toggleFirstLastPiecePrio"
         | "setAutoManagement" => {
             selected(st, id, call.need("hashes")?, Need::Write)?;
             Ok(Answer::Empty)
         }
-        "uploadLimit" | "downloadLimit" => Ok(Answer::Json(Value::Object(
-            selected(st, id, call.need("hashes")?, Need::Read)?
-                .into_iter()
-                .map(|h| (h, json!(0)))
-                .collect(),
-        ))),
+        "uploadLimit" | "downloadLimit" => {
+            let mut out = serde_json::Map::new();
+            for h in selected(st, id, call.need("hashes")?, Need::Read)? {
+                let r = e.row(&h)?;
+                let v = if action == "downloadLimit" {
+                    r.dl_limit
+                } else {
+                    r.ul_limit
+                };
+                out.insert(h, json!(v));
+            }
+            Ok(Answer::Json(Value::Object(out)))
+        }
         "filePrio" => file_prio(st, id, &call).await,
         "rename" => {
             let h = one(st, id, &call)?;
@@ -541,10 +572,21 @@ async fn add(st: &AppState, id: &Identity, call: Call) -> Result<Answer, ApiErro
         .flag("paused")
         .or(call.flag("stopped"))
         .unwrap_or(false);
+    let limit = |k: &str| -> Result<u64, ApiError> {
+        match call.get(k).map(str::trim).filter(|v| !v.is_empty()) {
+            None => Ok(0),
+            Some(v) => v
+                .parse::<i64>()
+                .map(super::prefs::limit_of)
+                .map_err(|_| plain(StatusCode::BAD_REQUEST, &format!("{k} must be an integer"))),
+        }
+    };
     let opts = AddOptions {
         paused,
         labels,
         subdir,
+        dl_limit: limit("dlLimit")?,
+        ul_limit: limit("upLimit")?,
         fetch: if id.is_admin() {
             FetchAccess::Any
         } else {

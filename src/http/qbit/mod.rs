@@ -9,6 +9,7 @@
 //! profile; a tag is a label.
 
 mod actions;
+mod prefs;
 mod shape;
 mod sync;
 
@@ -283,7 +284,7 @@ async fn route(st: &AppState, scope: &str, action: &str, call: Call) -> Result<A
     let id = identity(st, &call)?;
     match scope {
         "app" => sync::app(st, &id, action, &call),
-        "transfer" => sync::transfer(st, &id, action),
+        "transfer" => prefs::transfer(st, &id, action, &call),
         "sync" if action == "maindata" => sync::maindata(st, &id, &call),
         "torrents" => actions::torrents(st, &id, action, call).await,
         _ => Err(plain(StatusCode::NOT_FOUND, "Not Found")),

@@ -89,7 +89,7 @@ pub(super) fn default_profile(st: &AppState, id: &Identity) -> Option<crate::sto
 }
 
 /// The download directory of [`default_profile`].
-fn default_dir(st: &AppState, id: &Identity) -> String {
+pub(super) fn default_dir(st: &AppState, id: &Identity) -> String {
     default_profile(st, id)
         .map(|p| shape::dir(&p.download_dir.to_string_lossy()))
         .unwrap_or_default()
@@ -102,7 +102,6 @@ pub(super) fn app(
     action: &str,
     call: &Call,
 ) -> Result<Answer, ApiError> {
-    let _ = call;
     Ok(match action {
         "version" => Answer::Text(APP_VERSION),
         "webapiVersion" => Answer::Text(WEBAPI_VERSION),
@@ -112,70 +111,31 @@ pub(super) fn app(
             "app": concat!("pytorrentd ", env!("CARGO_PKG_VERSION")),
         })),
         "defaultSavePath" => Answer::Owned(default_dir(st, id)),
-        "preferences" => Answer::Json(preferences(st, id)),
-        // Settings belong to pytorrentd's own settings; accepted and ignored, as a
-        // qBittorrent without those features would (docs/qbittorrent.md).
-        "setPreferences" => Answer::Empty,
+        "preferences" => Answer::Json(super::prefs::preferences(st, id)),
+        "setPreferences" => super::prefs::set_preferences(st, id, call)?,
         _ => return Err(plain(StatusCode::NOT_FOUND, "Not Found")),
     })
 }
 
-/// What the *arr apps read from `app/preferences`: the save path, share limits (none: no
-/// torrent is removed behind their back), queueing; the rest with qBittorrent's defaults.
-fn preferences(st: &AppState, id: &Identity) -> Value {
-    let cfg = &st.config;
-    json!({
-        "locale": "en",
-        "save_path": default_dir(st, id),
-        "temp_path_enabled": false,
-        "temp_path": "",
-        "create_subfolder_enabled": true,
-        "torrent_content_layout": "Original",
-        "start_paused_enabled": false,
-        "auto_tmm_enabled": false,
-        "max_ratio_enabled": false,
-        "max_ratio": -1,
-        "max_seeding_time_enabled": false,
-        "max_seeding_time": -1,
-        "max_inactive_seeding_time_enabled": false,
-        "max_inactive_seeding_time": -1,
-        "max_ratio_act": 0,
-        "queueing_enabled": true,
-        "max_active_downloads": -1,
-        "max_active_torrents": -1,
-        "max_active_uploads": -1,
-        "dht": cfg.dht_enable,
-        "pex": true,
-        "lsd": cfg.lsd_enable,
-        "upnp": false,
-        "dl_limit": 0,
-        "up_limit": 0,
-        "alt_dl_limit": 0,
-        "alt_up_limit": 0,
-        "scheduler_enabled": false,
-        "web_ui_username": id.username,
-        "bypass_local_auth": false,
-        "bypass_auth_subnet_whitelist_enabled": false,
-    })
-}
-
 /// Transfer totals over the torrents the caller sees.
-fn transfer_info(rows: &[TorrentRow]) -> Map<String, Value> {
+pub(super) fn transfer_info(st: &AppState, rows: &[TorrentRow]) -> Map<String, Value> {
     let sum = |f: fn(&TorrentRow) -> u64| rows.iter().map(f).sum::<u64>();
     let v = json!({
         "dl_info_speed": sum(|r| r.dl_speed),
         "dl_info_data": sum(|r| r.downloaded),
         "up_info_speed": sum(|r| r.ul_speed),
         "up_info_data": sum(|r| r.uploaded_session),
-        "dl_rate_limit": 0,
-        "up_rate_limit": 0,
         "dht_nodes": 0,
         "connection_status": "connected",
     });
-    match v {
+    let mut m = match v {
         Value::Object(m) => m,
         _ => Map::new(),
-    }
+    };
+    let limits = st.engine.global_limits();
+    m.insert("dl_rate_limit".into(), json!(limits.dl_limit));
+    m.insert("up_rate_limit".into(), json!(limits.ul_limit));
+    m
 }
 
 /// Every row the caller may read.
@@ -183,19 +143,6 @@ pub(super) fn visible_rows(st: &AppState, id: &Identity) -> Vec<TorrentRow> {
     let mut rows = st.engine.all_rows();
     rows.retain(|r| id.level(&r.profile) != Level::None);
     rows
-}
-
-/// The `transfer` scope. Speed limits arrive with pytorrentd's transfer controls; until
-/// then the limits read 0 (none) and setting them is accepted without effect.
-pub(super) fn transfer(st: &AppState, id: &Identity, action: &str) -> Result<Answer, ApiError> {
-    Ok(match action {
-        "info" => Answer::Json(Value::Object(transfer_info(&visible_rows(st, id)))),
-        "speedLimitsMode" | "downloadLimit" | "uploadLimit" => Answer::Text("0"),
-        "toggleSpeedLimitsMode" | "setSpeedLimitsMode" | "setDownloadLimit" | "setUploadLimit" => {
-            Answer::Empty
-        }
-        _ => return Err(plain(StatusCode::NOT_FOUND, "Not Found")),
-    })
 }
 
 /// What a client last received from `sync/maindata`.
@@ -239,9 +186,12 @@ pub(super) fn maindata(st: &AppState, id: &Identity, call: &Call) -> Result<Answ
         .map(|p| (p.id.clone(), shape::category(p)))
         .collect();
     let tags = super::actions::all_tags(st, id, &rows)?;
-    let mut server_state = transfer_info(&rows);
+    let mut server_state = transfer_info(st, &rows);
     server_state.insert("queueing".into(), json!(true));
-    server_state.insert("use_alt_speed_limits".into(), json!(false));
+    server_state.insert(
+        "use_alt_speed_limits".into(),
+        json!(st.engine.global_limits().alt_enabled),
+    );
     server_state.insert("refresh_interval".into(), json!(1500));
     let free = st
         .engine
