@@ -353,6 +353,12 @@ pub struct ProfileRecord {
     pub dl_limit: u64,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub ul_limit: u64,
+    /// Free bytes kept on the download filesystem (`None`: the default, 1 GiB; 0: no guard).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_free_space: Option<u64>,
+    /// Where completed torrents move to (`None`: they stay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complete_dir: Option<PathBuf>,
 }
 
 fn is_zero(v: &u64) -> bool {

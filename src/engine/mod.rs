@@ -14,6 +14,7 @@ mod rate;
 mod row;
 mod scheduler;
 pub mod share;
+pub mod space;
 pub mod speed;
 mod storage;
 pub mod validate;
@@ -218,6 +219,8 @@ pub(crate) struct Entry {
     /// The verified pieces when the engine last let go of the torrent (its fast-resume
     /// bitfield, kept here too: the file is rewritten in the background).
     pub have: Option<Arc<Vec<u8>>>,
+    /// Held by the disk-space guard (`space.rs`): queued with reason `disk_space`.
+    pub space_hold: bool,
 }
 
 impl Entry {
@@ -235,6 +238,7 @@ impl Entry {
             fault: None,
             retries: 0,
             have: None,
+            space_hold: false,
         }
     }
 }

@@ -56,6 +56,19 @@ pub struct ProfilePatch {
     /// Upload limit shared by the profile's torrents, bytes/s; 0 = unlimited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ul_limit: Option<u64>,
+    /// Free bytes kept on the download filesystem: no download starts or continues below
+    /// it; 0 = no guard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_free_space: Option<u64>,
+    /// Absolute path of an existing, writable directory completed torrents move to; null
+    /// = they stay where they downloaded.
+    #[serde(
+        default,
+        deserialize_with = "super::share::double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 4096)]
+    pub complete_dir: Option<Option<PathBuf>>,
 }
 
 /// A profile as one caller sees it: the record plus that caller's level.
@@ -74,6 +87,10 @@ pub struct ProfileView {
     /// Speed limits shared by the profile's torrents, bytes/s (0 = unlimited).
     pub dl_limit: u64,
     pub ul_limit: u64,
+    /// Free bytes kept on the download filesystem (0 = no guard).
+    pub min_free_space: u64,
+    /// Where completed torrents move to (null: they stay).
+    pub complete_dir: Option<String>,
 }
 
 impl ProfileView {
@@ -89,6 +106,11 @@ impl ProfileView {
             share: p.share.clone(),
             dl_limit: p.dl_limit,
             ul_limit: p.ul_limit,
+            min_free_space: super::space::min_free(Some(p)),
+            complete_dir: p
+                .complete_dir
+                .as_ref()
+                .map(|d| d.to_string_lossy().into_owned()),
         })
     }
 }
@@ -155,6 +177,15 @@ pub fn update(
     }
     if let Some(v) = patch.ul_limit {
         p.ul_limit = super::speed::check_limit("ul_limit", v)?;
+    }
+    if let Some(v) = patch.min_free_space {
+        p.min_free_space = Some(v);
+    }
+    if let Some(d) = patch.complete_dir {
+        if let Some(d) = &d {
+            check_profile_dir(d)?;
+        }
+        p.complete_dir = d;
     }
     store.put_profile(&p)?;
     existing.insert(id.to_owned(), p.clone());

@@ -305,6 +305,9 @@ pub(crate) fn row(e: &Entry) -> TorrentRow {
             } else if r.reason == Some(TorrentReason::FdLimit) {
                 r.reason = None;
             }
+            if e.space_hold && !rec.paused {
+                r.reason = Some(TorrentReason::DiskSpace);
+            }
             if let Some(live) = &s.live {
                 r.peers = live.snapshot.peer_stats.live;
                 r.seeds = live.snapshot.peer_stats.live_seeders;

@@ -130,6 +130,7 @@ async fn maintain(engine: &Engine) {
 /// One pass: decide which torrents should run and make the engine match.
 pub(super) async fn reconcile(engine: &Engine) {
     let mut actions = Vec::new();
+    let mut holds: Vec<(String, bool)> = Vec::new();
     let mut completed = Vec::new();
     {
         let mut st = engine.lock();
@@ -192,6 +193,20 @@ pub(super) async fn reconcile(engine: &Engine) {
             }
         }
         let st = st;
+        // What running downloads still have to write, per filesystem, before any new one
+        // is admitted (`space.rs`).
+        let mut budget = super::space::Budget::default();
+        for e in st.torrents.values() {
+            if let Some(h) = &e.handle {
+                let s = h.stats();
+                if matches!(s.state, S::Live) && !s.finished {
+                    budget.reserve(
+                        &e.rec.save_dir,
+                        s.total_bytes.saturating_sub(s.progress_bytes),
+                    );
+                }
+            }
+        }
         let mut by_profile: Vec<(&str, u64, &super::Entry)> = st
             .torrents
             .values()
@@ -201,15 +216,14 @@ pub(super) async fn reconcile(engine: &Engine) {
         let mut current = "";
         let mut active = 0u32;
         let mut limit = 0u32;
+        let mut min_free = 0u64;
         for (profile, _, e) in by_profile {
             if profile != current {
                 current = profile;
                 active = 0;
-                limit = st
-                    .profiles
-                    .get(profile)
-                    .map(|p| p.max_active_downloads)
-                    .unwrap_or(0);
+                let p = st.profiles.get(profile);
+                limit = p.map(|p| p.max_active_downloads).unwrap_or(0);
+                min_free = super::space::min_free(p);
             }
             let Some(h) = &e.handle else { continue };
             let stats = h.stats();
@@ -245,19 +259,44 @@ pub(super) async fn reconcile(engine: &Engine) {
             if stats.finished && e.rec.completed_at.is_none() {
                 completed.push(e.rec.hash.clone());
             }
-            let want = wants_to_run(
-                QueueFacts {
-                    paused: e.rec.paused,
-                    finished: stats.finished,
-                    force_start: e.rec.force_start,
-                },
-                limit,
-                &mut active,
-            );
+            let facts = QueueFacts {
+                paused: e.rec.paused,
+                finished: stats.finished,
+                force_start: e.rec.force_start,
+            };
+            // The disk-space guard, before the queue: a held download takes no slot, so a
+            // smaller one behind it may still fit.
+            let mut hold = false;
+            if !facts.paused && !facts.finished && min_free > 0 {
+                let dir = &e.rec.save_dir;
+                if live {
+                    hold = budget.free(dir).is_some_and(|f| f < min_free);
+                } else {
+                    let remaining = stats.total_bytes.saturating_sub(stats.progress_bytes);
+                    hold = !budget.admit(dir, remaining, min_free);
+                }
+            }
+            if hold != e.space_hold {
+                holds.push((e.rec.hash.clone(), hold));
+            }
+            let want = !hold && wants_to_run(facts, limit, &mut active);
             match (want, live) {
                 (true, false) => actions.push(Action::Start(h.clone())),
                 (false, true) => actions.push(Action::Stop(h.clone())),
                 _ => {}
+            }
+        }
+    }
+    if !holds.is_empty() {
+        let mut st = engine.lock();
+        for (hash, hold) in holds {
+            if let Some(e) = st.torrents.get_mut(&hash) {
+                e.space_hold = hold;
+                if hold {
+                    warn!(%hash, dir = %e.rec.save_dir.display(), "disk space: held in the queue until the profile's minimum free space is available");
+                } else if !e.rec.paused {
+                    info!(%hash, "disk space: enough free space again, the download continues");
+                }
             }
         }
     }

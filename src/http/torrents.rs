@@ -84,6 +84,10 @@ pub enum TorrentAction {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AddResponse {
     pub added: Vec<TorrentRow>,
+    /// Torrents that do not fit in the free space their profile allows: added, they wait
+    /// in the queue (reason `disk_space`) until there is room.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Peers as `IP:port` strings; the count is checked before any is parsed.
@@ -338,7 +342,8 @@ pub async fn add(
             }
             e => e.into(),
         })?;
-    Ok((StatusCode::CREATED, Json(AddResponse { added })).into_response())
+    let warnings = st.engine.space_warnings(&added);
+    Ok((StatusCode::CREATED, Json(AddResponse { added, warnings })).into_response())
 }
 
 #[utoipa::path(get, path = "/api/profiles/{id}/torrents", tag = "torrents", operation_id = "list_torrents",

@@ -21,6 +21,7 @@ mod resources;
 mod restart;
 mod security;
 mod share;
+mod space;
 mod speed;
 mod storage;
 mod swarm;
