@@ -1366,9 +1366,7 @@ mod tests {
                 download_dir: "/x".into(),
                 max_active_downloads: 3,
                 created_at: None,
-                share: Default::default(),
-                dl_limit: 0,
-                ul_limit: 0,
+                ..Default::default()
             };
             s.put_profile(&p).unwrap();
             let r = record(H1, "default", 1);

@@ -43,9 +43,9 @@ impl Budget {
                 d
             }
         };
-        if !self.fs.contains_key(&dev) {
+        if let std::collections::hash_map::Entry::Vacant(v) = self.fs.entry(dev) {
             let free = super::fs::disk_free(dir)?;
-            self.fs.insert(dev, Fs { free, reserved: 0 });
+            v.insert(Fs { free, reserved: 0 });
         }
         self.fs.get_mut(&dev)
     }
