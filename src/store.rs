@@ -398,6 +398,11 @@ pub struct TorrentRecord {
     pub dl_limit: u64,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub ul_limit: u64,
+    /// Where the torrent's data is being moved to: set before a move starts and cleared
+    /// with the new `save_dir`, so that a move a crash interrupted is finished at the next
+    /// start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moving_to: Option<PathBuf>,
     /// A name a user gave the torrent, shown instead of its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -1340,6 +1345,7 @@ mod tests {
             share: Default::default(),
             dl_limit: 0,
             ul_limit: 0,
+            moving_to: None,
             only_files: None,
             paused: false,
             force_start: false,

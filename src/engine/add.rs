@@ -402,6 +402,7 @@ impl Engine {
                 share: Default::default(),
                 dl_limit: opts.dl_limit,
                 ul_limit: opts.ul_limit,
+                moving_to: None,
                 only_files: None,
                 paused: opts.paused,
                 force_start: false,

@@ -137,44 +137,103 @@ pub(crate) fn content_root(save_dir: &Path, meta: &Meta, for_engine: bool) -> Pa
     }
 }
 
-/// Moves a torrent's files from one save dir to another (rename, or copy + delete across
-/// filesystems). On error nothing is left at the destination.
-pub(crate) fn move_content(from: &Path, to: &Path, meta: &Meta) -> std::io::Result<()> {
-    let items: Vec<PathBuf> = if meta.multi_file {
+/// The top-level items of a torrent in its save dir: its folder, or its one file.
+fn top_items(meta: &Meta) -> Vec<PathBuf> {
+    if meta.multi_file {
         vec![PathBuf::from(&meta.name)]
     } else {
         meta.files.iter().map(|(p, _)| PathBuf::from(p)).collect()
-    };
-    for item in &items {
-        if to.join(item).exists() {
+    }
+}
+
+/// Where a move across filesystems copies an item before it takes its final name with a
+/// rename on the destination's filesystem: a final name therefore only ever holds a whole
+/// copy.
+fn staging_dir(to: &Path, hash: &str) -> PathBuf {
+    to.join(format!(".pytorrentd-moving-{hash}"))
+}
+
+/// Refuses a move whose destination already holds a file or folder of the torrent's names.
+pub(crate) fn check_move_target(to: &Path, meta: &Meta) -> std::io::Result<()> {
+    for item in top_items(meta) {
+        if to.join(&item).symlink_metadata().is_ok() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::AlreadyExists,
                 format!("{} already exists", to.join(item).display()),
             ));
         }
     }
-    let mut done: Vec<&PathBuf> = Vec::new();
+    Ok(())
+}
+
+/// Moves a torrent's files from one save dir to another: each item is renamed, or copied
+/// (to a staging folder, synced, then renamed into place) when the folders are on different
+/// filesystems; sources of copies are deleted only once every item has arrived. On error
+/// nothing is left at the destination and the source is whole.
+///
+/// `resume` finishes a move a crash interrupted (the torrent's record names the
+/// destination, `TorrentRecord::moving_to`): an item at the destination is complete (it got
+/// its name by a rename), so its leftover source is deleted; the others move.
+pub(crate) fn move_content(
+    from: &Path,
+    to: &Path,
+    meta: &Meta,
+    hash: &str,
+    resume: bool,
+) -> std::io::Result<()> {
+    let items = top_items(meta);
+    let stage = staging_dir(to, hash);
+    if stage.exists() {
+        remove_tree(&stage)?;
+    }
+    if !resume {
+        check_move_target(to, meta)?;
+    }
+    // (item, copied): copied items still have their source.
+    let mut done: Vec<(&PathBuf, bool)> = Vec::new();
+    let mut result = Ok(());
     for item in &items {
-        let src = from.join(item);
-        if !src.exists() {
+        let (src, dst) = (from.join(item), to.join(item));
+        if resume && dst.symlink_metadata().is_ok() {
+            done.push((item, src.symlink_metadata().is_ok()));
             continue;
         }
-        let dst = to.join(item);
-        let r = std::fs::rename(&src, &dst).or_else(|_| {
-            copy_tree(&src, &dst)
-                .and_then(|_| remove_tree(&src))
-                .inspect_err(|_| {
-                    let _ = remove_tree(&dst);
-                })
-        });
-        if let Err(e) = r {
-            // Put back what already moved so the torrent stays whole at the source.
-            for d in done {
-                let _ = std::fs::rename(to.join(d), from.join(d));
-            }
-            return Err(e);
+        if src.symlink_metadata().is_err() {
+            continue;
         }
-        done.push(item);
+        let r = match std::fs::rename(&src, &dst) {
+            Ok(()) => Ok(false),
+            Err(_) => {
+                let staged = stage.join(item);
+                copy_tree(&src, &staged)
+                    .and_then(|()| std::fs::rename(&staged, &dst))
+                    .map(|()| true)
+            }
+        };
+        match r {
+            Ok(copied) => done.push((item, copied)),
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    let _ = remove_tree(&stage);
+    if let Err(e) = result {
+        // Undo: renamed items go back, copies are dropped (their sources are still there).
+        for (item, copied) in done {
+            if copied {
+                let _ = remove_tree(&to.join(item));
+            } else {
+                let _ = std::fs::rename(to.join(item), from.join(item));
+            }
+        }
+        return Err(e);
+    }
+    for (item, copied) in done {
+        if copied && let Err(e) = remove_tree(&from.join(item)) {
+            warn!(path = %from.join(item).display(), "deleting the moved data's old copy: {e}");
+        }
     }
     Ok(())
 }
@@ -212,12 +271,14 @@ fn copy_tree(src: &Path, dst: &Path) -> std::io::Result<()> {
         if let Some(parent) = dst.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        std::fs::copy(src, dst).map(|_| ())
+        std::fs::copy(src, dst)?;
+        // On disk before the rename that gives the copy its final name.
+        std::fs::File::open(dst)?.sync_all()
     }
 }
 
 fn remove_tree(p: &Path) -> std::io::Result<()> {
-    if p.is_dir() {
+    if p.is_dir() && !p.is_symlink() {
         std::fs::remove_dir_all(p)
     } else {
         std::fs::remove_file(p)
@@ -294,5 +355,83 @@ mod tests {
         assert_eq!(code(check_new_torrent_paths(p, p, &multi)), "ok");
         std::fs::write(p.join("folder/b"), vec![0u8; 3]).unwrap();
         assert_eq!(code(check_new_torrent_paths(p, p, &multi)), "file_conflict");
+    }
+
+    fn tree(root: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        fn walk(base: &Path, p: &Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(p).unwrap() {
+                let e = e.unwrap();
+                let path = e.path();
+                let rel = path
+                    .strip_prefix(base)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                if path.is_dir() {
+                    out.push(format!("{rel}/"));
+                    walk(base, &path, out);
+                } else {
+                    out.push(format!("{rel}={}", std::fs::read(&path).unwrap().len()));
+                }
+            }
+        }
+        walk(root, root, &mut out);
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn moves_refuse_a_taken_destination_and_change_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (from, to) = (dir.path().join("from"), dir.path().join("to"));
+        std::fs::create_dir_all(from.join("show/s1")).unwrap();
+        std::fs::create_dir_all(&to).unwrap();
+        std::fs::write(from.join("show/s1/e1.mkv"), [1u8; 10]).unwrap();
+        std::fs::write(from.join("show/e2.mkv"), [2u8; 20]).unwrap();
+        let m = meta("show", &[("s1/e1.mkv", 10), ("e2.mkv", 20)], true);
+        std::fs::create_dir(to.join("show")).unwrap();
+        let before = (tree(&from), tree(&to));
+        let e = move_content(&from, &to, &m, "h", false).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!((tree(&from), tree(&to)), before);
+        std::fs::remove_dir(to.join("show")).unwrap();
+        move_content(&from, &to, &m, "h", false).unwrap();
+        assert!(tree(&from).is_empty(), "{:?}", tree(&from));
+        assert_eq!(
+            tree(&to),
+            ["show/", "show/e2.mkv=20", "show/s1/", "show/s1/e1.mkv=10"]
+        );
+    }
+
+    #[test]
+    fn an_interrupted_move_is_finished() {
+        // Single-file items: a.bin arrived and its source was deleted, b.bin arrived by a copy
+        // whose source is still there, c.bin did not move yet, and a partial copy of it is in
+        // the staging folder.
+        let dir = tempfile::tempdir().unwrap();
+        let (from, to) = (dir.path().join("from"), dir.path().join("to"));
+        std::fs::create_dir_all(&from).unwrap();
+        std::fs::create_dir_all(staging_dir(&to, "h")).unwrap();
+        std::fs::write(to.join("a.bin"), [1u8; 5]).unwrap();
+        std::fs::write(to.join("b.bin"), [2u8; 6]).unwrap();
+        std::fs::write(from.join("b.bin"), [2u8; 6]).unwrap();
+        std::fs::write(from.join("c.bin"), [3u8; 7]).unwrap();
+        std::fs::write(staging_dir(&to, "h").join("c.bin"), [3u8; 2]).unwrap();
+        std::fs::write(from.join("unrelated.txt"), [0u8; 1]).unwrap();
+        let m = Meta {
+            multi_file: false,
+            ..meta("x", &[("a.bin", 5), ("b.bin", 6), ("c.bin", 7)], false)
+        };
+        move_content(&from, &to, &m, "h", true).unwrap();
+        assert_eq!(tree(&from), ["unrelated.txt=1"]);
+        assert_eq!(tree(&to), ["a.bin=5", "b.bin=6", "c.bin=7"]);
+        // Going back the same way works too (the path taken when going forward fails).
+        move_content(&to, &from, &m, "h", true).unwrap();
+        assert_eq!(
+            tree(&from),
+            ["a.bin=5", "b.bin=6", "c.bin=7", "unrelated.txt=1"]
+        );
+        assert!(tree(&to).is_empty());
     }
 }

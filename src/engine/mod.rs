@@ -221,6 +221,8 @@ pub(crate) struct Entry {
     pub have: Option<Arc<Vec<u8>>>,
     /// Held by the disk-space guard (`space.rs`): queued with reason `disk_space`.
     pub space_hold: bool,
+    /// The move on completion failed (shown in the row; the torrent seeds where it is).
+    pub move_error: Option<String>,
 }
 
 impl Entry {
@@ -239,6 +241,7 @@ impl Entry {
             retries: 0,
             have: None,
             space_hold: false,
+            move_error: None,
         }
     }
 }
@@ -295,7 +298,8 @@ impl Engine {
         std::fs::create_dir_all(&engine_dir)
             .and_then(|()| crate::private_fs::restrict_tree(&engine_dir))
             .map_err(|e| EngineError::failed(format!("creating {}", engine_dir.display()), e))?;
-        let records = store.torrents()?;
+        let mut records = store.torrents()?;
+        finish_interrupted_moves(&store, &mut records);
         // Fast-resume files of quarantined torrents stay: the record may be restored.
         let mut keep: std::collections::HashSet<String> =
             records.iter().map(|r| r.hash.clone()).collect();
@@ -385,7 +389,6 @@ impl Engine {
         // Restoring runs behind the API: with many torrents the UI is up at once and rows
         // move from `initializing` to their state as the engine takes them back, first in
         // queue order.
-        let mut records = records;
         records.sort_by(|a, b| (&a.profile, a.queue_position).cmp(&(&b.profile, b.queue_position)));
         let restore = engine.clone();
         tokio::spawn(async move {
@@ -1032,16 +1035,9 @@ impl Engine {
             if let Some(meta) = &meta {
                 // The engine lets go of the files while they move; it takes them again
                 // with the new record (wanted files included).
-                saved_bitv = self.detach(hash, true).await?;
-                if let Err(e) = move_content(&rec.save_dir, &d.download_dir, meta) {
-                    warn!(%hash, "moving data failed: {e}");
-                    self.restore_bitv(hash, saved_bitv.as_deref());
-                    self.attach(hash).await?;
-                    return Err(EngineError::MoveFailed {
-                        to: d.download_dir.clone(),
-                        source: e,
-                    });
-                }
+                saved_bitv = self
+                    .move_data(hash, &rec.save_dir, &d.download_dir, meta)
+                    .await?;
                 reattach = true;
             }
         } else if let (Some((set, _)), Some(h)) = (&files, &handle) {
@@ -1069,7 +1065,7 @@ impl Engine {
             }
             if let Some(d) = dest.as_ref().filter(|_| reattach)
                 && let Some(meta) = &meta
-                && move_content(&d.download_dir, &rec.save_dir, meta).is_ok()
+                && move_content(&d.download_dir, &rec.save_dir, meta, hash, false).is_ok()
             {
                 self.restore_bitv(hash, saved_bitv.as_deref());
                 self.attach(hash).await?;
@@ -1094,6 +1090,106 @@ impl Engine {
         self.apply_torrent_limits(hash);
         self.wake_scheduler();
         self.row(hash)
+    }
+
+    /// Moves a torrent's data from `from` to `to` with the engine let go of it. The
+    /// destination is stored in the record first (`moving_to`), so that a crash in the
+    /// middle is finished at the next start (`finish_interrupted_moves`). On error the
+    /// torrent is whole where it was, back in the engine, and the record as before. On
+    /// success the caller writes the record with the new save dir (and no `moving_to`), then
+    /// puts back the returned fast-resume bitfield and attaches the torrent.
+    async fn move_data(
+        &self,
+        hash: &str,
+        from: &Path,
+        to: &Path,
+        meta: &Arc<Meta>,
+    ) -> Result<Option<Vec<u8>>> {
+        let failed = |e: std::io::Error| EngineError::MoveFailed {
+            to: to.to_path_buf(),
+            source: e,
+        };
+        fs::check_move_target(to, meta).map_err(failed)?;
+        self.update_record(hash, |r| r.moving_to = Some(to.to_path_buf()))?;
+        let saved = match self.detach(hash, true).await {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = self.update_record(hash, |r| r.moving_to = None);
+                return Err(e);
+            }
+        };
+        let (f, t, m, h) = (
+            from.to_path_buf(),
+            to.to_path_buf(),
+            meta.clone(),
+            hash.to_owned(),
+        );
+        // Copies across filesystems take a while: not on the async workers.
+        let moved = tokio::task::spawn_blocking(move || move_content(&f, &t, &m, &h, false))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
+        if let Err(e) = moved {
+            warn!(%hash, to = %to.display(), "moving data failed: {e}");
+            if let Err(e) = self.update_record(hash, |r| r.moving_to = None) {
+                warn!(%hash, "clearing the record's move: {e}");
+            }
+            self.restore_bitv(hash, saved.as_deref());
+            self.attach(hash).await?;
+            return Err(failed(e));
+        }
+        Ok(saved)
+    }
+
+    /// Moves a completed torrent to its profile's `complete_dir` (the scheduler calls it
+    /// when a download completes). It keeps seeding from there; when the move fails it
+    /// keeps seeding where it was, with the error in its row.
+    pub(crate) async fn move_on_completion(&self, hash: &str) {
+        let _g = self.ops.lock().await;
+        let (from, to, meta) = {
+            let st = self.lock();
+            let Some(e) = st.torrents.get(hash) else {
+                return;
+            };
+            let to = st
+                .profiles
+                .get(&e.rec.profile)
+                .and_then(|p| p.complete_dir.clone());
+            match (to, &e.meta) {
+                (Some(to), Some(m)) if to != e.rec.save_dir && e.rec.completed_at.is_some() => {
+                    (e.rec.save_dir.clone(), to, m.clone())
+                }
+                _ => return,
+            }
+        };
+        let r = match self.move_data(hash, &from, &to, &meta).await {
+            Ok(saved) => {
+                let done = self.update_record(hash, |r| {
+                    r.save_dir = to.clone();
+                    r.moving_to = None;
+                });
+                self.restore_bitv(hash, saved.as_deref());
+                let attached = self.attach(hash).await;
+                done.and(attached)
+            }
+            Err(e) => Err(e),
+        };
+        let mut st = self.lock();
+        if let Some(e) = st.torrents.get_mut(hash) {
+            match r {
+                Ok(()) => {
+                    info!(%hash, to = %to.display(), "completed: data moved");
+                    e.move_error = None;
+                }
+                Err(err) => {
+                    e.move_error = Some(format!(
+                        "moving to {} failed, seeding where it is: {err}",
+                        to.display()
+                    ));
+                }
+            }
+        }
+        drop(st);
+        self.wake_scheduler();
     }
 
     /// Puts back the fast-resume bitfield kept while the torrent was detached.
@@ -1212,6 +1308,46 @@ impl Engine {
 
     async fn reconcile_now(&self) {
         scheduler::reconcile(self).await;
+    }
+}
+
+/// Finishes the data moves a crash interrupted (records with `moving_to`): forward to the
+/// destination when possible, else back to where the torrent was; the record then names
+/// where its data is.
+fn finish_interrupted_moves(store: &Store, records: &mut [TorrentRecord]) {
+    for rec in records.iter_mut() {
+        let Some(to) = rec.moving_to.clone() else {
+            continue;
+        };
+        let meta = store
+            .torrent_file(&rec.hash)
+            .ok()
+            .flatten()
+            .and_then(|b| add::parse_torrent(&b).ok())
+            .map(|p| p.meta);
+        let mut next = rec.clone();
+        next.moving_to = None;
+        if let Some(meta) = meta {
+            let hash = rec.hash.clone();
+            match move_content(&rec.save_dir, &to, &meta, &hash, true) {
+                Ok(()) => {
+                    info!(%hash, to = %to.display(), "finished a move that a stop interrupted");
+                    next.save_dir = to.clone();
+                }
+                Err(e) => match move_content(&to, &rec.save_dir, &meta, &hash, true) {
+                    Ok(()) => {
+                        warn!(%hash, "a move that a stop interrupted could not finish ({e}); the data went back to {}", rec.save_dir.display())
+                    }
+                    Err(e2) => {
+                        warn!(%hash, "a move that a stop interrupted could neither finish ({e}) nor go back ({e2}); files may be in {} and {}", rec.save_dir.display(), to.display())
+                    }
+                },
+            }
+        }
+        match store.put_torrents(&[&next], &[]) {
+            Ok(()) => *rec = next,
+            Err(e) => warn!(hash = %rec.hash, "recording the finished move: {e}"),
+        }
     }
 }
 

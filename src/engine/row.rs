@@ -305,6 +305,9 @@ pub(crate) fn row(e: &Entry) -> TorrentRow {
             } else if r.reason == Some(TorrentReason::FdLimit) {
                 r.reason = None;
             }
+            if r.error.is_none() {
+                r.error = e.move_error.clone();
+            }
             if e.space_hold && !rec.paused {
                 r.reason = Some(TorrentReason::DiskSpace);
             }

@@ -338,6 +338,19 @@ pub(super) async fn reconcile(engine: &Engine) {
             }
         }) {
             warn!(%hash, "recording completion: {e}");
+            continue;
+        }
+        let moves = {
+            let st = engine.lock();
+            st.torrents.get(&hash).is_some_and(|e| {
+                st.profiles
+                    .get(&e.rec.profile)
+                    .and_then(|p| p.complete_dir.as_ref())
+                    .is_some_and(|d| *d != e.rec.save_dir)
+            })
+        };
+        if moves && let Some(engine) = engine.self_arc() {
+            tokio::spawn(async move { engine.move_on_completion(&hash).await });
         }
     }
 }

@@ -11,6 +11,7 @@ mod util;
 
 mod bad_input;
 mod cli;
+mod complete;
 mod crash;
 mod engine_patches;
 mod labels;
