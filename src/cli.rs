@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::auth::users::UserView;
 use crate::config::{Config, ServeOverrides};
-use crate::control::{self, LimitsOp, ProfileOp, Request, Response, UserOp};
+use crate::control::{self, EngineOp, LimitsOp, ProfileOp, Request, Response, UserOp};
 use crate::store::{ProfileRecord, Store};
 
 #[derive(Debug, Parser)]
@@ -34,6 +34,9 @@ pub enum Command {
     User(UserCmd),
     /// Show or change the global speed limits (live when the daemon runs).
     Limits(LimitsCmd),
+    /// Show or change the engine settings (listen port, DHT, peer limits, blocklist, VPN
+    /// interface).
+    Engine(EngineCmd),
     /// Report what the database holds, without modifying it (stop the daemon first); exit
     /// 1 when anything is damaged, unreadable or quarantined.
     Check(DataDirArg),
@@ -165,6 +168,40 @@ pub async fn limits_cmd(cmd: LimitsCmd) -> Result<String, CliError> {
             "off".into()
         }
     ))
+}
+
+/// `pytorrentd engine [--data-dir DIR] <command>`.
+#[derive(Debug, Args)]
+pub struct EngineCmd {
+    #[command(subcommand)]
+    pub op: EngineOp,
+    #[command(flatten)]
+    pub data: DataDirArg,
+}
+
+/// Runs an engine command and prints the settings as they are afterwards, one per line.
+pub async fn engine_cmd(cmd: EngineCmd) -> Result<String, CliError> {
+    let cfg = load_config(&cmd.data.overrides())?;
+    let v = run(&cfg, Request::Engine(cmd.op)).await?;
+    let mut out = String::new();
+    if let Some(map) = v["settings"].as_object() {
+        for (k, val) in map {
+            let shown = match val {
+                serde_json::Value::Null => "-".to_string(),
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            out.push_str(&format!("{k}\t{shown}\n"));
+        }
+    }
+    if let Some(r) = v["restart_needed"].as_array().filter(|r| !r.is_empty()) {
+        let names: Vec<&str> = r.iter().filter_map(|x| x.as_str()).collect();
+        out.push_str(&format!(
+            "applies after a restart of the daemon: {}\n",
+            names.join(", ")
+        ));
+    }
+    Ok(out)
 }
 
 /// `pytorrentd profile [--data-dir DIR] <command>`.

@@ -16,6 +16,7 @@ use crate::auth::accounts::{Accounts, SignOut, UserChange};
 use crate::auth::users::{UserError, UserView};
 
 use crate::access::{Level, Role};
+use crate::engine::options::{EngineChange, EngineSettings};
 use crate::engine::profiles::{self, ProfilePatch};
 use crate::engine::speed::{SpeedChange, SpeedSettings};
 use crate::engine::{Engine, EngineError};
@@ -154,6 +155,77 @@ pub enum OnOff {
     Off,
 }
 
+impl OnOff {
+    fn on(self) -> bool {
+        matches!(self, OnOff::On)
+    }
+}
+
+/// The engine-settings commands (`pytorrentd engine …` and their control-socket requests).
+#[derive(Debug, Clone, clap::Subcommand, Serialize, Deserialize)]
+#[serde(tag = "cmd")]
+pub enum EngineOp {
+    /// Show the engine settings (and which wait for a restart).
+    #[serde(rename = "engine_show")]
+    Show,
+    /// Change engine settings; most apply at the next start of the daemon.
+    #[serde(rename = "engine_set")]
+    Set {
+        /// BitTorrent listen port (0 = random).
+        #[arg(long)]
+        listen_port: Option<u16>,
+        #[arg(long, value_enum)]
+        dht: Option<OnOff>,
+        #[arg(long, value_enum)]
+        lsd: Option<OnOff>,
+        #[arg(long, value_enum)]
+        upnp: Option<OnOff>,
+        #[arg(long, value_enum)]
+        pex: Option<OnOff>,
+        /// Peer connections of all torrents together (0 = no cap).
+        #[arg(long)]
+        peer_limit_global: Option<u32>,
+        /// Peer connections per torrent.
+        #[arg(long)]
+        peer_limit_torrent: Option<u32>,
+        /// IP blocklist URL ('' removes it).
+        #[arg(long)]
+        blocklist_url: Option<String>,
+        /// Network interface to bind to ('' for any).
+        #[arg(long)]
+        bind_interface: Option<String>,
+    },
+}
+
+impl EngineOp {
+    fn change(&self) -> Option<EngineChange> {
+        match self {
+            EngineOp::Show => None,
+            EngineOp::Set {
+                listen_port,
+                dht,
+                lsd,
+                upnp,
+                pex,
+                peer_limit_global,
+                peer_limit_torrent,
+                blocklist_url,
+                bind_interface,
+            } => Some(EngineChange {
+                listen_port: *listen_port,
+                dht: dht.map(OnOff::on),
+                lsd: lsd.map(OnOff::on),
+                upnp: upnp.map(OnOff::on),
+                pex: pex.map(OnOff::on),
+                peer_limit_global: *peer_limit_global,
+                peer_limit_torrent: *peer_limit_torrent,
+                blocklist_url: blocklist_url.clone().map(Some),
+                bind_interface: bind_interface.clone().map(Some),
+            }),
+        }
+    }
+}
+
 impl LimitsOp {
     fn change(&self) -> Option<SpeedChange> {
         match *self {
@@ -264,6 +336,7 @@ pub enum Request {
     Profile(ProfileOp),
     User(UserOp),
     Limits(LimitsOp),
+    Engine(EngineOp),
 }
 
 impl Request {
@@ -274,6 +347,7 @@ impl Request {
             Request::Profile(ProfileOp::List)
                 | Request::User(UserOp::List)
                 | Request::Limits(LimitsOp::Show)
+                | Request::Engine(EngineOp::Show)
         )
     }
 }
@@ -284,6 +358,7 @@ impl Serialize for Request {
             Request::Profile(op) => op.serialize(s),
             Request::User(op) => op.serialize(s),
             Request::Limits(op) => op.serialize(s),
+            Request::Engine(op) => op.serialize(s),
         }
     }
 }
@@ -296,6 +371,10 @@ impl<'de> Deserialize<'de> for Request {
         if cmd.starts_with("profile_") {
             ProfileOp::deserialize(v)
                 .map(Request::Profile)
+                .map_err(D::Error::custom)
+        } else if cmd.starts_with("engine_") {
+            EngineOp::deserialize(v)
+                .map(Request::Engine)
                 .map_err(D::Error::custom)
         } else if cmd.starts_with("limits_") {
             LimitsOp::deserialize(v)
@@ -441,6 +520,15 @@ pub fn execute_online(state: &AppState, req: Request) -> Result<serde_json::Valu
             }
             return Ok(to_value(engine.speed_settings()));
         }
+        Request::Engine(op) => {
+            if let Some(c) = op.change() {
+                engine.set_engine_settings(&c)?;
+            }
+            return Ok(serde_json::json!({
+                "settings": engine.engine_settings(),
+                "restart_needed": engine.engine_restart_needed(),
+            }));
+        }
         Request::Profile(op) => op,
     };
     Ok(match op {
@@ -519,6 +607,23 @@ pub fn execute_offline(store: &Store, req: Request) -> Result<serde_json::Value,
                 store.write(|tx| tx.put(crate::store::Table::Settings, key, &now))?;
             }
             return Ok(to_value(now));
+        }
+        Request::Engine(op) => {
+            let key = crate::engine::options::SETTINGS_KEY;
+            let mut now: EngineSettings = store
+                .get_json(crate::store::Table::Settings, key)?
+                .ok_or_else(|| {
+                    EngineError::Invalid(
+                        "no engine settings yet: they are written at the daemon's first start"
+                            .into(),
+                    )
+                })?;
+            if let Some(c) = op.change() {
+                c.apply(&mut now)?;
+                store.write(|tx| tx.put(crate::store::Table::Settings, key, &now))?;
+            }
+            // The daemon is stopped: everything applies at its next start.
+            return Ok(serde_json::json!({"settings": now, "restart_needed": []}));
         }
         Request::Profile(op) => op,
     };

@@ -130,6 +130,7 @@ fn run(args: Cli) -> Result<ExitCode, Failure> {
         Command::User(u) => rt.block_on(cli::user_cmd(u)).map(printed).map_err(boxed),
         Command::Profile(p) => rt.block_on(cli::profile_cmd(p)).map(printed).map_err(boxed),
         Command::Limits(l) => rt.block_on(cli::limits_cmd(l)).map(printed).map_err(boxed),
+        Command::Engine(c) => rt.block_on(cli::engine_cmd(c)).map(printed).map_err(boxed),
         Command::CreateTorrent(a) => cli::create_torrent_cmd(&a).map(printed).map_err(boxed),
         Command::Check(a) => {
             let (report, sound) = cli::check_cmd(&a).map_err(boxed)?;

@@ -398,6 +398,9 @@ pub struct TorrentRecord {
     pub dl_limit: u64,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub ul_limit: u64,
+    /// The tracker URLs a user set (`None`: the torrent's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trackers: Option<Vec<String>>,
     /// Where the torrent's data is being moved to: set before a move starts and cleared
     /// with the new `save_dir`, so that a move a crash interrupted is finished at the next
     /// start.
@@ -1346,6 +1349,7 @@ mod tests {
             dl_limit: 0,
             ul_limit: 0,
             moving_to: None,
+            trackers: None,
             only_files: None,
             paused: false,
             force_start: false,

@@ -130,6 +130,9 @@ fn parse_checked(bytes: &[u8]) -> Result<ParsedTorrent> {
             piece_length: info.lengths().default_piece_length(),
             files,
             multi_file,
+            trackers: super::validate::split_trackers(bytes)
+                .map(|(_, t)| t)
+                .unwrap_or_default(),
         },
     })
 }
@@ -403,6 +406,7 @@ impl Engine {
                 dl_limit: opts.dl_limit,
                 ul_limit: opts.ul_limit,
                 moving_to: None,
+                trackers: None,
                 only_files: None,
                 paused: opts.paused,
                 force_start: false,

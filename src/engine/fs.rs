@@ -296,6 +296,7 @@ mod tests {
             piece_length: 16384,
             files: files.iter().map(|(p, l)| (p.to_string(), *l)).collect(),
             multi_file: multi,
+            trackers: Vec::new(),
         }
     }
 

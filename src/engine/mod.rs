@@ -9,6 +9,7 @@ pub mod creations;
 mod faults;
 pub mod fetch;
 mod fs;
+pub mod options;
 pub mod profiles;
 mod rate;
 mod row;
@@ -16,6 +17,8 @@ mod scheduler;
 pub mod share;
 pub mod space;
 pub mod speed;
+pub mod trackers;
+pub use trackers::{TrackerRow, TrackerStatus};
 mod storage;
 pub mod validate;
 
@@ -48,9 +51,7 @@ pub fn read_torrent(bytes: &[u8]) -> Result<String> {
 pub fn read_magnet(magnet: &str) -> Result<String> {
     add::parse_magnet(magnet).map(|m| m.hash)
 }
-pub use row::{
-    FileRow, PeerRow, TorrentDetails, TorrentReason, TorrentRow, TorrentState, TrackerRow,
-};
+pub use row::{FileRow, PeerRow, TorrentDetails, TorrentReason, TorrentRow, TorrentState};
 
 /// Largest accepted .torrent (also the HTTP body limit for uploads).
 pub const MAX_TORRENT_BYTES: usize = crate::limits::TORRENT_FILE_MAX_BYTES;
@@ -193,6 +194,8 @@ pub(crate) struct Meta {
     pub files: Vec<(String, u64)>,
     /// Whether the content sits in its own folder named after the torrent.
     pub multi_file: bool,
+    /// The tracker URLs of the .torrent (`announce-list` tiers in order, then `announce`).
+    pub trackers: Vec<String>,
 }
 
 pub(crate) struct Entry {
@@ -223,6 +226,8 @@ pub(crate) struct Entry {
     pub space_hold: bool,
     /// The move on completion failed (shown in the row; the torrent seeds where it is).
     pub move_error: Option<String>,
+    /// Announce state per tracker URL (`trackers.rs`).
+    pub trackers: HashMap<String, trackers::TrackerState>,
 }
 
 impl Entry {
@@ -242,6 +247,7 @@ impl Entry {
             have: None,
             space_hold: false,
             move_error: None,
+            trackers: HashMap::new(),
         }
     }
 }
@@ -285,6 +291,12 @@ pub struct Engine {
     global_share: Mutex<share::ShareLimits>,
     /// Speed limits: the global settings and the profiles' shared limiters (`speed.rs`).
     speed: Mutex<speed::SpeedState>,
+    /// Tracker announces (`trackers.rs`).
+    announcer: trackers::Announcer,
+    /// Engine settings as stored, and as the session runs with them (`options.rs`).
+    engine_opts: Mutex<options::EngineSettings>,
+    engine_running: options::EngineSettings,
+    announce_wake: Arc<Notify>,
     me: std::sync::Weak<Engine>,
 }
 
@@ -312,42 +324,57 @@ impl Engine {
         );
         reset_engine_dir(&engine_dir, &keep);
 
-        let listen = librqbit::ListenerOptions {
-            mode: librqbit::ListenerMode::TcpAndUtp,
-            listen_addr: std::net::SocketAddr::new(
-                std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-                config.bt_port,
-            ),
-            enable_upnp_port_forwarding: config.upnp_enable,
-            ..Default::default()
+        // Chosen here so that the tracker announces (`trackers.rs`) use the engine's own.
+        let peer_id = librqbit_core::peer_id::generate_peer_id(
+            format!(
+                "-PT{:02}{:02}-",
+                env!("CARGO_PKG_VERSION_MAJOR").parse::<u8>().unwrap_or(0) % 100,
+                env!("CARGO_PKG_VERSION_MINOR").parse::<u8>().unwrap_or(0) % 100
+            )
+            .as_bytes(),
+        )
+        .0;
+        // The engine settings: stored, or the environment's at the first start.
+        let mut eng = match store.get_json::<options::EngineSettings>(
+            crate::store::Table::Settings,
+            options::SETTINGS_KEY,
+        )? {
+            Some(s) => s,
+            None => {
+                let s = options::EngineSettings::from_config(config);
+                store
+                    .write(|tx| tx.put(crate::store::Table::Settings, options::SETTINGS_KEY, &s))?;
+                s
+            }
         };
-        let opts = SessionOptions {
-            dht: if config.dht_enable {
-                Some(librqbit::DhtSessionConfig {
-                    persistence: Some(librqbit::dht::DhtPersistenceConfig {
-                        config_filename: Some(engine_dir.join("dht.json")),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                })
-            } else {
-                None
-            },
-            fastresume: true,
-            persistence: Some(SessionPersistenceConfig::Json {
-                folder: Some(engine_dir.clone()),
-            }),
-            listen: Some(listen),
-            disable_local_service_discovery: !config.lsd_enable,
-            ipv4_only: false,
-            client_name_and_version: Some(format!("pytorrentd {}", env!("CARGO_PKG_VERSION"))),
-            default_storage_factory: Some(storage::WholeWritesFactory::boxed_factory()),
-            ..Default::default()
+        let stored = eng.clone();
+        let session = match new_session(config, &engine_dir, &eng, peer_id).await {
+            Ok(s) => s,
+            Err(e) if eng.blocklist_url.is_some() => {
+                // A blocklist that cannot be read must not keep the daemon from starting.
+                warn!("starting without the IP blocklist, which could not be loaded: {e:#}");
+                eng.blocklist_url = None;
+                new_session(config, &engine_dir, &eng, peer_id)
+                    .await
+                    .map_err(|e| EngineError::failed("starting the torrent session", e))?
+            }
+            Err(e) => {
+                let hint = eng.bind_interface.as_deref().map_or(String::new(), |i| {
+                    format!(" (bound to the network interface {i}: bring it up, or clear it with `pytorrentd engine set --bind-interface ''`)")
+                });
+                return Err(EngineError::failed(
+                    format!("starting the torrent session{hint}"),
+                    e,
+                ));
+            }
         };
-        let session = Session::new_with_opts(config.download_dir.clone(), opts)
-            .await
-            .map_err(|e| EngineError::failed("starting the torrent session", e))?;
+        session.set_pex(eng.pex);
+        session.set_global_peer_limit(
+            (eng.peer_limit_global > 0).then_some(eng.peer_limit_global as usize),
+        );
 
+        let announcer =
+            trackers::Announcer::new(session.announce_port().unwrap_or(eng.listen_port), peer_id)?;
         let (events, _) = broadcast::channel(1024);
         let fetcher = fetch::Fetcher::new(config.fetch_allowed_networks.clone())?;
         let global_share = store
@@ -373,8 +400,13 @@ impl Engine {
                 settings: speed_settings,
                 ..Default::default()
             }),
+            announcer,
+            announce_wake: Arc::new(Notify::new()),
+            engine_opts: Mutex::new(stored),
+            engine_running: eng,
         });
         engine.check_schedule();
+        engine.spawn_announcer();
 
         {
             let mut st = engine.lock();
@@ -508,6 +540,11 @@ impl Engine {
             return Ok(());
         }
         let output_folder = content_root(&save_dir, &meta, true);
+        // Trackers are pytorrentd's (`trackers.rs`): the engine gets the torrent without them.
+        let bytes = match validate::split_trackers(&bytes) {
+            Ok((stripped, _)) => stripped,
+            Err(_) => bytes,
+        };
         let opts = AddTorrentOptions {
             paused: true,
             overwrite: true,
@@ -726,7 +763,7 @@ impl Engine {
     }
 
     pub fn trackers(&self, hash: &str) -> Result<Vec<TrackerRow>> {
-        self.with_entry(hash, row::trackers)
+        self.with_entry(hash, trackers::rows)
     }
 
     // ---- actions ----
@@ -874,6 +911,8 @@ impl Engine {
                 "the torrent is not running: start it to announce it".into(),
             ));
         };
+        self.announce_now(hash);
+        // The DHT too, when it is on (the trackers are pytorrentd's own: `trackers.rs`).
         if let Some(mut peers) = self.session.make_peer_rx_managed_torrent(&h, true) {
             let weak = Arc::downgrade(&live);
             drop(live);
@@ -909,7 +948,9 @@ impl Engine {
         // The store goes first: if we die after this line the torrent is gone for good and
         // startup cleans the engine's leftovers.
         self.store.delete_torrent(hash)?;
-        self.lock().torrents.remove(hash);
+        if let Some(gone) = self.lock().torrents.remove(hash) {
+            self.announce_gone(&gone);
+        }
         if let Some(r) = resolver {
             r.abort();
         }
@@ -1017,6 +1058,9 @@ impl Engine {
         if let Some(v) = patch.ul_limit {
             new_rec.ul_limit = speed::check_limit("ul_limit", v)?;
         }
+        if let Some(t) = &patch.trackers {
+            new_rec.trackers = Some(trackers::check_list(t)?);
+        }
         let mut saved_bitv = None;
         let mut reattach = false;
         if let Some(d) = &dest {
@@ -1088,6 +1132,7 @@ impl Engine {
             self.emit_moved(&rec.profile, &d.id, hash);
         }
         self.apply_torrent_limits(hash);
+        self.announce_wake.notify_one();
         self.wake_scheduler();
         self.row(hash)
     }
@@ -1311,6 +1356,52 @@ impl Engine {
     }
 }
 
+/// Starts the librqbit session with the engine settings `eng`.
+async fn new_session(
+    config: &Config,
+    engine_dir: &Path,
+    eng: &options::EngineSettings,
+    peer_id: [u8; 20],
+) -> anyhow::Result<Arc<Session>> {
+    let listen = librqbit::ListenerOptions {
+        mode: librqbit::ListenerMode::TcpAndUtp,
+        listen_addr: std::net::SocketAddr::new(
+            std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            eng.listen_port,
+        ),
+        enable_upnp_port_forwarding: eng.upnp,
+        ..Default::default()
+    };
+    let opts = SessionOptions {
+        dht: if eng.dht {
+            Some(librqbit::DhtSessionConfig {
+                persistence: Some(librqbit::dht::DhtPersistenceConfig {
+                    config_filename: Some(engine_dir.join("dht.json")),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+        } else {
+            None
+        },
+        fastresume: true,
+        persistence: Some(SessionPersistenceConfig::Json {
+            folder: Some(engine_dir.to_path_buf()),
+        }),
+        listen: Some(listen),
+        disable_local_service_discovery: !eng.lsd,
+        ipv4_only: false,
+        client_name_and_version: Some(format!("pytorrentd {}", env!("CARGO_PKG_VERSION"))),
+        peer_id: Some(librqbit_core::hash_id::Id20::new(peer_id)),
+        default_storage_factory: Some(storage::WholeWritesFactory::boxed_factory()),
+        blocklist_url: eng.blocklist_url.clone(),
+        bind_device_name: eng.bind_interface.clone(),
+        peer_limit: Some(eng.peer_limit_torrent as usize),
+        ..Default::default()
+    };
+    Session::new_with_opts(config.download_dir.clone(), opts).await
+}
+
 /// Finishes the data moves a crash interrupted (records with `moving_to`): forward to the
 /// destination when possible, else back to where the torrent was; the record then names
 /// where its data is.
@@ -1363,6 +1454,8 @@ pub struct Patch {
     /// The torrent's own speed limits, bytes/s (0 = unlimited).
     pub dl_limit: Option<u64>,
     pub ul_limit: Option<u64>,
+    /// A new tracker list (checked by `trackers::check_list`).
+    pub trackers: Option<Vec<String>>,
     /// The indices of the wanted files.
     pub files: Option<Vec<usize>>,
     pub queue: Option<QueueMove>,

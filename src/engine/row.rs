@@ -145,11 +145,6 @@ pub struct PeerRow {
     pub interested: bool,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct TrackerRow {
-    pub url: String,
-}
-
 pub(crate) fn speeds(e: &Entry) -> (u64, u64) {
     if e.handle.as_ref().is_some_and(|h| h.live().is_some()) {
         e.rate.speeds()
@@ -158,30 +153,11 @@ pub(crate) fn speeds(e: &Entry) -> (u64, u64) {
     }
 }
 
-/// The torrent's tracker URLs: the engine's, or the magnet's `tr=` before the engine has the
-/// torrent (while its metadata is being fetched).
-fn tracker_urls(e: &Entry) -> Vec<url::Url> {
-    match &e.handle {
-        Some(h) => h.shared().trackers.iter().cloned().collect(),
-        None => e
-            .rec
-            .magnet
-            .as_deref()
-            .and_then(|m| librqbit_core::magnet::Magnet::parse(m).ok())
-            .map(|m| {
-                m.trackers
-                    .iter()
-                    .filter_map(|t| url::Url::parse(t).ok())
-                    .collect()
-            })
-            .unwrap_or_default(),
-    }
-}
-
 /// Tracker hosts, for grouping in the UI.
 fn tracker_hosts(e: &Entry) -> Vec<String> {
-    let mut hosts: Vec<String> = tracker_urls(e)
+    let mut hosts: Vec<String> = super::trackers::tracker_list(e)
         .iter()
+        .filter_map(|u| url::Url::parse(u).ok())
         .filter_map(|u| u.host_str().map(str::to_owned))
         .collect();
     hosts.sort();
@@ -419,14 +395,5 @@ pub(crate) fn peers(e: &Entry) -> Vec<PeerRow> {
         })
         .collect();
     v.sort_by(|a, b| a.addr.cmp(&b.addr));
-    v
-}
-
-pub(crate) fn trackers(e: &Entry) -> Vec<TrackerRow> {
-    let mut v: Vec<TrackerRow> = tracker_urls(e)
-        .into_iter()
-        .map(|u| TrackerRow { url: u.to_string() })
-        .collect();
-    v.sort_by(|a, b| a.url.cmp(&b.url));
     v
 }

@@ -97,6 +97,136 @@ pub fn check_info(bytes: &[u8]) -> Result<Checked> {
     check_info_fields(&info)
 }
 
+/// A .torrent without its tracker keys (`announce`, `announce-list`), and the tracker URLs
+/// they held (the tiers in order, then `announce` when no tier has it). pytorrentd talks to
+/// trackers itself (`trackers.rs`); the engine gets the torrent without them. The `info`
+/// dictionary stays byte for byte, so the info hash is the same.
+pub(crate) fn split_trackers(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>)> {
+    let mut r = Reader::new(bytes);
+    let mut out = Vec::with_capacity(bytes.len());
+    out.push(b'd');
+    let mut tiers: Vec<String> = Vec::new();
+    let mut announce: Option<String> = None;
+    let text = |b: &[u8]| std::str::from_utf8(b).ok().map(|s| s.trim().to_owned());
+    r.dict(0, |r, key| {
+        let start = r.i;
+        match key {
+            b"announce" => {
+                if r.peek()?.is_ascii_digit() {
+                    announce = text(r.bytes()?);
+                } else {
+                    r.skip(1)?;
+                }
+            }
+            b"announce-list" => {
+                let ok = r.list(1, |r| {
+                    r.list(2, |r| {
+                        if r.peek()?.is_ascii_digit() {
+                            if let Some(u) = text(r.bytes()?) {
+                                tiers.push(u);
+                            }
+                            Ok(())
+                        } else {
+                            r.skip(3)
+                        }
+                    })
+                });
+                if ok.is_err() {
+                    r.i = start;
+                    r.skip(1)?;
+                }
+            }
+            _ => {
+                r.skip(1)?;
+                out.extend_from_slice(format!("{}:", key.len()).as_bytes());
+                out.extend_from_slice(key);
+                out.extend_from_slice(&r.b[start..r.i]);
+            }
+        }
+        Ok(())
+    })?;
+    r.finish()?;
+    out.push(b'e');
+    if let Some(a) = announce
+        && !tiers.contains(&a)
+    {
+        tiers.push(a);
+    }
+    tiers.retain(|t| !t.is_empty());
+    let mut seen = HashSet::new();
+    tiers.retain(|t| seen.insert(t.clone()));
+    Ok((out, tiers))
+}
+
+/// A bencoded value, as trackers answer (`trackers.rs`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Ben<'a> {
+    Int(i64),
+    Bytes(&'a [u8]),
+    List(Vec<Ben<'a>>),
+    Dict(Vec<(&'a [u8], Ben<'a>)>),
+}
+
+impl<'a> Ben<'a> {
+    pub fn get(&self, key: &str) -> Option<&Ben<'a>> {
+        match self {
+            Ben::Dict(d) => d.iter().find(|(k, _)| *k == key.as_bytes()).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    pub fn int(&self) -> Option<i64> {
+        match self {
+            Ben::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    pub fn bytes(&self) -> Option<&'a [u8]> {
+        match self {
+            Ben::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+/// Reads one bencoded value (nothing may follow it), with the same checked integers and
+/// bounded nesting as the .torrent checks.
+pub(crate) fn parse_value(bytes: &[u8]) -> Result<Ben<'_>> {
+    fn value<'a>(r: &mut Reader<'a>, depth: u32) -> Result<Ben<'a>> {
+        Ok(match r.peek()? {
+            b'i' => {
+                let int = r.int()?;
+                Ben::Int(
+                    int.to_i64()
+                        .ok_or_else(|| invalid("an integer does not fit in 64 bits"))?,
+                )
+            }
+            b'l' => {
+                let mut v = Vec::new();
+                r.list(depth, |r| {
+                    v.push(value(r, depth + 1)?);
+                    Ok(())
+                })?;
+                Ben::List(v)
+            }
+            b'd' => {
+                let mut v = Vec::new();
+                r.dict(depth, |r, k| {
+                    v.push((k, value(r, depth + 1)?));
+                    Ok(())
+                })?;
+                Ben::Dict(v)
+            }
+            _ => Ben::Bytes(r.bytes()?),
+        })
+    }
+    let mut r = Reader::new(bytes);
+    let v = value(&mut r, 0)?;
+    r.finish()?;
+    Ok(v)
+}
+
 // ---- reading ---------------------------------------------------------------------------
 
 /// A bencoded integer's text (`-?[0-9]+`), converted when and how the caller needs it.
@@ -905,5 +1035,62 @@ mod tests {
             ("piece length", i(PL)),
         ]);
         refused(&torrent(v2), "v2-only");
+    }
+
+    #[test]
+    fn trackers_come_off_and_the_info_stays_byte_for_byte() {
+        let info = single(40_000, vec![]).bytes();
+        let t = B::D(vec![
+            ("announce", s("http://a.example/announce")),
+            (
+                "announce-list",
+                B::L(vec![
+                    B::L(vec![
+                        s("udp://b.example:80/announce"),
+                        s("http://a.example/announce"),
+                    ]),
+                    B::L(vec![s("https://c.example/announce"), i(5)]),
+                ]),
+            ),
+            ("comment", s("kept")),
+            ("info", single(40_000, vec![])),
+        ])
+        .bytes();
+        let (stripped, trackers) = split_trackers(&t).unwrap();
+        assert_eq!(
+            trackers,
+            [
+                "udp://b.example:80/announce",
+                "http://a.example/announce",
+                "https://c.example/announce"
+            ]
+        );
+        let mut expected = b"d7:comment4:kept4:info".to_vec();
+        expected.extend(&info);
+        expected.push(b'e');
+        assert_eq!(stripped, expected);
+        check_torrent_file(&stripped).unwrap();
+        // A malformed announce-list is dropped whole; only `announce` counts.
+        let t = B::D(vec![
+            ("announce", s("http://a.example/announce")),
+            ("announce-list", s("nonsense")),
+            ("info", single(40_000, vec![])),
+        ])
+        .bytes();
+        assert_eq!(split_trackers(&t).unwrap().1, ["http://a.example/announce"]);
+    }
+
+    #[test]
+    fn tracker_answers_parse_with_bounds() {
+        let v = parse_value(b"d8:completei3e5:peers6:\x7f\x00\x00\x01\x1a\xe1e").unwrap();
+        assert_eq!(v.get("complete").and_then(Ben::int), Some(3));
+        assert_eq!(
+            v.get("peers").and_then(Ben::bytes).map(<[u8]>::len),
+            Some(6)
+        );
+        assert!(parse_value(b"i99999999999999999999e").is_err());
+        assert!(parse_value(b"d1:ai1ee trailing").is_err());
+        let deep = format!("{}{}", "l".repeat(100), "e".repeat(100));
+        assert!(parse_value(deep.as_bytes()).is_err());
     }
 }

@@ -115,6 +115,10 @@ pub struct SettingsView {
     pub share: crate::store::ShareLimits,
     /// Global speed limits, the alternative pair, its switch and schedule.
     pub speed: crate::engine::speed::SpeedSettings,
+    /// Engine settings as stored (README "Engine settings").
+    pub engine: crate::engine::options::EngineSettings,
+    /// Names of the engine settings that changed and apply after a restart of the daemon.
+    pub restart_needed: Vec<String>,
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
@@ -126,6 +130,23 @@ pub struct SettingsPatch {
     /// Changes of the speed settings (absent fields stay as they are).
     #[serde(default, deserialize_with = "super::extract::object_only")]
     pub speed: crate::engine::speed::SpeedChange,
+    /// Changes of the engine settings (absent fields stay as they are).
+    #[serde(default, deserialize_with = "super::extract::object_only")]
+    pub engine: crate::engine::options::EngineChange,
+}
+
+fn settings_view(st: &AppState) -> SettingsView {
+    SettingsView {
+        share: st.engine.share_settings(),
+        speed: st.engine.speed_settings(),
+        engine: st.engine.engine_settings(),
+        restart_needed: st
+            .engine
+            .engine_restart_needed()
+            .into_iter()
+            .map(String::from)
+            .collect(),
+    }
 }
 
 #[utoipa::path(get, path = "/api/settings", tag = "settings", operation_id = "get_settings",
@@ -135,10 +156,7 @@ pub async fn get_settings(
     id: Identity,
 ) -> Result<Json<SettingsView>, ApiError> {
     id.require_admin()?;
-    Ok(Json(SettingsView {
-        share: st.engine.share_settings(),
-        speed: st.engine.speed_settings(),
-    }))
+    Ok(Json(settings_view(&st)))
 }
 
 #[utoipa::path(patch, path = "/api/settings", tag = "settings", operation_id = "update_settings",
@@ -153,15 +171,16 @@ pub async fn update_settings(
     // Every part is checked before any is stored: a bad value changes nothing.
     p.share
         .apply(&mut st.engine.share_settings())
-        .and_then(|()| p.speed.apply(&mut st.engine.speed_settings()))?;
+        .and_then(|()| p.speed.apply(&mut st.engine.speed_settings()))
+        .and_then(|()| p.engine.apply(&mut st.engine.engine_settings()))?;
     if !p.share.is_empty() {
         st.engine.set_share_settings(&p.share)?;
     }
     if !p.speed.is_empty() {
         st.engine.set_speed_settings(&p.speed)?;
     }
-    Ok(Json(SettingsView {
-        share: st.engine.share_settings(),
-        speed: st.engine.speed_settings(),
-    }))
+    if !p.engine.is_empty() {
+        st.engine.set_engine_settings(&p.engine)?;
+    }
+    Ok(Json(settings_view(&st)))
 }

@@ -493,6 +493,11 @@ pub struct TorrentPatch {
     /// The torrent's own upload limit, bytes/s (as `dl_limit`).
     #[schema(maximum = 4294967295_u64)]
     pub ul_limit: Option<u64>,
+    /// The torrent's tracker URLs, replacing the present list (http://, https:// or udp://,
+    /// at most 100; [] none). Announced to at once when the torrent runs; removed ones are
+    /// told it stopped. Non-administrators may only use trackers on public addresses.
+    #[schema(max_items = 100)]
+    pub trackers: Option<Vec<String>>,
 }
 
 #[utoipa::path(patch, path = "/api/torrents/{hash}", tag = "torrents", operation_id = "update_torrent",
@@ -520,6 +525,12 @@ pub async fn patch(
         (None, Some(all)) => Some(LabelChange::Set(all)),
         (None, None) => None,
     };
+    if let Some(t) = &p.trackers {
+        let list = crate::engine::trackers::check_list(t)?;
+        if !id.is_admin() {
+            crate::engine::trackers::check_public(&list, &st.config.fetch_allowed_networks).await?;
+        }
+    }
     let share = crate::engine::share::ShareChange {
         ratio_limit: p.ratio_limit,
         seed_time_limit: p.seed_time_limit,
@@ -534,6 +545,7 @@ pub async fn patch(
         profile: p.profile,
         dl_limit: p.dl_limit,
         ul_limit: p.ul_limit,
+        trackers: p.trackers,
     };
     Ok(Json(st.engine.apply(&hash, patch).await?))
 }

@@ -866,15 +866,25 @@ pub struct Tracker {
 impl Tracker {
     /// Reserves a port and a chroot dir; call `start` once the whitelisted hashes are known.
     pub fn new(root: &Path) -> Tracker {
+        Self::named(root, "tracker")
+    }
+
+    /// A second (third…) tracker in the same test: its own chroot dir and log.
+    pub fn named(root: &Path, name: &str) -> Tracker {
         require_tool("opentracker", "opentracker");
-        let dir = root.join("tracker");
+        let dir = root.join(name);
         fs::create_dir_all(&dir).unwrap();
         Tracker {
             port: free_port(),
-            log: root.join("tracker.log"),
+            log: root.join(format!("{name}.log")),
             dir,
             child: None,
         }
+    }
+
+    /// The same tracker over UDP (BEP 15; opentracker listens on the same port number).
+    pub fn udp_url(&self) -> String {
+        format!("udp://127.0.0.1:{}/announce", self.port)
     }
 
     pub fn announce_url(&self) -> String {

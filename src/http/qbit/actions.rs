@@ -48,18 +48,65 @@ pub(super) async fn torrents(
         }
         "trackers" => {
             let h = one(st, id, &call)?;
-            let r = e.row(&h)?;
-            let running = matches!(
-                r.state,
-                crate::engine::TorrentState::Downloading | crate::engine::TorrentState::Seeding
-            );
             Ok(Answer::Json(shape::trackers(
                 &e.trackers(&h)?,
-                running,
-                r.peers,
-                r.seeds,
                 st.config.dht_enable,
             )))
+        }
+        "addTrackers" | "editTracker" | "removeTrackers" => {
+            let h = one(st, id, &call)?;
+            selected(st, id, &h, Need::Write)?;
+            let mut list: Vec<String> = e.trackers(&h)?.into_iter().map(|t| t.url).collect();
+            let norm = |u: &str| {
+                crate::engine::trackers::check_list(&[u.to_owned()])
+                    .ok()
+                    .and_then(|mut v| v.pop())
+                    .unwrap_or_else(|| u.trim().to_owned())
+            };
+            let mut added = Vec::new();
+            match action {
+                "addTrackers" => {
+                    for u in call.need("urls")?.split(['\n', '|']).map(str::trim) {
+                        if !u.is_empty() {
+                            added.push(u.to_owned());
+                            list.push(u.to_owned());
+                        }
+                    }
+                }
+                "editTracker" => {
+                    let (old, new) = (norm(call.need("origUrl")?), call.need("newUrl")?.trim());
+                    let Some(i) = list.iter().position(|u| *u == old) else {
+                        return Err(plain(StatusCode::CONFLICT, "origUrl was not found"));
+                    };
+                    if list.contains(&norm(new)) {
+                        return Err(plain(StatusCode::CONFLICT, "newUrl already exists"));
+                    }
+                    added.push(new.to_owned());
+                    list[i] = new.to_owned();
+                }
+                _ => {
+                    let gone: Vec<String> = call.need("urls")?.split('|').map(norm).collect();
+                    if !gone.iter().any(|g| list.contains(g)) {
+                        return Err(plain(StatusCode::CONFLICT, "No trackers were removed"));
+                    }
+                    list.retain(|u| !gone.contains(u));
+                }
+            }
+            let checked = crate::engine::trackers::check_list(&added)
+                .map_err(|e| plain(StatusCode::BAD_REQUEST, &e.to_string()))?;
+            if !id.is_admin() {
+                crate::engine::trackers::check_public(&checked, &st.config.fetch_allowed_networks)
+                    .await?;
+            }
+            e.apply(
+                &h,
+                Patch {
+                    trackers: Some(list),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            Ok(Answer::Empty)
         }
         "webseeds" => {
             one(st, id, &call)?;

@@ -244,10 +244,11 @@ pub fn files(rows: &[FileRow], piece_length: u64, complete: bool) -> Value {
 }
 
 /// `torrents/trackers`: the three sticky rows qBittorrent always lists (DHT, PeX, LSD;
-/// status 0 = disabled, as they are here unless configured), then the trackers. pytorrentd
-/// does not track announce results yet: a tracker of a running torrent is "working" (2),
-/// of a stopped one "not contacted" (1).
-pub fn trackers(rows: &[TrackerRow], running: bool, peers: u32, seeds: u32, dht: bool) -> Value {
+/// status 0 = disabled, as they are here unless configured), then the trackers with
+/// qBittorrent's status codes (1 not contacted, 2 working, 3 updating, 4 not working) and
+/// -1 for unknown counts.
+pub fn trackers(rows: &[TrackerRow], dht: bool) -> Value {
+    use crate::engine::TrackerStatus as T;
     let sticky = |url: &str, on: bool| {
         json!({"url": url, "status": if on { 2 } else { 0 }, "tier": "", "num_peers": 0,
                "num_seeds": 0, "num_leeches": 0, "num_downloaded": 0, "msg": ""})
@@ -257,16 +258,22 @@ pub fn trackers(rows: &[TrackerRow], running: bool, peers: u32, seeds: u32, dht:
         sticky("** [PeX] **", true),
         sticky("** [LSD] **", false),
     ];
-    for (tier, t) in rows.iter().enumerate() {
+    let n = |v: Option<u64>| v.map_or(-1, |v| v as i64);
+    for t in rows {
         out.push(json!({
             "url": t.url,
-            "status": if running { 2 } else { 1 },
-            "tier": tier,
-            "num_peers": if running { peers.saturating_sub(seeds) as i64 } else { -1 },
-            "num_seeds": if running { seeds as i64 } else { -1 },
-            "num_leeches": if running { peers.saturating_sub(seeds) as i64 } else { -1 },
-            "num_downloaded": -1,
-            "msg": "",
+            "status": match t.status {
+                T::NotContacted => 1,
+                T::Working => 2,
+                T::Updating => 3,
+                T::Error => 4,
+            },
+            "tier": t.tier,
+            "num_peers": n(t.peers),
+            "num_seeds": n(t.seeds),
+            "num_leeches": n(t.peers),
+            "num_downloaded": n(t.downloads),
+            "msg": t.last_error.clone().or_else(|| t.message.clone()).unwrap_or_default(),
         }));
     }
     Value::Array(out)

@@ -151,7 +151,18 @@ pub struct Session {
     pub ipv4_only: bool,
     pub peer_limit: Option<usize>,
     client_name_and_version: String,
+
+    // Connection slots shared by all torrents: the global peer limit (a torrent's own limit
+    // applies as well). Changed at run time by `set_global_peer_limit`.
+    pub(crate) peer_slots: Arc<tokio::sync::Semaphore>,
+    peer_slots_total: std::sync::atomic::AtomicUsize,
+
+    // Peer exchange (BEP 11) switched off: no PEX message is sent, received ones are ignored.
+    pex_disabled: std::sync::atomic::AtomicBool,
 }
+
+/// "No global peer limit": more connections than any machine holds.
+const UNLIMITED_PEER_SLOTS: usize = 1 << 20;
 
 /// A 40 character hex string is a v1 info hash. Checking the length alone
 /// also matches URLs that happen to be 40 characters long, such as
@@ -813,6 +824,9 @@ impl Session {
                 disable_trackers: opts.disable_trackers,
                 peer_limit: opts.peer_limit,
                 client_name_and_version,
+                peer_slots: Arc::new(tokio::sync::Semaphore::new(UNLIMITED_PEER_SLOTS)),
+                peer_slots_total: std::sync::atomic::AtomicUsize::new(UNLIMITED_PEER_SLOTS),
+                pex_disabled: std::sync::atomic::AtomicBool::new(false),
 
                 #[cfg(feature = "disable-upload")]
                 _disable_upload: opts.disable_upload,
@@ -1644,6 +1658,47 @@ impl Session {
 
     pub fn announce_port(&self) -> Option<u16> {
         self.announce_port
+    }
+
+    /// Caps the peer connections of all torrents together (`None`: no cap). Lowering it
+    /// closes nothing: no new connection starts until the count is below the new cap.
+    pub fn set_global_peer_limit(&self, limit: Option<usize>) {
+        use std::sync::atomic::Ordering;
+        let target = limit
+            .unwrap_or(UNLIMITED_PEER_SLOTS)
+            .clamp(1, UNLIMITED_PEER_SLOTS);
+        let old = self.peer_slots_total.swap(target, Ordering::SeqCst);
+        if target > old {
+            self.peer_slots.add_permits(target - old);
+        } else if target < old {
+            // Taken back as connections end (the semaphore is fair: connections asked for
+            // after this wait behind it).
+            let slots = self.peer_slots.clone();
+            let n = (old - target) as u32;
+            tokio::spawn(async move {
+                if let Ok(p) = slots.acquire_many_owned(n).await {
+                    p.forget();
+                }
+            });
+        }
+    }
+
+    /// Switches peer exchange (BEP 11) on or off for all torrents, at once.
+    pub fn set_pex(&self, on: bool) {
+        self.pex_disabled
+            .store(!on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn pex_enabled(&self) -> bool {
+        !self.pex_disabled.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The global peer limit (`None`: no cap).
+    pub fn global_peer_limit(&self) -> Option<usize> {
+        let n = self
+            .peer_slots_total
+            .load(std::sync::atomic::Ordering::SeqCst);
+        (n < UNLIMITED_PEER_SLOTS).then_some(n)
     }
 
     async fn resolve_magnet(

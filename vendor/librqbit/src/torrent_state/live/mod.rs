@@ -118,6 +118,9 @@ use super::{
     utils::{TimedExistence, timeit},
 };
 
+/// A live peer's slots: its torrent's, and the session's (the global peer limit).
+type PeerPermit = (OwnedSemaphorePermit, Option<OwnedSemaphorePermit>);
+
 fn make_piece_bitfield(lengths: &Lengths) -> BF {
     BF::from_boxed_slice(vec![0; lengths.piece_bitfield_bytes()].into_boxed_slice())
 }
@@ -373,8 +376,18 @@ impl TorrentStateLive {
     ) -> anyhow::Result<AddIncomingPeerResult> {
         use dashmap::mapref::entry::Entry;
         let (tx, rx) = unbounded_channel();
+        let slot = match self.shared.session.upgrade() {
+            Some(s) => match s.peer_slots.clone().try_acquire_owned() {
+                Ok(slot) => Some(slot),
+                Err(_) => {
+                    debug!("global limit of live peers reached, dropping incoming peer");
+                    return Ok(AddIncomingPeerResult::ConcurrencyLimitReached);
+                }
+            },
+            None => None,
+        };
         let permit = match self.peer_semaphore.clone().try_acquire_owned() {
-            Ok(permit) => permit,
+            Ok(permit) => (permit, slot),
             Err(_) => {
                 debug!("limit of live peers reached, dropping incoming peer");
                 self.peers.with_peer(checked_peer.addr, |p| {
@@ -477,7 +490,7 @@ impl TorrentStateLive {
         counters: Arc<AtomicPeerCounters>,
         tx: PeerTx,
         rx: PeerRx,
-        permit: OwnedSemaphorePermit,
+        permit: PeerPermit,
     ) -> crate::Result<()> {
         let handler = PeerHandler {
             addr: checked_peer.addr,
@@ -534,7 +547,7 @@ impl TorrentStateLive {
     async fn task_manage_outgoing_peer(
         self: Arc<Self>,
         addr: SocketAddr,
-        permit: OwnedSemaphorePermit,
+        permit: PeerPermit,
     ) -> crate::Result<()> {
         let state = self;
         let (rx, tx) = state.peers.mark_peer_connecting(addr)?;
@@ -659,6 +672,11 @@ impl TorrentStateLive {
             }
 
             let permit = state.peer_semaphore.clone().acquire_owned().await?;
+            let slot = match state.shared.session.upgrade() {
+                Some(s) => Some(s.peer_slots.clone().acquire_owned().await?),
+                None => None,
+            };
+            let permit = (permit, slot);
             state.spawn(
                 debug_span!(parent: state.shared.span.clone(), "manage_peer", peer = ?addr),
                 format!("[{}][addr={addr}]manage_peer", state.shared.id),
@@ -976,6 +994,15 @@ impl TorrentStateLive {
                 return Ok(());
             }
 
+            if self
+                .shared
+                .session
+                .upgrade()
+                .is_some_and(|s| !s.pex_enabled())
+            {
+                continue;
+            }
+
             {
                 let live_peers = self.peers.live_outgoing_peers.read();
                 connected.clear();
@@ -1139,7 +1166,15 @@ impl PeerConnectionHandler for &'_ PeerHandler {
                 }
             }
             Message::Extended(ExtendedMessage::UtPex(pex)) => {
-                if self.state.metadata.info.info().private {
+                let pex_off = self
+                    .state
+                    .shared
+                    .session
+                    .upgrade()
+                    .is_some_and(|s| !s.pex_enabled());
+                if pex_off {
+                    trace!("peer exchange is switched off, ignoring a PEX message");
+                } else if self.state.metadata.info.info().private {
                     warn!(
                         id = self.state.shared.id,
                         info_hash = ?self.state.shared.info_hash,
