@@ -21,7 +21,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use librqbit::TorrentStatsState as S;
 use serde::Serialize;
 use tracing::{debug, warn};
 
@@ -274,35 +273,23 @@ fn hex20(hash: &str) -> Option<[u8; 20]> {
     v.try_into().ok()
 }
 
-/// The numbers an announce reports for a torrent: (uploaded, downloaded, left, finished,
-/// running).
-fn transfer(e: &Entry) -> (u64, u64, u64, bool, bool) {
+/// The numbers an announce reports for a torrent: (uploaded, downloaded, left).
+fn transfer(e: &Entry) -> (u64, u64, u64) {
     match e.handle.as_ref().map(|h| h.stats()) {
         Some(s) => (
             e.uploaded_base + s.uploaded_bytes,
             s.progress_bytes,
             s.total_bytes.saturating_sub(s.progress_bytes),
-            s.finished,
-            matches!(s.state, S::Live),
         ),
         None => {
-            let (have, total, finished) = e
-                .progress
-                .as_ref()
-                .map_or((0, 0, false), |p| (p.have, p.total, p.finished));
-            (
-                e.uploaded_base,
-                have,
-                total.saturating_sub(have),
-                finished,
-                false,
-            )
+            let (have, total) = e.progress.as_ref().map_or((0, 0), |p| (p.have, p.total));
+            (e.uploaded_base, have, total.saturating_sub(have))
         }
     }
 }
 
 fn job(e: &Entry, peer_id: [u8; 20], url: &str, event: Event, removed: bool) -> Option<Job> {
-    let (uploaded, downloaded, left, _, _) = transfer(e);
+    let (uploaded, downloaded, left) = transfer(e);
     Some(Job {
         hash: e.rec.hash.clone(),
         info_hash: hex20(&e.rec.hash)?,
@@ -320,8 +307,32 @@ fn job(e: &Entry, peer_id: [u8; 20], url: &str, event: Event, removed: bool) -> 
 /// tracker of a running torrent, then one at each tracker's interval (`completed` once it
 /// completes), and `stopped` when it stops running or a tracker leaves its list.
 fn due(e: &mut Entry, peer_id: [u8; 20], now: Instant, out: &mut Vec<Job>) {
-    let list = tracker_list(e);
-    let (_, _, _, finished, running) = transfer(e);
+    // Cheap checks first: this runs for every torrent in the engine once a second.
+    let running = e.handle.as_ref().is_some_and(|h| h.live().is_some());
+    if !running && e.trackers.values().all(|s| !s.started || s.busy) {
+        for s in e.trackers.values_mut() {
+            s.next_at = None;
+        }
+        return;
+    }
+    let completed = e.rec.completed_at.is_some();
+    let wants = |s: &TrackerState| {
+        !s.busy
+            && (!running
+                || !s.started
+                || (completed && !s.completed_sent)
+                || s.next_at.is_none_or(|t| t <= now))
+    };
+    let listed = match (&e.rec.trackers, &e.meta) {
+        (Some(t), _) => std::borrow::Cow::Borrowed(t.as_slice()),
+        (None, Some(m)) => std::borrow::Cow::Borrowed(m.trackers.as_slice()),
+        (None, None) => std::borrow::Cow::Owned(tracker_list(e)),
+    };
+    let removed = e.trackers.keys().any(|u| !listed.contains(u));
+    if !removed && listed.len() == e.trackers.len() && !e.trackers.values().any(wants) {
+        return;
+    }
+    let list = listed.into_owned();
     let mut todo: Vec<(String, Event, bool)> = Vec::new();
     // Trackers no longer listed: told `stopped` if they were announced to, then forgotten.
     e.trackers.retain(|url, s| {
@@ -347,16 +358,18 @@ fn due(e: &mut Entry, peer_id: [u8; 20], now: Instant, out: &mut Vec<Job>) {
                 s.next_at = None;
                 continue;
             }
-        } else if s.next_at.is_some_and(|t| t > now)
-            && !(s.started && finished && !s.completed_sent && e.rec.completed_at.is_some())
-        {
-            continue;
         } else if !s.started {
+            if s.next_at.is_some_and(|t| t > now) {
+                // Waiting out a failure's back-off.
+                continue;
+            }
             Event::Started
-        } else if finished && !s.completed_sent && e.rec.completed_at.is_some() {
+        } else if completed && !s.completed_sent {
             Event::Completed
-        } else {
+        } else if s.next_at.is_none_or(|t| t <= now) {
             Event::None
+        } else {
+            continue;
         };
         s.busy = true;
         if event != Event::Stopped {
