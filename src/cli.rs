@@ -37,6 +37,11 @@ pub enum Command {
     /// Show or change the engine settings (listen port, DHT, peer limits, blocklist, VPN
     /// interface).
     Engine(EngineCmd),
+    /// Write a backup (database, fast-resume state) to FILE; works while the daemon runs.
+    Backup(BackupArgs),
+    /// Restore a backup into the data directory (the daemon stopped; an empty data
+    /// directory unless --force, which moves the present state aside).
+    Restore(RestoreArgs),
     /// Report what the database holds, without modifying it (stop the daemon first); exit
     /// 1 when anything is damaged, unreadable or quarantined.
     Check(DataDirArg),
@@ -167,6 +172,67 @@ pub async fn limits_cmd(cmd: LimitsCmd) -> Result<String, CliError> {
         } else {
             "off".into()
         }
+    ))
+}
+
+/// `pytorrentd backup FILE`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub data: DataDirArg,
+}
+
+/// `pytorrentd restore FILE [--force]`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    pub file: PathBuf,
+    /// Restore over an existing database (it is moved to DATA_DIR/replaced-TIMESTAMP/).
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub data: DataDirArg,
+}
+
+fn summary(m: &crate::backup::Manifest) -> String {
+    format!(
+        "{} records, {} fast-resume files (pytorrentd {}, {})\n",
+        m.records,
+        m.bitfields,
+        m.version,
+        m.created_at.to_rfc3339()
+    )
+}
+
+pub async fn backup_cmd(a: BackupArgs) -> Result<String, CliError> {
+    let cfg = load_config(&a.data.overrides())?;
+    let v = run(&cfg, Request::Backup(absolute(a.file))).await?;
+    let m: crate::backup::Manifest =
+        serde_json::from_value(v).map_err(|e| CliError(e.to_string()))?;
+    Ok(format!("backup written: {}", summary(&m)))
+}
+
+pub async fn restore_cmd(a: RestoreArgs) -> Result<String, CliError> {
+    let cfg = load_config(&a.data.overrides())?;
+    match control::send(&cfg.data_dir, &Request::Limits(LimitsOp::Show)).await {
+        Ok(None) => {}
+        _ => {
+            return Err(CliError(format!(
+                "the daemon is running on {}: stop it first (systemctl stop pytorrentd)",
+                cfg.data_dir.display()
+            )));
+        }
+    }
+    let file = absolute(a.file);
+    let data_dir = cfg.data_dir.clone();
+    let m = tokio::task::spawn_blocking(move || crate::backup::restore(&file, &data_dir, a.force))
+        .await
+        .map_err(|e| CliError(e.to_string()))?
+        .map_err(|e| CliError(e.to_string()))?;
+    Ok(format!(
+        "restored into {}: {}",
+        cfg.data_dir.display(),
+        summary(&m)
     ))
 }
 

@@ -34,6 +34,8 @@ pub enum ControlError {
     Store(#[from] crate::store::StoreError),
     #[error("a new password is required")]
     PasswordRequired,
+    #[error(transparent)]
+    Backup(#[from] crate::backup::BackupError),
 }
 
 /// The profile commands: the `pytorrentd profile …` subcommands (clap) and, as JSON with
@@ -337,6 +339,8 @@ pub enum Request {
     User(UserOp),
     Limits(LimitsOp),
     Engine(EngineOp),
+    /// Write a backup to this (absolute) file.
+    Backup(PathBuf),
 }
 
 impl Request {
@@ -348,6 +352,7 @@ impl Request {
                 | Request::User(UserOp::List)
                 | Request::Limits(LimitsOp::Show)
                 | Request::Engine(EngineOp::Show)
+                | Request::Backup(_)
         )
     }
 }
@@ -359,6 +364,7 @@ impl Serialize for Request {
             Request::User(op) => op.serialize(s),
             Request::Limits(op) => op.serialize(s),
             Request::Engine(op) => op.serialize(s),
+            Request::Backup(p) => serde_json::json!({"cmd": "backup", "path": p}).serialize(s),
         }
     }
 }
@@ -368,7 +374,13 @@ impl<'de> Deserialize<'de> for Request {
         use serde::de::Error;
         let v = serde_json::Value::deserialize(d)?;
         let cmd = v.get("cmd").and_then(|c| c.as_str()).unwrap_or_default();
-        if cmd.starts_with("profile_") {
+        if cmd == "backup" {
+            let p = v
+                .get("path")
+                .and_then(|p| p.as_str())
+                .ok_or_else(|| D::Error::custom("backup needs a path"))?;
+            Ok(Request::Backup(PathBuf::from(p)))
+        } else if cmd.starts_with("profile_") {
             ProfileOp::deserialize(v)
                 .map(Request::Profile)
                 .map_err(D::Error::custom)
@@ -520,6 +532,15 @@ pub fn execute_online(state: &AppState, req: Request) -> Result<serde_json::Valu
             }
             return Ok(to_value(engine.speed_settings()));
         }
+        Request::Backup(path) => {
+            let m = crate::backup::write_file(
+                &state.store,
+                &engine.resume_bitfields(),
+                &state.config.data_dir,
+                &path,
+            )?;
+            return Ok(to_value(m));
+        }
         Request::Engine(op) => {
             if let Some(c) = op.change() {
                 engine.set_engine_settings(&c)?;
@@ -607,6 +628,20 @@ pub fn execute_offline(store: &Store, req: Request) -> Result<serde_json::Value,
                 store.write(|tx| tx.put(crate::store::Table::Settings, key, &now))?;
             }
             return Ok(to_value(now));
+        }
+        Request::Backup(path) => {
+            let data_dir = store
+                .file_path()
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            let m = crate::backup::write_file(
+                store,
+                &crate::backup::bitfields_on_disk(&data_dir),
+                &data_dir,
+                &path,
+            )?;
+            return Ok(to_value(m));
         }
         Request::Engine(op) => {
             let key = crate::engine::options::SETTINGS_KEY;

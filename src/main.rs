@@ -131,6 +131,8 @@ fn run(args: Cli) -> Result<ExitCode, Failure> {
         Command::Profile(p) => rt.block_on(cli::profile_cmd(p)).map(printed).map_err(boxed),
         Command::Limits(l) => rt.block_on(cli::limits_cmd(l)).map(printed).map_err(boxed),
         Command::Engine(c) => rt.block_on(cli::engine_cmd(c)).map(printed).map_err(boxed),
+        Command::Backup(b) => rt.block_on(cli::backup_cmd(b)).map(printed).map_err(boxed),
+        Command::Restore(r) => rt.block_on(cli::restore_cmd(r)).map(printed).map_err(boxed),
         Command::CreateTorrent(a) => cli::create_torrent_cmd(&a).map(printed).map_err(boxed),
         Command::Check(a) => {
             let (report, sound) = cli::check_cmd(&a).map_err(boxed)?;

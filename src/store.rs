@@ -638,6 +638,62 @@ pub struct Report {
 }
 
 impl Store {
+    /// Writes a consistent copy of the whole database to a new redb file at `dest` (every
+    /// table, read in one read transaction, so a write in between is either all in or all
+    /// out). Returns the number of records copied. Used by backups while the daemon runs.
+    pub fn copy_to(&self, dest: &Path) -> Result<u64> {
+        const BYTES: [TableDefinition<&str, &[u8]>; 10] = [
+            PROFILES,
+            TORRENTS,
+            TORRENT_FILES,
+            USERS,
+            SESSIONS,
+            TOKENS,
+            PREFERENCES,
+            LABELS,
+            SETTINGS,
+            QUARANTINE,
+        ];
+        const TEXT: [TableDefinition<&str, &str>; 2] = [META, TOKEN_HASHES];
+        self.with_db(|db| {
+            let tx = db.begin_read()?;
+            let out = Database::builder()
+                .set_cache_size(CACHE_BYTES)
+                .create(dest)
+                .map_err(|e| from_database_error(dest, e))?;
+            let w = out.begin_write()?;
+            let mut n = 0u64;
+            for def in BYTES {
+                let src = match tx.open_table(def) {
+                    Ok(t) => t,
+                    Err(redb::TableError::TableDoesNotExist(_)) => continue,
+                    Err(e) => return Err(e.into()),
+                };
+                let mut dst = w.open_table(def)?;
+                for row in src.iter()? {
+                    let (k, v) = row?;
+                    dst.insert(k.value(), v.value())?;
+                    n += 1;
+                }
+            }
+            for def in TEXT {
+                let src = match tx.open_table(def) {
+                    Ok(t) => t,
+                    Err(redb::TableError::TableDoesNotExist(_)) => continue,
+                    Err(e) => return Err(e.into()),
+                };
+                let mut dst = w.open_table(def)?;
+                for row in src.iter()? {
+                    let (k, v) = row?;
+                    dst.insert(k.value(), v.value())?;
+                    n += 1;
+                }
+            }
+            w.commit()?;
+            Ok(n)
+        })
+    }
+
     pub fn path(data_dir: &Path) -> PathBuf {
         data_dir.join("pytorrentd.redb")
     }

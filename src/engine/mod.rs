@@ -466,6 +466,37 @@ impl Engine {
         self.wake.notify_one();
     }
 
+    /// The fast-resume bitfield of every torrent now (for backups): the engine's own for
+    /// torrents it holds (newer than its files), else the one kept when it let go, else
+    /// the file.
+    pub fn resume_bitfields(&self) -> Vec<(String, Vec<u8>)> {
+        let mut from_files = Vec::new();
+        let mut out: Vec<(String, Vec<u8>)> = {
+            let st = self.lock();
+            st.torrents
+                .values()
+                .filter_map(|e| {
+                    let bits = e
+                        .handle
+                        .as_ref()
+                        .and_then(|h| h.have_pieces_bytes())
+                        .or_else(|| e.have.as_ref().map(|h| h.to_vec()));
+                    if bits.is_none() {
+                        from_files.push(e.rec.hash.clone());
+                    }
+                    Some((e.rec.hash.clone(), bits?))
+                })
+                .collect()
+        };
+        // Files are read without holding the state lock.
+        out.extend(
+            from_files
+                .into_iter()
+                .filter_map(|h| std::fs::read(self.bitv_path(&h)).ok().map(|b| (h, b))),
+        );
+        out
+    }
+
     fn bitv_path(&self, hash: &str) -> PathBuf {
         self.engine_dir.join(format!("{hash}.bitv"))
     }

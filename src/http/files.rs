@@ -1,6 +1,6 @@
 //! A torrent's files in the browser (docs/files.md): one file with HTTP ranges (streamed as
 //! its pieces arrive while the torrent downloads), the complete files as one streamed ZIP,
-//! and the `.torrent` itself.
+//! and the `.torrent` itself; and the administrators' download of a backup.
 //!
 //! Downloaded files are other people's content served from our origin, so they never run
 //! there: every answer carries a sandboxing CSP, only media, images, PDF and plain text are
@@ -619,4 +619,46 @@ mod tests {
             assert!(!media_type(n).1, "{n} must download");
         }
     }
+}
+
+#[utoipa::path(get, path = "/api/backup", tag = "settings", operation_id = "download_backup",
+    responses(
+        (status = 200, description = "A backup (tar.gz: the database and fast-resume state), as `pytorrentd backup` writes it", content_type = "application/gzip"),
+        (status = 403, description = "administrators only"),
+    ))]
+pub async fn backup(State(st): State<AppState>, id: Identity) -> Result<Response, ApiError> {
+    id.require_admin()?;
+    let data_dir = st.config.data_dir.clone();
+    let file = data_dir.join(format!(".download-{}.tar.gz", rand::random::<u64>()));
+    let bits = st.engine.resume_bitfields();
+    let (store, f2, dd) = (st.store.clone(), file.clone(), data_dir.clone());
+    let made =
+        tokio::task::spawn_blocking(move || crate::backup::write_file(&store, &bits, &dd, &f2))
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+    if let Err(e) = made {
+        return Err(ApiError::internal(format!("writing a backup: {e}")));
+    }
+    let opened = tokio::fs::File::open(&file).await;
+    // Unlinked at once: the open file streams, and nothing stays behind on any outcome.
+    let _ = std::fs::remove_file(&file);
+    let f = opened.map_err(|e| ApiError::internal(format!("reading the backup: {e}")))?;
+    let len = f.metadata().await.map(|m| m.len()).ok();
+    let name = format!(
+        "pytorrentd-backup-{}.tar.gz",
+        Utc::now().format("%Y%m%d-%H%M%S")
+    );
+    let mut resp = body_of(Box::new(f), ()).into_response();
+    let h = resp.headers_mut();
+    set(h, header::CONTENT_TYPE, "application/gzip");
+    set(
+        h,
+        header::CONTENT_DISPOSITION,
+        &format!("attachment; filename=\"{name}\""),
+    );
+    set(h, header::CACHE_CONTROL, "no-store");
+    if let Some(len) = len {
+        set(h, header::CONTENT_LENGTH, &len.to_string());
+    }
+    Ok(resp)
 }

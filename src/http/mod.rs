@@ -132,6 +132,7 @@ async fn stats(State(st): State<AppState>, id: Identity) -> Json<Stats> {
         files::browse,
         profiles::get_settings,
         profiles::update_settings,
+        files::backup,
     ),
     components(schemas(
         error::ErrorBody,
@@ -223,6 +224,7 @@ fn api_router() -> Router<AppState> {
             "/settings",
             get(profiles::get_settings).patch(profiles::update_settings),
         )
+        .route("/backup", get(files::backup))
         .route("/creations", get(files::list_creations))
         .route(
             "/creations/{cid}",

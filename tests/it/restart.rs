@@ -14,7 +14,7 @@ use crate::util::*;
 const KIB: usize = 1024;
 const MIB: usize = 1024 * 1024;
 
-const FULL_HASH_LINE: &str = "Doing initial checksum validation";
+pub(crate) const FULL_HASH_LINE: &str = "Doing initial checksum validation";
 
 /// Everything about the daemon's state that must survive a restart.
 #[derive(Debug, PartialEq)]
