@@ -1,7 +1,7 @@
 import { del, errText, get, patch, pool, post } from './api';
 import { isSynthetic, mergeRow, watchRows } from './feed';
 import { app, bumpRows, canWrite, currentProfile, online, rows, toast } from './store';
-import type { Details, Row } from './types';
+import type { Details, Row, Settings, SettingsPatch, TorrentPatch } from './types';
 
 export type Action = 'resume' | 'pause' | 'force-start' | 'recheck' | 'reannounce';
 export type QueueMove = 'top' | 'up' | 'down' | 'bottom';
@@ -202,6 +202,48 @@ export async function setLabels(changes: [string, string[]][]) {
       toast(`Could not set the labels of “${nameOf(h)}”: ${errText(e)}`);
       return;
     }
+  }
+}
+
+/** Applies one change (speed or share limits) to every torrent of `hashes`, one PATCH each;
+ * returns the failures as sentences (empty when all went through). */
+export async function patchTorrents(hashes: string[], body: TorrentPatch): Promise<string[]> {
+  if (!writable()) return ['Changes are not possible now (read-only profile, or the connection is down).'];
+  const errors = await pool(hashes, 6, async (h) => mergeRow(await patch<Row>(`/api/torrents/${h}`, body)));
+  return errors.map((e) => `“${nameOf(e.item)}”: ${errText(e.error)}`);
+}
+
+export function askLimits(kind: 'speed' | 'share') {
+  if (selectedHashes().length && writable()) app.set({ limitsOpen: kind });
+}
+
+/** The run-time settings (administrators): loaded once, kept current by our own changes. */
+export async function loadSettings(): Promise<Settings> {
+  const s = await get<Settings>('/api/settings');
+  app.set({ settings: s });
+  return s;
+}
+
+/** Changes settings; the answer (the whole settings) replaces the cached copy, and the
+ * limits in force are updated at once (the feed's stats follow within a moment). */
+export async function saveSettings(change: SettingsPatch): Promise<Settings> {
+  const s = await patch<Settings>('/api/settings', change);
+  const sp = s.speed;
+  const st = app.get().stats;
+  const alt = !!sp.alt_enabled;
+  app.set({
+    settings: s,
+    stats: st && { ...st, limits: { alt_enabled: alt, dl_limit: (alt ? sp.alt_dl_limit : sp.dl_limit) ?? 0, ul_limit: (alt ? sp.alt_ul_limit : sp.ul_limit) ?? 0 } },
+  });
+  return s;
+}
+
+/** The alternative-speed switch (administrators). */
+export async function setAltSpeeds(on: boolean) {
+  try {
+    await saveSettings({ speed: { alt_enabled: on } });
+  } catch (e) {
+    toast('Could not switch the alternative speed limits: ' + errText(e));
   }
 }
 

@@ -36,6 +36,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/backup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["download_backup"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/creations": {
         parameters: {
             query?: never;
@@ -512,6 +528,11 @@ export interface components {
         });
         AddResponse: {
             added: components["schemas"]["TorrentRow"][];
+            /**
+             * @description Torrents that do not fit in the free space their profile allows: added, they wait
+             *     in the queue (reason `disk_space`) until there is room.
+             */
+            warnings?: string[];
         };
         /** @description What `POST /api/profiles/{id}/create-torrent` takes. */
         CreateTorrentJson: {
@@ -564,6 +585,59 @@ export interface components {
             /** Format: int64 */
             size: number;
         };
+        /**
+         * @description A change of the engine settings: absent fields stay; for the URL and the interface,
+         *     null or "" removes them.
+         */
+        EngineChange: {
+            bind_interface?: string | null;
+            blocklist_url?: string | null;
+            dht?: boolean | null;
+            /** Format: int32 */
+            listen_port?: number | null;
+            lsd?: boolean | null;
+            /** Format: int32 */
+            peer_limit_global?: number | null;
+            /** Format: int32 */
+            peer_limit_torrent?: number | null;
+            pex?: boolean | null;
+            upnp?: boolean | null;
+        };
+        EngineSettings: {
+            /**
+             * @description The network interface all BitTorrent traffic goes through (e.g. a VPN's `wg0`). When
+             *     it is missing at start, the engine does not start rather than use another one.
+             */
+            bind_interface?: string | null;
+            /**
+             * @description A blocklist of IP ranges (P2P/PeerGuardian format, gzip allowed) loaded at start from
+             *     an http(s):// or file:// URL; peers in it are refused.
+             */
+            blocklist_url?: string | null;
+            /** @description The distributed hash table (finds peers without trackers). */
+            dht: boolean;
+            /**
+             * Format: int32
+             * @description BitTorrent listen port (TCP and uTP); 0 = a random port at each start.
+             */
+            listen_port: number;
+            /** @description Local peer discovery (multicast on the LAN). */
+            lsd: boolean;
+            /**
+             * Format: int32
+             * @description Peer connections of all torrents together; 0 = no cap.
+             */
+            peer_limit_global: number;
+            /**
+             * Format: int32
+             * @description Peer connections per torrent (1 to 1000).
+             */
+            peer_limit_torrent: number;
+            /** @description Peer exchange with connected peers (never for private torrents). */
+            pex: boolean;
+            /** @description Port forwarding on the router by UPnP. */
+            upnp: boolean;
+        };
         /** @description The body of every error answer (the OpenAPI schema of all 4xx and 5xx responses). */
         ErrorBody: {
             error: components["schemas"]["ErrorDetail"];
@@ -589,6 +663,17 @@ export interface components {
             /** Format: int64 */
             size: number;
             wanted: boolean;
+        };
+        /** @description The global speed limits in force (the alternative pair while `alt_enabled`). */
+        GlobalLimits: {
+            alt_enabled: boolean;
+            /**
+             * Format: int64
+             * @description Bytes/s, 0 = unlimited.
+             */
+            dl_limit: number;
+            /** Format: int64 */
+            ul_limit: number;
         };
         Health: {
             /** @description `ok`, or `degraded` while database writes fail (then the answer is 503). */
@@ -621,6 +706,11 @@ export interface components {
             username: string;
         };
         NewProfile: {
+            /**
+             * Format: int64
+             * @description Download limit shared by the profile's torrents, bytes/s; 0 (the default) = unlimited.
+             */
+            dl_limit?: number;
             /** @description Absolute path of an existing, writable directory. */
             download_dir: string;
             /** @description 1-64 characters among a-z, 0-9, '-' and '_'. */
@@ -632,6 +722,11 @@ export interface components {
             max_active_downloads?: number;
             /** @description Display name, at most 128 printable characters; empty (the default) = the id. */
             name?: string;
+            /**
+             * Format: int64
+             * @description Upload limit shared by the profile's torrents, bytes/s; 0 (the default) = unlimited.
+             */
+            ul_limit?: number;
         };
         NewToken: {
             /** @description 1-64 characters, not only spaces, no control characters. */
@@ -675,6 +770,16 @@ export interface components {
             uploaded: number;
         };
         ProfilePatch: {
+            /**
+             * @description Absolute path of an existing, writable directory completed torrents move to; null
+             *     = they stay where they downloaded.
+             */
+            complete_dir?: string | null;
+            /**
+             * Format: int64
+             * @description Download limit shared by the profile's torrents, bytes/s; 0 = unlimited.
+             */
+            dl_limit?: number | null;
             /** @description Absolute path of an existing, writable directory (new torrents go there). */
             download_dir?: string | null;
             /**
@@ -682,6 +787,12 @@ export interface components {
              * @description Downloads running at once; 0 = unlimited.
              */
             max_active_downloads?: number | null;
+            /**
+             * Format: int64
+             * @description Free bytes kept on the download filesystem: no download starts or continues below
+             *     it; 0 = no guard.
+             */
+            min_free_space?: number | null;
             /** @description Display name, 1-128 printable characters. */
             name?: string | null;
             /**
@@ -695,6 +806,11 @@ export interface components {
              */
             seed_time_limit?: number | null;
             share_action?: null | components["schemas"]["ShareAction"];
+            /**
+             * Format: int64
+             * @description Upload limit shared by the profile's torrents, bytes/s; 0 = unlimited.
+             */
+            ul_limit?: number | null;
         };
         ProfileStats: {
             /**
@@ -702,15 +818,29 @@ export interface components {
              * @description Free bytes on the profile's download filesystem (null if unknown).
              */
             disk_free?: number | null;
+            /**
+             * Format: int64
+             * @description The profile's shared speed limits, bytes/s (0 = unlimited).
+             */
+            dl_limit: number;
             /** Format: int64 */
             dl_speed: number;
             id: string;
             torrents: number;
             /** Format: int64 */
+            ul_limit: number;
+            /** Format: int64 */
             ul_speed: number;
         };
         /** @description A profile as one caller sees it: the record plus that caller's level. */
         ProfileView: {
+            /** @description Where completed torrents move to (null: they stay). */
+            complete_dir?: string | null;
+            /**
+             * Format: int64
+             * @description Speed limits shared by the profile's torrents, bytes/s (0 = unlimited).
+             */
+            dl_limit: number;
             download_dir: string;
             id: string;
             /** @description The caller's level: `ro`, `full` or `admin`. */
@@ -720,9 +850,16 @@ export interface components {
              * @description Downloads running at once in this profile; 0 = unlimited.
              */
             max_active_downloads: number;
+            /**
+             * Format: int64
+             * @description Free bytes kept on the download filesystem (0 = no guard).
+             */
+            min_free_space: number;
             name: string;
             /** @description The profile's share limits (null fields inherit the global ones). */
             share: components["schemas"]["ShareLimits"];
+            /** Format: int64 */
+            ul_limit: number;
         };
         /** @enum {string} */
         QueueMove: "top" | "up" | "down" | "bottom";
@@ -734,6 +871,18 @@ export interface components {
          * @enum {string}
          */
         RoleName: "user" | "admin";
+        /** @description A weekly window for the alternative limits, in the server's local time. */
+        Schedule: {
+            /** @description Days the window starts on: 0 = Monday … 6 = Sunday. */
+            days?: number[];
+            enabled?: boolean;
+            /**
+             * @description "HH:MM"; a window whose end is before its start runs past midnight; equal times
+             *     cover the whole day.
+             */
+            from: string;
+            to: string;
+        };
         SessionView: {
             /** Format: date-time */
             created_at: string;
@@ -745,16 +894,26 @@ export interface components {
             id: string;
         };
         SettingsPatch: {
+            /** @description Changes of the engine settings (absent fields stay as they are). */
+            engine?: components["schemas"]["EngineChange"];
             /** @description Changes of the global share limits (absent fields stay as they are). */
             share?: components["schemas"]["ShareChange"];
+            /** @description Changes of the speed settings (absent fields stay as they are). */
+            speed?: components["schemas"]["SpeedChange"];
         };
         /**
-         * @description Settings changed at run time (admin): the global share limits for now (README "Share
-         *     limits").
+         * @description Settings changed at run time (admin): the global share limits and speed limits (README
+         *     "Share limits", "Speed limits").
          */
         SettingsView: {
+            /** @description Engine settings as stored (README "Engine settings"). */
+            engine: components["schemas"]["EngineSettings"];
+            /** @description Names of the engine settings that changed and apply after a restart of the daemon. */
+            restart_needed: string[];
             /** @description Global share limits; null fields mean none. */
             share: components["schemas"]["ShareLimits"];
+            /** @description Global speed limits, the alternative pair, its switch and schedule. */
+            speed: components["schemas"]["SpeedSettings"];
         };
         /**
          * @description Share limits (`engine/share.rs` applies them): what happens when a share limit is reached.
@@ -784,9 +943,47 @@ export interface components {
             seed_time_limit?: number | null;
             share_action?: null | components["schemas"]["ShareAction"];
         };
+        /** @description A change of the speed settings: absent fields stay. */
+        SpeedChange: {
+            /** Format: int64 */
+            alt_dl_limit?: number | null;
+            alt_enabled?: boolean | null;
+            /** Format: int64 */
+            alt_ul_limit?: number | null;
+            /** Format: int64 */
+            dl_limit?: number | null;
+            schedule?: null | components["schemas"]["Schedule"];
+            /** Format: int64 */
+            ul_limit?: number | null;
+        };
+        /** @description The global speed settings, stored in redb. */
+        SpeedSettings: {
+            /**
+             * Format: int64
+             * @description The alternative pair (bytes/s, 0 = unlimited), in force while `alt_enabled`.
+             */
+            alt_dl_limit?: number;
+            /**
+             * @description The alternative limits are in force (the switch in the top bar; the schedule turns it
+             *     on when its window starts and off when it ends, like qBittorrent's).
+             */
+            alt_enabled?: boolean;
+            /** Format: int64 */
+            alt_ul_limit?: number;
+            /**
+             * Format: int64
+             * @description Bytes/s, 0 = unlimited.
+             */
+            dl_limit?: number;
+            schedule?: components["schemas"]["Schedule"];
+            /** Format: int64 */
+            ul_limit?: number;
+        };
         Stats: {
             /** Format: int64 */
             dl_speed: number;
+            /** @description The global speed limits in force now. */
+            limits: components["schemas"]["GlobalLimits"];
             profiles: components["schemas"]["ProfileStats"][];
             torrents: number;
             /** Format: int64 */
@@ -814,6 +1011,12 @@ export interface components {
             source_url?: string | null;
         };
         TorrentPatch: {
+            /**
+             * Format: int64
+             * @description The torrent's own download limit, bytes/s: 0 = none (its profile's and the global
+             *     limits still apply), else 16384 to 4294967295.
+             */
+            dl_limit?: number | null;
             /** @description Indices of the wanted files (at least one, each below the torrent's file count). */
             files?: number[] | null;
             /**
@@ -845,6 +1048,17 @@ export interface components {
              */
             seed_time_limit?: number | null;
             share_action?: null | components["schemas"]["ShareAction"];
+            /**
+             * @description The torrent's tracker URLs, replacing the present list (http://, https:// or udp://,
+             *     at most 100; [] none). Announced to at once when the torrent runs; removed ones are
+             *     told it stopped. Non-administrators may only use trackers on public addresses.
+             */
+            trackers?: string[] | null;
+            /**
+             * Format: int64
+             * @description The torrent's own upload limit, bytes/s (as `dl_limit`).
+             */
+            ul_limit?: number | null;
         };
         /**
          * @description Why a torrent waits, besides its state: what it waits for is back, it continues by
@@ -869,6 +1083,12 @@ export interface components {
             check_progress?: number | null;
             /** Format: date-time */
             completed_at?: string | null;
+            /**
+             * Format: int64
+             * @description The torrent's own speed limits, bytes/s (0 = none of its own; its profile's and the
+             *     global limits apply as well).
+             */
+            dl_limit: number;
             /** Format: int64 */
             dl_speed: number;
             /** Format: int64 */
@@ -919,6 +1139,8 @@ export interface components {
              */
             trackers: string[];
             /** Format: int64 */
+            ul_limit: number;
+            /** Format: int64 */
             ul_speed: number;
             /** Format: int64 */
             uploaded: number;
@@ -930,9 +1152,35 @@ export interface components {
         };
         /** @enum {string} */
         TorrentState: "initializing" | "checking" | "downloading" | "queued" | "seeding" | "paused" | "error";
+        /** @description One tracker of a torrent, as the API shows it. */
         TrackerRow: {
+            /** Format: int64 */
+            downloads?: number | null;
+            /** Format: date-time */
+            last_announce?: string | null;
+            /** @description Why the last announce failed (null after a success). */
+            last_error?: string | null;
+            /** @description A warning the tracker sent with its answer. */
+            message?: string | null;
+            /**
+             * Format: date-time
+             * @description When the next announce is due (null when the torrent is not running).
+             */
+            next_announce?: string | null;
+            /** Format: int64 */
+            peers?: number | null;
+            /**
+             * Format: int64
+             * @description Seeds, other peers and completed downloads the tracker reported (null: not known).
+             */
+            seeds?: number | null;
+            status: components["schemas"]["TrackerStatus"];
+            /** @description Position in the torrent's list (0 first). */
+            tier: number;
             url: string;
         };
+        /** @enum {string} */
+        TrackerStatus: "not_contacted" | "updating" | "working" | "error";
         UserPatch: {
             /** @description 8 characters to 1024 bytes. */
             password?: string | null;
@@ -1112,6 +1360,80 @@ export interface operations {
                 };
             };
             /** @description not allowed: missing permission, rejected proxy header, or a cross-origin unsafe request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request target is longer than 8 KiB */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the Host header names no host this server answers to */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request head has more than 100 header fields or more than 64 KiB */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    download_backup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A backup (tar.gz: the database and fast-resume state), as `pytorrentd backup` writes it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/gzip": unknown;
+                };
+            };
+            /** @description invalid input, parameters or body (the message says which and why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no identity: not logged in, or the API token is invalid or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description administrators only */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -235,6 +235,8 @@ function startSynthetic(n: number) {
       trackers: [],
       uploaded_session: 0,
       availability: state === 'downloading' ? Math.round(rnd() * 3000) / 1000 : null,
+      dl_limit: 0,
+      ul_limit: 0,
     });
   }
   bumpRows();

@@ -39,7 +39,8 @@ export type ColId =
   | 'queue_position' | 'name' | 'size' | 'progress' | 'state' | 'peers'
   | 'dl_speed' | 'ul_speed' | 'eta' | 'ratio' | 'label' | 'added_at'
   | 'completed_at' | 'save_dir' | 'remaining' | 'seeding_time' | 'tracker'
-  | 'downloaded' | 'uploaded' | 'uploaded_session' | 'availability';
+  | 'downloaded' | 'uploaded' | 'uploaded_session' | 'availability'
+  | 'dl_limit' | 'ul_limit';
 
 export interface Col {
   id: ColId;
@@ -84,10 +85,13 @@ export const COLUMNS: Col[] = [
   { id: 'tracker', title: 'Tracker', width: 120, key: (r) => (r.trackers?.[0] || '').toLowerCase() },
   { id: 'save_dir', title: 'Save path', width: 200, key: (r) => r.save_dir || '' },
   { id: 'availability', title: 'Availability', long: 'Availability (distributed copies)', width: 86, right: true, key: (r) => r.availability ?? -1 },
+  // A torrent's own limits (0 = none of its own) sort after every real limit.
+  { id: 'dl_limit', title: 'Down limit', long: 'Download limit (the torrent’s own)', width: 84, right: true, key: (r) => r.dl_limit || Infinity },
+  { id: 'ul_limit', title: 'Up limit', long: 'Upload limit (the torrent’s own)', width: 84, right: true, key: (r) => r.ul_limit || Infinity },
 ];
 
 /** Columns shown until the user picks others. */
-export const DEFAULT_HIDDEN: ColId[] = ['completed_at', 'remaining', 'downloaded', 'uploaded', 'uploaded_session', 'seeding_time', 'tracker', 'save_dir', 'availability'];
+export const DEFAULT_HIDDEN: ColId[] = ['completed_at', 'remaining', 'downloaded', 'uploaded', 'uploaded_session', 'seeding_time', 'tracker', 'save_dir', 'availability', 'dl_limit', 'ul_limit'];
 
 export const COL_BY_ID = Object.fromEntries(COLUMNS.map((c) => [c.id, c])) as Record<ColId, Col>;
 

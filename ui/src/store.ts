@@ -3,7 +3,7 @@
 // components re-render only when their own row changes) and bumps a version counter.
 
 import { useEffect, useReducer, useRef } from 'preact/hooks';
-import type { Account, Me, Profile, Row, Stats } from './types';
+import type { Account, Me, Profile, Row, Settings, Stats } from './types';
 
 type Listener = () => void;
 
@@ -84,6 +84,8 @@ export interface AppState {
   /** Reconnection attempts since the connection was lost. */
   retries: number;
   stats: Stats | null;
+  /** The run-time settings (`/api/settings`, administrators only), once loaded. */
+  settings: Settings | null;
   selected: Set<string>;
   focus: string | null;
   anchor: string | null;
@@ -98,6 +100,8 @@ export interface AppState {
   addInit: { magnets?: string; files?: File[] } | null;
   removeOpen: boolean;
   labelOpen: boolean;
+  /** The speed or share limits dialog for the selection. */
+  limitsOpen: 'speed' | 'share' | null;
   helpOpen: boolean;
   /** Phone: the sheet with the less frequent actions. */
   moreOpen: boolean;
@@ -125,6 +129,7 @@ export const app = new Store<AppState>({
   connError: '',
   retries: 0,
   stats: null,
+  settings: null,
   selected: new Set(),
   focus: null,
   anchor: null,
@@ -138,6 +143,7 @@ export const app = new Store<AppState>({
   addInit: null,
   removeOpen: false,
   labelOpen: false,
+  limitsOpen: null,
   helpOpen: false,
   moreOpen: false,
   reveal: [],

@@ -5,10 +5,12 @@ import * as fmt from '../format';
 import { Icon } from '../icons';
 import { markLeaving, signedOut } from '../feed';
 import { app, navigate, toggleTheme, useStore } from '../store';
-import type { Profile, SessionInfo, Token, User } from '../types';
+import { SHARE_ACTIONS, kibText, limitText, numText, parseKib, parseMinutes, parseRatio, type Parsed } from '../limits';
+import type { Profile, ProfilePatch, SessionInfo, Token, User } from '../types';
 import { PasswordBanner } from './Main';
 import { ConnBadge } from './TopBar';
 import { Modal, Toasts } from './Dialogs';
+import { SettingsPage } from './Settings';
 
 const LEVELS = ['none', 'ro', 'full'];
 
@@ -263,26 +265,144 @@ function Users() {
 
 // ---------------------------------------------------------------- profiles
 
-function ProfileRow({ p, reload }: { p: Profile; reload: () => void }) {
-  const [edit, setEdit] = useState(false);
-  const [name, setName] = useState(p.name);
-  const [dir, setDir] = useState(p.download_dir);
-  const [max, setMax] = useState(String(p.max_active_downloads));
-  const [err, setErr] = useState('');
-  const save = async () => {
-    setErr('');
+/** A profile's limits in a few words, for the profiles table. */
+function limitsSummary(p: Profile): string {
+  const out: string[] = [];
+  if (p.dl_limit || p.ul_limit) out.push(`↓ ${limitText(p.dl_limit)} ↑ ${limitText(p.ul_limit)}`);
+  const sh = p.share || {};
+  if (sh.ratio_limit != null) out.push(sh.ratio_limit === -1 ? 'no ratio limit' : `ratio ${sh.ratio_limit}`);
+  if (sh.seed_time_limit != null) out.push(sh.seed_time_limit === -1 ? 'no time limit' : `${sh.seed_time_limit} min`);
+  if (sh.share_action) out.push('then ' + sh.share_action.replace(/_/g, ' '));
+  return out.join(' · ');
+}
+
+/** Edits a profile: name, folder, queue size, its shared speed limits and its share limits.
+ * Only the fields changed here are sent. */
+function ProfileEditor({ p, onDone }: { p: Profile; onDone: (changed: boolean) => void }) {
+  const sh = p.share || {};
+  const init = {
+    name: p.name,
+    dir: p.download_dir,
+    max: String(p.max_active_downloads),
+    dl: kibText(p.dl_limit),
+    ul: kibText(p.ul_limit),
+    ratio: numText(sh.ratio_limit),
+    minutes: numText(sh.seed_time_limit),
+    action: sh.share_action || '',
+  };
+  const [f, setF] = useState(init);
+  const [errs, setErrs] = useState<string[]>([]);
+  const [busy, setBusy] = useState(false);
+  const set = (k: keyof typeof init) => (e: Event) => {
+    setF({ ...f, [k]: (e.currentTarget as HTMLInputElement).value });
+    setErrs([]);
+  };
+  const save = async (e: Event) => {
+    e.preventDefault();
+    const body: ProfilePatch = {};
+    const errors: string[] = [];
+    const ch = (k: keyof typeof init) => f[k] !== init[k];
+    const take = <T,>(k: keyof typeof init, r: Parsed<T>, put: (v: T) => void) => {
+      if (!ch(k)) return;
+      if (r.ok) put(r.v);
+      else errors.push(r.error);
+    };
+    if (ch('name')) body.name = f.name;
+    if (ch('dir')) body.download_dir = f.dir;
+    if (ch('max')) {
+      const n = Number(f.max.trim() || '0');
+      if (Number.isInteger(n) && n >= 0) body.max_active_downloads = n;
+      else errors.push('Max active downloads: a whole number, 0 = unlimited.');
+    }
+    take('dl', parseKib(f.dl, 'Download limit', p.dl_limit), (v) => (body.dl_limit = v));
+    take('ul', parseKib(f.ul, 'Upload limit', p.ul_limit), (v) => (body.ul_limit = v));
+    take('ratio', parseRatio(f.ratio), (v) => (body.ratio_limit = v));
+    take('minutes', parseMinutes(f.minutes), (v) => (body.seed_time_limit = v));
+    if (ch('action')) body.share_action = (f.action || null) as ProfilePatch['share_action'];
+    if (errors.length) return setErrs(errors);
+    if (!Object.keys(body).length) return onDone(false);
+    setBusy(true);
     try {
-      await api('PATCH', `/api/profiles/${encodeURIComponent(p.id)}`, {
-        name,
-        download_dir: dir,
-        max_active_downloads: parseInt(max, 10) || 0,
-      });
-      setEdit(false);
-      reload();
-    } catch (e) {
-      setErr(errText(e));
+      await api('PATCH', `/api/profiles/${encodeURIComponent(p.id)}`, body);
+      onDone(true);
+    } catch (x) {
+      setErrs([errText(x)]);
+      setBusy(false);
     }
   };
+  return (
+    <Modal title={`Profile ${p.id}`} onClose={() => onDone(false)} testid="profile-editor" wide>
+      <form class="modal-body" onSubmit={save} noValidate>
+        <div class="field-row">
+          <label class="field">
+            Name
+            <input value={f.name} onInput={set('name')} data-testid="profile-name" />
+          </label>
+          <label class="field grow">
+            Download directory
+            <input class="mono" value={f.dir} onInput={set('dir')} data-testid="profile-dir" />
+          </label>
+          <label class="field">
+            <span>
+              Max active downloads <span class="muted">0 = unlimited</span>
+            </span>
+            <input inputMode="numeric" value={f.max} onInput={set('max')} data-testid="profile-max" />
+          </label>
+        </div>
+        <h3 class="sub">Speed limits <span class="muted">shared by all torrents of the profile</span></h3>
+        <div class="field-row">
+          <label class="field">
+            <span>
+              Download limit <span class="muted">KiB/s</span>
+            </span>
+            <input inputMode="decimal" value={f.dl} placeholder="unlimited" onInput={set('dl')} data-testid="profile-dl-limit" />
+          </label>
+          <label class="field">
+            <span>
+              Upload limit <span class="muted">KiB/s</span>
+            </span>
+            <input inputMode="decimal" value={f.ul} placeholder="unlimited" onInput={set('ul')} data-testid="profile-ul-limit" />
+          </label>
+        </div>
+        <p class="muted small">Empty or 0 = unlimited; otherwise at least 16 KiB/s.</p>
+        <h3 class="sub">Share limits</h3>
+        <div class="field-row">
+          <label class="field">
+            Ratio limit
+            <input inputMode="decimal" value={f.ratio} placeholder="inherited" onInput={set('ratio')} data-testid="profile-ratio" />
+          </label>
+          <label class="field">
+            <span>
+              Seeding time <span class="muted">minutes</span>
+            </span>
+            <input inputMode="numeric" value={f.minutes} placeholder="inherited" onInput={set('minutes')} data-testid="profile-minutes" />
+          </label>
+          <label class="field">
+            Then
+            <select value={f.action} onChange={set('action')} data-testid="profile-action">
+              <option value="">inherited action</option>
+              {SHARE_ACTIONS.map(([v, l]) => <option key={v} value={v}>{l}</option>)}
+            </select>
+          </label>
+        </div>
+        <p class="muted small">Empty: the global limit applies (Settings); -1: no limit for this profile. Torrents can set their own.</p>
+        {errs.length > 0 && (
+          <div class="form-error" role="alert" data-testid="profile-error">
+            {errs.map((x) => <p key={x}>{x}</p>)}
+          </div>
+        )}
+        <div class="modal-foot">
+          <button type="button" class="btn" onClick={() => onDone(false)}>Cancel</button>
+          <button type="submit" class="btn primary" disabled={busy} data-testid="save-profile">Save</button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+function ProfileRow({ p, reload }: { p: Profile; reload: () => void }) {
+  const [edit, setEdit] = useState(false);
+  const [err, setErr] = useState('');
   const remove = async () => {
     if (!window.confirm(`Delete profile ${p.id}? Only an empty profile can be deleted.`)) return;
     setErr('');
@@ -293,36 +413,30 @@ function ProfileRow({ p, reload }: { p: Profile; reload: () => void }) {
       setErr(errText(e));
     }
   };
-  if (!edit) {
-    return (
-      <>
-        <tr data-profile={p.id}>
-          <td data-label="Id"><code>{p.id}</code></td>
-          <td data-label="Name">{p.name}</td>
-          <td data-label="Directory" class="mono wrap">{p.download_dir}</td>
-          <td data-label="Max active" class="r">{p.max_active_downloads || 'unlimited'}</td>
-          <td class="r nowrap actions">
-            <button class="btn small" onClick={() => setEdit(true)} aria-label={'Edit profile ' + p.id}>Edit</button>{' '}
-            <button class="btn small danger" onClick={remove} aria-label={'Delete profile ' + p.id}>Delete</button>
-          </td>
-        </tr>
-        {err && <tr><td colSpan={5}><ErrorLine e={err} /></td></tr>}
-      </>
-    );
-  }
+  const limits = limitsSummary(p);
   return (
     <>
-      <tr class="editing">
+      <tr data-profile={p.id}>
         <td data-label="Id"><code>{p.id}</code></td>
-        <td data-label="Name"><input value={name} onInput={(e) => setName(e.currentTarget.value)} aria-label="Name" /></td>
-        <td data-label="Directory"><input class="mono" value={dir} onInput={(e) => setDir(e.currentTarget.value)} aria-label="Download directory" /></td>
-        <td data-label="Max active" class="r"><input class="num" type="number" min={0} value={max} onInput={(e) => setMax(e.currentTarget.value)} aria-label="Max active downloads" /></td>
+        <td data-label="Name">{p.name}</td>
+        <td data-label="Directory" class="mono wrap">{p.download_dir}</td>
+        <td data-label="Max active" class="r">{p.max_active_downloads || 'unlimited'}</td>
+        <td data-label="Limits" class="small" data-testid="profile-limits">{limits || <span class="muted">global</span>}</td>
         <td class="r nowrap actions">
-          <button class="btn small primary" onClick={save}>Save</button>{' '}
-          <button class="btn small" onClick={() => setEdit(false)}>Cancel</button>
+          <button class="btn small" onClick={() => setEdit(true)} aria-label={'Edit profile ' + p.id} data-testid={'edit-profile-' + p.id}>Edit</button>{' '}
+          <button class="btn small danger" onClick={remove} aria-label={'Delete profile ' + p.id}>Delete</button>
         </td>
       </tr>
-      {err && <tr><td colSpan={5}><ErrorLine e={err} /></td></tr>}
+      {err && <tr><td colSpan={6}><ErrorLine e={err} /></td></tr>}
+      {edit && (
+        <ProfileEditor
+          p={p}
+          onDone={(changed) => {
+            setEdit(false);
+            if (changed) reload();
+          }}
+        />
+      )}
     </>
   );
 }
@@ -383,7 +497,7 @@ function Profiles() {
       {list && (
         <table class="plain list">
           <thead>
-            <tr><th>Id</th><th>Name</th><th>Download directory</th><th class="r">Max active</th><th /></tr>
+            <tr><th>Id</th><th>Name</th><th>Download directory</th><th class="r">Max active</th><th>Limits</th><th /></tr>
           </thead>
           <tbody>
             {list.map((p) => <ProfileRow key={p.id} p={p} reload={reload} />)}
@@ -619,19 +733,21 @@ export function Admin() {
   const theme = useStore(app, (s) => s.theme);
   const admin = me.role === 'admin';
   const tabs: [string, string][] = [
-    ...(admin ? ([['/admin/users', 'Users'], ['/admin/profiles', 'Profiles']] as [string, string][]) : []),
+    ...(admin ? ([['/admin/users', 'Users'], ['/admin/profiles', 'Profiles'], ['/admin/settings', 'Settings']] as [string, string][]) : []),
     ['/settings/account', 'Account'],
     ['/settings/tokens', 'API tokens'],
   ];
   const page =
     path === '/admin/profiles' && admin
       ? 'profiles'
-      : path.startsWith('/admin') && admin
-        ? 'users'
-        : path === '/settings/account'
-          ? 'account'
-          : 'tokens';
-  const pagePath: Record<string, string> = { users: '/admin/users', profiles: '/admin/profiles', account: '/settings/account', tokens: '/settings/tokens' };
+      : path === '/admin/settings' && admin
+        ? 'settings'
+        : path.startsWith('/admin') && admin
+          ? 'users'
+          : path === '/settings/account'
+            ? 'account'
+            : 'tokens';
+  const pagePath: Record<string, string> = { users: '/admin/users', profiles: '/admin/profiles', settings: '/admin/settings', account: '/settings/account', tokens: '/settings/tokens' };
   return (
     <div class="admin">
       <header class="topbar">
@@ -659,7 +775,7 @@ export function Admin() {
           ))}
         </nav>
         <main class="admin-main">
-          {page === 'users' ? <Users /> : page === 'profiles' ? <Profiles /> : page === 'account' ? <Account /> : <Tokens />}
+          {page === 'users' ? <Users /> : page === 'profiles' ? <Profiles /> : page === 'settings' ? <SettingsPage /> : page === 'account' ? <Account /> : <Tokens />}
         </main>
       </div>
       <Toasts />

@@ -1,7 +1,7 @@
 // Phone layout: one card per torrent (virtualized like the table), a search field, and a
 // bottom action bar within thumb reach once something is selected; the less frequent actions
 // (force start, recheck, label, queue, move, copy) are in its "more" sheet.
-import { act, askLabel, askRemove, copyHash, copyMagnet, moveToProfile, openAdd, queueMove, writable } from '../actions';
+import { act, askLabel, askLimits, askRemove, copyHash, copyMagnet, moveToProfile, openAdd, queueMove, writable } from '../actions';
 import * as fmt from '../format';
 import { memo } from '../hooks';
 import { Icon } from '../icons';
@@ -126,6 +126,10 @@ export function MoreSheet() {
             <button role="menuitem" onClick={run(() => act('recheck', hashes))}><Icon n="recheck" /> Force recheck</button>
             <button role="menuitem" onClick={run(() => act('reannounce', hashes))}><Icon n="announce" /> Force reannounce</button>
             <button role="menuitem" onClick={run(askLabel)}><Icon n="tag" /> Labels…</button>
+            <div class="sheet-row two">
+              <button role="menuitem" onClick={run(() => askLimits('speed'))}><Icon n="gauge" /> Speed limits…</button>
+              <button role="menuitem" onClick={run(() => askLimits('share'))}><Icon n="ratio" /> Share limits…</button>
+            </div>
             <div class="sheet-row">
               <button role="menuitem" onClick={run(() => queueMove('top', hashes))} aria-label="Queue: top"><Icon n="top" /> Top</button>
               <button role="menuitem" onClick={run(() => queueMove('up', hashes))} aria-label="Queue: up"><Icon n="up" /> Up</button>

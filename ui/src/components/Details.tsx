@@ -11,6 +11,7 @@ import { app, rows, rowsStore, toast, useStore } from '../store';
 import type { Details, FileRow, PeerRow, Row } from '../types';
 import { labelsOf } from '../list';
 import { Modal } from './Dialogs';
+import { SpeedEditor } from './Limits';
 import { Chips, ProgressBar, Status, useWindow } from './Table';
 
 type Tab = 'general' | 'files' | 'peers' | 'trackers';
@@ -97,7 +98,16 @@ function General({ r }: { r: Row }) {
         {kv('Added', fmt.date(r.added_at))}
         {kv('Completed', fmt.date(r.completed_at) || '–')}
         {d?.source_url ? kv('Source', d.source_url) : null}
-        {kv('Share limits', <ShareEditor key={r.hash} r={r} />)}
+      </dl>
+      <dl class="limits">
+        <dt>Speed limits</dt>
+        <dd class="edit">
+          <SpeedEditor key={`${r.hash}:${r.dl_limit}:${r.ul_limit}`} r={r} />
+        </dd>
+        <dt>Share limits</dt>
+        <dd class="edit">
+          <ShareEditor key={r.hash} r={r} />
+        </dd>
       </dl>
     </div>
   );

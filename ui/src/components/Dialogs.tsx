@@ -273,7 +273,7 @@ export function HelpOverlay() {
             ))}
           </tbody>
         </table>
-        <p class="muted small">Right-click a row for labels, queue moves, copying its magnet link and moving it to another profile; right-click the table header (or use the columns button) to show, hide and reorder columns. Drag rows to reorder the queue while the table is sorted by #.</p>
+        <p class="muted small">Right-click a row for labels, speed and share limits, queue moves, copying its magnet link and moving it to another profile; right-click the table header (or use the columns button) to show, hide and reorder columns. Drag rows to reorder the queue while the table is sorted by #.</p>
       </div>
     </Modal>
   );

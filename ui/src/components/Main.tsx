@@ -9,6 +9,7 @@ import { CreateDialog } from './CreateDialog';
 import { Cards, MoreSheet } from './Cards';
 import { DetailsPane } from './Details';
 import { Footer } from './Footer';
+import { LimitsDialog } from './Limits';
 import { HelpOverlay, LabelDialog, RemoveDialog, Toasts, modalOpen } from './Dialogs';
 import { Sidebar } from './Sidebar';
 import { Table } from './Table';
@@ -22,7 +23,7 @@ function isTyping(t: EventTarget | null): boolean {
 
 function anyDialog(): boolean {
   const s = app.get();
-  return modalOpen() || s.addOpen || s.createOpen || s.removeOpen || s.labelOpen || s.helpOpen;
+  return modalOpen() || s.addOpen || s.createOpen || s.removeOpen || s.labelOpen || !!s.limitsOpen || s.helpOpen;
 }
 
 /** Moves the focus (and the selection) to row index `j` of the shown list. */
@@ -235,6 +236,7 @@ export function Main() {
       <CreateDialog />
       <RemoveDialog />
       <LabelDialog />
+      <LimitsDialog />
       <HelpOverlay />
       <Toasts />
       <div class="drop-hint">Drop .torrent files to add them</div>

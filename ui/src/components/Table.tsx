@@ -4,11 +4,12 @@
 // chooser) and hideable; the choice is stored per user on the server. Rows are reordered in
 // the queue by dragging while the table is sorted by #, or with Ctrl+↑/↓.
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { act, askLabel, askRemove, copyHash, copyMagnet, moveToProfile, openAdd, queueBlock, queueMove, writable } from '../actions';
+import { act, askLabel, askLimits, askRemove, copyHash, copyMagnet, moveToProfile, openAdd, queueBlock, queueMove, writable } from '../actions';
 import * as fmt from '../format';
 import { memo, useDismiss } from '../hooks';
 import { Icon } from '../icons';
 import { COLUMNS, COL_BY_ID, DEFAULT_HIDDEN, type Col, type ColId, type Sort, compute, computeRanks, labelsOf, ranks, seedingSecs, setShown, shown } from '../list';
+import { limitText } from '../limits';
 import { getPref, prefs, setPref } from '../prefs';
 import { app, canWrite, rows, rowsStore, useStore } from '../store';
 import { trackersOf } from '../trackers';
@@ -27,7 +28,7 @@ interface ColState {
 
 const DEFAULT_COLS: ColState = { hidden: DEFAULT_HIDDEN, widths: {}, order: [] };
 /** Columns added after column states began to record `known`. */
-const COLS_ADDED_LATER: ColId[] = ['availability'];
+const COLS_ADDED_LATER: ColId[] = ['availability', 'dl_limit', 'ul_limit'];
 
 /** The stored column state, cleaned of unknown ids. */
 function readCols(): ColState {
@@ -121,6 +122,10 @@ function cell(c: ColId, r: Row) {
       return <span title={(r.trackers || []).join(', ')}>{r.trackers?.[0] || ''}</span>;
     case 'save_dir':
       return <span title={r.save_dir}>{r.save_dir || ''}</span>;
+    case 'dl_limit':
+      return limitText(r.dl_limit, '');
+    case 'ul_limit':
+      return limitText(r.ul_limit, '');
   }
 }
 
@@ -232,6 +237,8 @@ export function RowMenu({ at, close }: { at: { x: number; y: number }; close: ()
         <>
           <hr />
           <button role="menuitem" onClick={run(askLabel)}><Icon n="tag" /> Labels…</button>
+          <button role="menuitem" onClick={run(() => askLimits('speed'))} data-testid="menu-speed-limits"><Icon n="gauge" /> Speed limits…</button>
+          <button role="menuitem" onClick={run(() => askLimits('share'))} data-testid="menu-share-limits"><Icon n="ratio" /> Share limits…</button>
           <button role="menuitem" onClick={run(() => queueMove('top', hashes))}><Icon n="top" /> Queue: top</button>
           <button role="menuitem" onClick={run(() => queueMove('up', hashes))}><Icon n="up" /> Queue: up</button>
           <button role="menuitem" onClick={run(() => queueMove('down', hashes))}><Icon n="down" /> Queue: down</button>
@@ -514,7 +521,7 @@ export function Table() {
     if (!h) return;
     e.preventDefault();
     if (!app.get().selected.has(h)) selectRow(h, { ctrlKey: false, metaKey: false, shiftKey: false });
-    setRowMenu({ x: Math.min(e.clientX, window.innerWidth - 220), y: Math.min(e.clientY, window.innerHeight - 470) });
+    setRowMenu({ x: Math.min(e.clientX, window.innerWidth - 220), y: Math.min(e.clientY, window.innerHeight - 530) });
   };
   // Queue reordering by dragging rows (sorted by #, ascending).
   const onRowDragStart = (e: DragEvent) => {

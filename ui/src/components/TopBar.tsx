@@ -4,6 +4,7 @@ import { markLeaving, switchProfile } from '../feed';
 import { useDismiss } from '../hooks';
 import { Icon } from '../icons';
 import { app, canWrite, navigate, toggleTheme, useStore } from '../store';
+import { AltSwitch } from './Limits';
 
 function ProfileSwitch() {
   const profiles = useStore(app, (s) => s.profiles);
@@ -77,6 +78,7 @@ function UserMenu() {
             <>
               <button role="menuitem" onClick={() => go('/admin/users')}>Users</button>
               <button role="menuitem" onClick={() => go('/admin/profiles')}>Profiles</button>
+              <button role="menuitem" onClick={() => go('/admin/settings')}>Settings</button>
             </>
           )}
           <button role="menuitem" onClick={() => go('/settings/account')}>Account and sessions</button>
@@ -176,6 +178,7 @@ export function TopBar({ phone }: { phone: boolean }) {
           />
         </label>
       )}
+      {!phone && <AltSwitch />}
       <ConnBadge />
       <button class="btn icon ghost" onClick={toggleTheme} data-tip="Toggle theme" aria-label="Toggle theme" data-testid="theme-toggle">
         <Icon n={theme === 'dark' ? 'sun' : 'moon'} />

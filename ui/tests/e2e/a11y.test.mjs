@@ -1,6 +1,7 @@
 // Accessibility with axe-core (pinned in package-lock, evaluated in the page): no serious or
 // critical violation on the login page, the main view, the Add dialog, the details tabs, the
-// remove dialog, the admin pages and the account page, in the dark and the light theme, on a
+// remove dialog, the label and limits dialogs, the admin pages (settings and the profile
+// editor too) and the account page, in the dark and the light theme, on a
 // desktop and a phone. Real daemon, real Chromium.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -91,11 +92,18 @@ for (const theme of ['dark', 'light']) {
       await page.waitForSelector('[data-testid=label-dialog]');
       await check(page, 'label dialog', found);
       await page.keyboard.press('Escape');
+      for (const kind of ['speed', 'share']) {
+        await page.click(`.tr[data-h="${hashes[0]}"] .c-name`, { button: 'right' });
+        await page.click(`[data-testid=menu-${kind}-limits]`);
+        await page.waitForSelector('[data-testid=limits-dialog]');
+        await check(page, `${kind} limits dialog`, found);
+        await page.keyboard.press('Escape');
+      }
       await page.keyboard.press('?');
       await page.waitForSelector('[data-testid=help-overlay]');
       await check(page, 'shortcuts', found);
       await page.keyboard.press('Escape');
-      for (const path of ['/admin/users', '/admin/profiles', '/settings/tokens', '/settings/account']) {
+      for (const path of ['/admin/users', '/admin/profiles', '/admin/settings', '/settings/tokens', '/settings/account']) {
         await page.goto(d.url + path);
         await page.waitForSelector('.admin-main section h2');
         await page.waitForLoadState('networkidle');
@@ -105,6 +113,11 @@ for (const theme of ['dark', 'light']) {
       await page.click('[data-testid=edit-viewer]');
       await page.waitForSelector('[data-testid=user-editor]');
       await check(page, 'user editor', found);
+      await page.keyboard.press('Escape');
+      await page.goto(d.url + '/admin/profiles');
+      await page.click('[data-testid=edit-profile-default]');
+      await page.waitForSelector('[data-testid=profile-editor]');
+      await check(page, 'profile editor', found);
       w.check();
     } finally {
       await ctx.close();

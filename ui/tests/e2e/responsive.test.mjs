@@ -68,7 +68,11 @@ for (const width of [360, 390]) {
       await uiLogin(p, d.url, 'admin', pw);
       await p.waitForSelector('.card');
       assert.deepEqual(await overflow(p, width), [], 'main view');
-      for (const path of ['/admin/users', '/admin/profiles', '/settings/tokens']) {
+      // With a selection, the action bar (six buttons and the counter) fits too.
+      await p.tap('.card');
+      await p.waitForSelector('.actionbar');
+      assert.deepEqual(await overflow(p, width), [], 'main view with a selection');
+      for (const path of ['/admin/users', '/admin/profiles', '/admin/settings', '/settings/tokens']) {
         await p.goto(d.url + path);
         await p.waitForSelector('.admin-main section h2');
         await p.waitForLoadState('networkidle');

@@ -1,0 +1,276 @@
+// The settings page (administrators): the run-time settings of `/api/settings`, edited as one
+// form with one Save. Each section reads its part of the settings into the form, shows its
+// fields, and turns the fields it changed into its part of the PATCH (checked first, with the
+// server's limits: nothing is sent while a field is wrong). More sections (engine settings:
+// listen port, DHT/PEX, peer limits…) are added to SECTIONS.
+import { useEffect, useState } from 'preact/hooks';
+import { loadSettings, saveSettings } from '../actions';
+import { errText } from '../api';
+import { SHARE_ACTIONS, kibText, numText, parseKib, parseMinutes, parseRatio, type Parsed, type ShareAction } from '../limits';
+import { app, useStore } from '../store';
+import type { Settings, SettingsPatch } from '../types';
+
+interface Form {
+  dl: string;
+  ul: string;
+  altDl: string;
+  altUl: string;
+  alt: boolean;
+  schedOn: boolean;
+  days: number[];
+  from: string;
+  to: string;
+  ratio: string;
+  minutes: string;
+  action: ShareAction;
+}
+
+type SetForm = (p: Partial<Form>) => void;
+
+interface Section {
+  id: string;
+  title: string;
+  /** This section's fields from the settings. */
+  read: (s: Settings) => Partial<Form>;
+  View: (p: { f: Form; set: SetForm }) => preact.JSX.Element;
+  /** Adds the changes of this section (form against the settings it was read from) to
+   * `patch`, or error sentences to `errors`. */
+  collect: (f: Form, was: Form, patch: SettingsPatch, errors: string[]) => void;
+}
+
+/** Reads a parsed field into `put` when it changed, or its error into `errors`. */
+function take<T>(changed: boolean, p: Parsed<T>, errors: string[], put: (v: T) => void) {
+  if (!changed) return;
+  if (p.ok) put(p.v);
+  else errors.push(p.error);
+}
+
+function Kib({ label, value, onInput, id }: { label: string; value: string; onInput: (v: string) => void; id: string }) {
+  return (
+    <label class="field">
+      <span>
+        {label} <span class="muted">KiB/s</span>
+      </span>
+      <input inputMode="decimal" value={value} placeholder="unlimited" onInput={(e) => onInput(e.currentTarget.value)} data-testid={id} />
+    </label>
+  );
+}
+
+const speed: Section = {
+  id: 'speed',
+  title: 'Speed limits',
+  read: (s) => ({
+    dl: kibText(s.speed.dl_limit),
+    ul: kibText(s.speed.ul_limit),
+    altDl: kibText(s.speed.alt_dl_limit),
+    altUl: kibText(s.speed.alt_ul_limit),
+    alt: !!s.speed.alt_enabled,
+  }),
+  View: ({ f, set }) => (
+    <>
+      <div class="field-row">
+        <Kib label="Download limit" value={f.dl} onInput={(v) => set({ dl: v })} id="set-dl" />
+        <Kib label="Upload limit" value={f.ul} onInput={(v) => set({ ul: v })} id="set-ul" />
+      </div>
+      <div class="field-row">
+        <Kib label="Alternative download limit" value={f.altDl} onInput={(v) => set({ altDl: v })} id="set-alt-dl" />
+        <Kib label="Alternative upload limit" value={f.altUl} onInput={(v) => set({ altUl: v })} id="set-alt-ul" />
+      </div>
+      <label class="check">
+        <input type="checkbox" checked={f.alt} onChange={(e) => set({ alt: e.currentTarget.checked })} data-testid="set-alt" />
+        Use the alternative limits now (the turtle switch in the top bar)
+      </label>
+      <p class="muted small">For all torrents together. Empty or 0 = unlimited; otherwise at least 16 KiB/s. Profiles and torrents can have limits of their own; the tightest one applies.</p>
+    </>
+  ),
+  collect: (f, was, patch, errors) => {
+    const sp: NonNullable<SettingsPatch['speed']> = {};
+    take(f.dl !== was.dl, parseKib(f.dl, 'Download limit'), errors, (v) => (sp.dl_limit = v));
+    take(f.ul !== was.ul, parseKib(f.ul, 'Upload limit'), errors, (v) => (sp.ul_limit = v));
+    take(f.altDl !== was.altDl, parseKib(f.altDl, 'Alternative download limit'), errors, (v) => (sp.alt_dl_limit = v));
+    take(f.altUl !== was.altUl, parseKib(f.altUl, 'Alternative upload limit'), errors, (v) => (sp.alt_ul_limit = v));
+    if (f.alt !== was.alt) sp.alt_enabled = f.alt;
+    if (Object.keys(sp).length) patch.speed = { ...patch.speed, ...sp };
+  },
+};
+
+const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+const DAY_NAMES = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
+const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+const schedule: Section = {
+  id: 'schedule',
+  title: 'Alternative speed schedule',
+  read: (s) => {
+    const sc = s.speed.schedule;
+    return { schedOn: !!sc?.enabled, days: [...(sc?.days ?? [0, 1, 2, 3, 4, 5, 6])].sort(), from: sc?.from || '08:00', to: sc?.to || '20:00' };
+  },
+  View: ({ f, set }) => (
+    <>
+      <label class="check">
+        <input type="checkbox" checked={f.schedOn} onChange={(e) => set({ schedOn: e.currentTarget.checked })} data-testid="set-sched" />
+        Switch to the alternative limits on a schedule
+      </label>
+      <div class="days" role="group" aria-label="Days the window starts on">
+        {DAYS.map((d, i) => {
+          const on = f.days.includes(i);
+          return (
+            <button
+              type="button"
+              key={d}
+              class={'day' + (on ? ' on' : '')}
+              aria-pressed={on}
+              title={DAY_NAMES[i]}
+              onClick={() => set({ days: on ? f.days.filter((x) => x !== i) : [...f.days, i].sort() })}
+              data-testid={'set-day-' + i}
+            >
+              {d}
+            </button>
+          );
+        })}
+      </div>
+      <div class="field-row">
+        <label class="field">
+          From
+          <input type="time" value={f.from} onInput={(e) => set({ from: e.currentTarget.value })} data-testid="set-from" />
+        </label>
+        <label class="field">
+          To
+          <input type="time" value={f.to} onInput={(e) => set({ to: e.currentTarget.value })} data-testid="set-to" />
+        </label>
+      </div>
+      <p class="muted small">In the server's local time. The alternative limits go on when the window starts and off when it ends; a window that ends before it starts runs past midnight, equal times cover the whole day.</p>
+    </>
+  ),
+  collect: (f, was, patch, errors) => {
+    const same = f.schedOn === was.schedOn && f.from === was.from && f.to === was.to && f.days.join() === was.days.join();
+    if (same) return;
+    if (!HHMM.test(f.from)) errors.push('Schedule: the start time must be HH:MM.');
+    if (!HHMM.test(f.to)) errors.push('Schedule: the end time must be HH:MM.');
+    if (f.schedOn && !f.days.length) errors.push('Schedule: choose at least one day.');
+    patch.speed = { ...patch.speed, schedule: { enabled: f.schedOn, days: f.days, from: f.from, to: f.to } };
+  },
+};
+
+const share: Section = {
+  id: 'share',
+  title: 'Share limits',
+  // Globally there is nothing to inherit: null and -1 both mean none, shown empty.
+  read: (s) => ({
+    ratio: s.share.ratio_limit === -1 ? '' : numText(s.share.ratio_limit),
+    minutes: s.share.seed_time_limit === -1 ? '' : numText(s.share.seed_time_limit),
+    action: s.share.share_action || 'pause',
+  }),
+  View: ({ f, set }) => (
+    <>
+      <div class="field-row">
+        <label class="field">
+          Ratio limit
+          <input inputMode="decimal" value={f.ratio} placeholder="none" onInput={(e) => set({ ratio: e.currentTarget.value })} data-testid="set-ratio" />
+        </label>
+        <label class="field">
+          <span>
+            Seeding time <span class="muted">minutes</span>
+          </span>
+          <input inputMode="numeric" value={f.minutes} placeholder="none" onInput={(e) => set({ minutes: e.currentTarget.value })} data-testid="set-minutes" />
+        </label>
+        <label class="field">
+          Then
+          <select value={f.action} onChange={(e) => set({ action: e.currentTarget.value as ShareAction })} data-testid="set-action">
+            {SHARE_ACTIONS.map(([v, l]) => <option key={v} value={v}>{l}</option>)}
+          </select>
+        </label>
+      </div>
+      <p class="muted small">When a finished torrent reaches the ratio or has seeded that long. Empty = no limit. Profiles and torrents can set their own.</p>
+    </>
+  ),
+  collect: (f, was, patch, errors) => {
+    const sh: NonNullable<SettingsPatch['share']> = {};
+    take(f.ratio !== was.ratio, parseRatio(f.ratio), errors, (v) => (sh.ratio_limit = v));
+    take(f.minutes !== was.minutes, parseMinutes(f.minutes), errors, (v) => (sh.seed_time_limit = v));
+    if (f.action !== was.action) sh.share_action = f.action;
+    if (Object.keys(sh).length) patch.share = sh;
+  },
+};
+
+const SECTIONS: Section[] = [speed, schedule, share];
+
+function read(s: Settings): Form {
+  return Object.assign({}, ...SECTIONS.map((x) => x.read(s))) as Form;
+}
+
+export function SettingsPage() {
+  const [was, setWas] = useState<Form | null>(null);
+  const [f, setF] = useState<Form | null>(null);
+  const [errors, setErrors] = useState<string[]>([]);
+  const [msg, setMsg] = useState('');
+  const [busy, setBusy] = useState(false);
+  const liveAlt = useStore(app, (s) => s.stats?.limits.alt_enabled);
+  const load = (s: Settings) => {
+    const r = read(s);
+    setWas(r);
+    setF(r);
+  };
+  useEffect(() => {
+    loadSettings().then(load, (e) => setErrors([errText(e)]));
+  }, []);
+  // The switch also moves from the top bar and the schedule: follow it unless changed here.
+  useEffect(() => {
+    if (liveAlt === undefined || !was || !f || was.alt === liveAlt || f.alt !== was.alt) return;
+    setWas({ ...was, alt: liveAlt });
+    setF({ ...f, alt: liveAlt });
+  }, [liveAlt]);
+  if (!f || !was) {
+    return (
+      <section>
+        <h2>Settings</h2>
+        {errors.length ? <div class="form-error" role="alert">{errors.join(' ')}</div> : <p class="muted">Loading…</p>}
+      </section>
+    );
+  }
+  const set: SetForm = (p) => {
+    setF({ ...f, ...p });
+    setMsg('');
+    setErrors([]);
+  };
+  const save = async (e: Event) => {
+    e.preventDefault();
+    const patch: SettingsPatch = {};
+    const errs: string[] = [];
+    for (const s of SECTIONS) s.collect(f, was, patch, errs);
+    setMsg('');
+    if (errs.length) return setErrors(errs);
+    if (!Object.keys(patch).length) return setMsg('Nothing changed.');
+    setBusy(true);
+    try {
+      load(await saveSettings(patch));
+      setErrors([]);
+      setMsg('Saved.');
+    } catch (x) {
+      setErrors([errText(x)]);
+    }
+    setBusy(false);
+  };
+  return (
+    <section>
+      <h2>Settings</h2>
+      <form class="settings" onSubmit={save} data-testid="settings-form" noValidate>
+        {SECTIONS.map((s) => (
+          <fieldset key={s.id} class="card-form" data-section={s.id}>
+            <legend>{s.title}</legend>
+            <s.View f={f} set={set} />
+          </fieldset>
+        ))}
+        {errors.length > 0 && (
+          <div class="form-error" role="alert" data-testid="settings-error">
+            {errors.map((x) => <p key={x}>{x}</p>)}
+          </div>
+        )}
+        <div class="settings-foot">
+          <button type="submit" class="btn primary" disabled={busy} data-testid="settings-save">Save</button>
+          {msg && <span class="ok" role="status" data-testid="settings-saved">{msg}</span>}
+        </div>
+      </form>
+    </section>
+  );
+}
