@@ -272,3 +272,202 @@ fn unpack(archive: &Path, stage: &Path) -> Result<Manifest, BackupError> {
         (_, false) => Err(not_backup("no database".into())),
     }
 }
+
+/// The key of the backup schedule in the `settings` table.
+pub const SCHEDULE_KEY: &str = "backup";
+/// Where the schedule's last run is recorded (same table).
+const STATUS_KEY: &str = "backup_status";
+/// Backups kept at most.
+pub const KEEP_MAX: u32 = 365;
+const FILE_PREFIX: &str = "pytorrentd-backup-";
+
+/// Daily backups to a folder (README "Backup and restore").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Schedule {
+    #[serde(default)]
+    pub enabled: bool,
+    /// An absolute, existing, writable folder.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub dir: Option<PathBuf>,
+    /// Backups kept in `dir` (the oldest go), 1 to 365.
+    #[serde(default = "default_keep")]
+    pub keep: u32,
+}
+
+fn default_keep() -> u32 {
+    7
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule {
+            enabled: false,
+            dir: None,
+            keep: default_keep(),
+        }
+    }
+}
+
+/// A change of the schedule: absent fields stay; `dir: null` clears it.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleChange {
+    pub enabled: Option<bool>,
+    #[serde(default, deserialize_with = "crate::engine::share::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub dir: Option<Option<PathBuf>>,
+    #[schema(minimum = 1, maximum = 365)]
+    pub keep: Option<u32>,
+}
+
+/// The last scheduled (or "now") backup.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Status {
+    pub last_at: Option<DateTime<Utc>>,
+    pub last_file: Option<String>,
+    pub last_error: Option<String>,
+}
+
+impl ScheduleChange {
+    pub fn is_empty(&self) -> bool {
+        self.enabled.is_none() && self.dir.is_none() && self.keep.is_none()
+    }
+
+    /// Checks every value, then applies them to `to`.
+    pub fn apply(&self, to: &mut Schedule) -> Result<(), BackupError> {
+        let mut n = to.clone();
+        if let Some(k) = self.keep {
+            if !(1..=KEEP_MAX).contains(&k) {
+                return Err(BackupError::Refused(format!(
+                    "keep must be 1 to {KEEP_MAX} backups (got {k})"
+                )));
+            }
+            n.keep = k;
+        }
+        if let Some(d) = &self.dir {
+            if let Some(d) = d {
+                crate::engine::check_profile_dir(d)
+                    .map_err(|e| BackupError::Refused(format!("backup folder: {e}")))?;
+            }
+            n.dir = d.clone();
+        }
+        if let Some(e) = self.enabled {
+            n.enabled = e;
+        }
+        if n.enabled && n.dir.is_none() {
+            return Err(BackupError::Refused(
+                "daily backups need a folder (dir)".into(),
+            ));
+        }
+        *to = n;
+        Ok(())
+    }
+}
+
+pub fn schedule(store: &Store) -> Result<Schedule, StoreError> {
+    Ok(store
+        .get_json(crate::store::Table::Settings, SCHEDULE_KEY)?
+        .unwrap_or_default())
+}
+
+pub fn status(store: &Store) -> Result<Status, StoreError> {
+    Ok(store
+        .get_json(crate::store::Table::Settings, STATUS_KEY)?
+        .unwrap_or_default())
+}
+
+pub fn set_schedule(store: &Store, change: &ScheduleChange) -> Result<Schedule, BackupError> {
+    let mut s = schedule(store)?;
+    change.apply(&mut s)?;
+    store.write(|tx| tx.put(crate::store::Table::Settings, SCHEDULE_KEY, &s))?;
+    Ok(s)
+}
+
+/// Writes one backup into the schedule's folder and keeps the newest `keep` there;
+/// records the outcome.
+pub fn run_now(state: &crate::state::AppState) -> Result<Status, BackupError> {
+    let s = schedule(&state.store)?;
+    let dir = s
+        .dir
+        .clone()
+        .ok_or_else(|| BackupError::Refused("no backup folder is set".into()))?;
+    let now = Utc::now();
+    let name = format!("{FILE_PREFIX}{}.tar.gz", now.format("%Y%m%d-%H%M%S%.3f"));
+    let r = write_file(
+        &state.store,
+        &state.engine.resume_bitfields(),
+        &state.config.data_dir,
+        &dir.join(&name),
+    );
+    let status = match &r {
+        Ok(_) => {
+            prune(&dir, s.keep);
+            tracing::info!(file = %dir.join(&name).display(), "backup written");
+            Status {
+                last_at: Some(now),
+                last_file: Some(name),
+                last_error: None,
+            }
+        }
+        Err(e) => {
+            tracing::warn!("scheduled backup failed: {e}");
+            Status {
+                last_at: Some(now),
+                last_file: None,
+                last_error: Some(e.to_string()),
+            }
+        }
+    };
+    state
+        .store
+        .write(|tx| tx.put(crate::store::Table::Settings, STATUS_KEY, &status))?;
+    r.map(|_| status)
+}
+
+/// Deletes all but the newest `keep` backups this schedule wrote in `dir` (its own file
+/// names only; nothing else in the folder is touched).
+fn prune(dir: &Path, keep: u32) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut ours: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(FILE_PREFIX) && n.ends_with(".tar.gz"))
+        })
+        .collect();
+    ours.sort();
+    let extra = ours.len().saturating_sub(keep as usize);
+    for p in ours.into_iter().take(extra) {
+        if let Err(e) = std::fs::remove_file(&p) {
+            tracing::warn!(file = %p.display(), "removing an old backup: {e}");
+        }
+    }
+}
+
+/// Runs the daily backup: checked every 30 s, a backup is due when the last is a day old.
+pub fn spawn_schedule(state: crate::state::AppState) {
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        loop {
+            let due = match (schedule(&state.store), status(&state.store)) {
+                (Ok(s), Ok(st)) => {
+                    s.enabled
+                        && st
+                            .last_at
+                            .is_none_or(|t| Utc::now() - t >= chrono::Duration::hours(24))
+                }
+                _ => false,
+            };
+            if due {
+                let st = state.clone();
+                let _ = tokio::task::spawn_blocking(move || run_now(&st)).await;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        }
+    });
+}

@@ -68,6 +68,7 @@ pub async fn serve(config: Config, opts: StartOptions) -> Result<(), DaemonError
         .map_err(|source| DaemonError::Listen { addr, source })?;
     let control =
         crate::control::serve(&config.data_dir, state.clone()).map_err(DaemonError::Control)?;
+    crate::backup::spawn_schedule(state.clone());
     info!(
         version = env!("CARGO_PKG_VERSION"),
         listen = %addr,

@@ -18,6 +18,7 @@ pub mod share;
 pub mod space;
 pub mod speed;
 pub mod trackers;
+pub(crate) use add::check_profile_dir;
 pub use trackers::{TrackerRow, TrackerStatus};
 mod storage;
 pub mod validate;

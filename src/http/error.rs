@@ -283,6 +283,17 @@ impl From<LimitError> for ApiError {
     }
 }
 
+impl From<crate::backup::BackupError> for ApiError {
+    fn from(e: crate::backup::BackupError) -> Self {
+        use crate::backup::BackupError as B;
+        match e {
+            B::Refused(m) => Self::new(ErrorCode::InvalidInput, m),
+            B::Store(s) => s.into(),
+            io @ B::Io { .. } => Self::internal(io.to_string()),
+        }
+    }
+}
+
 /// Storage faults are not the caller's fault and not a bug either: a full data disk is 507
 /// `insufficient_storage`, any other I/O failure of the database 503 `storage_unavailable`,
 /// both with `Retry-After` because the same request succeeds once the disk recovers (the

@@ -133,6 +133,7 @@ async fn stats(State(st): State<AppState>, id: Identity) -> Json<Stats> {
         profiles::get_settings,
         profiles::update_settings,
         files::backup,
+        profiles::backup_now,
     ),
     components(schemas(
         error::ErrorBody,
@@ -224,7 +225,7 @@ fn api_router() -> Router<AppState> {
             "/settings",
             get(profiles::get_settings).patch(profiles::update_settings),
         )
-        .route("/backup", get(files::backup))
+        .route("/backup", get(files::backup).post(profiles::backup_now))
         .route("/creations", get(files::list_creations))
         .route(
             "/creations/{cid}",

@@ -119,6 +119,10 @@ pub struct SettingsView {
     pub engine: crate::engine::options::EngineSettings,
     /// Names of the engine settings that changed and apply after a restart of the daemon.
     pub restart_needed: Vec<String>,
+    /// Daily backups to a folder (README "Backup and restore").
+    pub backup: crate::backup::Schedule,
+    /// The last scheduled or "now" backup.
+    pub backup_status: crate::backup::Status,
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
@@ -133,10 +137,15 @@ pub struct SettingsPatch {
     /// Changes of the engine settings (absent fields stay as they are).
     #[serde(default, deserialize_with = "super::extract::object_only")]
     pub engine: crate::engine::options::EngineChange,
+    /// Changes of the backup schedule (absent fields stay as they are).
+    #[serde(default, deserialize_with = "super::extract::object_only")]
+    pub backup: crate::backup::ScheduleChange,
 }
 
-fn settings_view(st: &AppState) -> SettingsView {
-    SettingsView {
+fn settings_view(st: &AppState) -> Result<SettingsView, ApiError> {
+    Ok(SettingsView {
+        backup: crate::backup::schedule(&st.store)?,
+        backup_status: crate::backup::status(&st.store)?,
         share: st.engine.share_settings(),
         speed: st.engine.speed_settings(),
         engine: st.engine.engine_settings(),
@@ -146,7 +155,7 @@ fn settings_view(st: &AppState) -> SettingsView {
             .into_iter()
             .map(String::from)
             .collect(),
-    }
+    })
 }
 
 #[utoipa::path(get, path = "/api/settings", tag = "settings", operation_id = "get_settings",
@@ -156,7 +165,7 @@ pub async fn get_settings(
     id: Identity,
 ) -> Result<Json<SettingsView>, ApiError> {
     id.require_admin()?;
-    Ok(Json(settings_view(&st)))
+    Ok(Json(settings_view(&st)?))
 }
 
 #[utoipa::path(patch, path = "/api/settings", tag = "settings", operation_id = "update_settings",
@@ -173,6 +182,7 @@ pub async fn update_settings(
         .apply(&mut st.engine.share_settings())
         .and_then(|()| p.speed.apply(&mut st.engine.speed_settings()))
         .and_then(|()| p.engine.apply(&mut st.engine.engine_settings()))?;
+    p.backup.apply(&mut crate::backup::schedule(&st.store)?)?;
     if !p.share.is_empty() {
         st.engine.set_share_settings(&p.share)?;
     }
@@ -182,5 +192,22 @@ pub async fn update_settings(
     if !p.engine.is_empty() {
         st.engine.set_engine_settings(&p.engine)?;
     }
-    Ok(Json(settings_view(&st)))
+    if !p.backup.is_empty() {
+        crate::backup::set_schedule(&st.store, &p.backup)?;
+    }
+    Ok(Json(settings_view(&st)?))
+}
+
+#[utoipa::path(post, path = "/api/backup", tag = "settings", operation_id = "backup_now",
+    responses((status = 200, body = crate::backup::Status, description = "a backup was written to the schedule's folder"), (status = 400, description = "no backup folder is set"), (status = 403, description = "administrators only")))]
+pub async fn backup_now(
+    State(st): State<AppState>,
+    id: Identity,
+) -> Result<Json<crate::backup::Status>, ApiError> {
+    id.require_admin()?;
+    let s2 = st.clone();
+    let r = tokio::task::spawn_blocking(move || crate::backup::run_now(&s2))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+    Ok(Json(r))
 }

@@ -227,3 +227,76 @@ async fn a_backup_taken_while_downloading_restores_everything() {
         rehash.join("\n")
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn daily_backups_go_to_a_folder_and_the_oldest_are_removed() {
+    let tmp = tempdir("backup-schedule");
+    let root = tmp.path();
+    let d = Daemon::start(root).await;
+    let dir = root.join("backups");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("notes.txt"), b"not ours").unwrap();
+    for bad in [
+        json!({"enabled": true}),
+        json!({"dir": "relative/path"}),
+        json!({"dir": root.join("missing")}),
+        json!({"dir": dir, "keep": 0}),
+    ] {
+        let r = d
+            .patch_json("/api/settings", &json!({ "backup": bad }))
+            .await;
+        assert_error(&format!("backup {bad}"), &r, 400, "invalid_input");
+    }
+    let (st, s) = d
+        .patch_json(
+            "/api/settings",
+            &json!({"backup": {"enabled": true, "dir": dir, "keep": 2}}),
+        )
+        .await;
+    assert_eq!(st, 200, "{s}");
+    assert_eq!(s["backup"]["keep"], 2, "{s}");
+    let ours = || -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("pytorrentd-backup-") && n.ends_with(".tar.gz"))
+            .collect();
+        v.sort();
+        v
+    };
+    // Never run: the schedule's next check (every 30 s) writes one.
+    wait_for(45, "the first daily backup", async || {
+        if ours().len() == 1 {
+            Ok(())
+        } else {
+            Err(format!("{:?}", ours()))
+        }
+    })
+    .await;
+    // Two more by hand: two are kept, the oldest goes, other files stay.
+    for _ in 0..2 {
+        let (st, b) = d.post_empty("/api/backup").await;
+        assert_eq!(st, 200, "{b}");
+    }
+    let kept = ours();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(dir.join("notes.txt").exists());
+    let (_, s) = d.get("/api/settings").await;
+    assert_eq!(s["backup_status"]["last_file"], json!(kept[1]), "{s}");
+    assert!(s["backup_status"]["last_error"].is_null(), "{s}");
+    // Each is a backup the restore takes.
+    let out = run(
+        root,
+        &[
+            "restore",
+            dir.join(&kept[1]).to_str().unwrap(),
+            "--data-dir",
+            root.join("restored").to_str().unwrap(),
+        ],
+        &[],
+        60.0,
+    )
+    .await;
+    assert_eq!(out.code, Some(0), "{out}");
+}
