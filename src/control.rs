@@ -344,6 +344,19 @@ pub enum Request {
 }
 
 impl Request {
+    /// The audit log's (action, target) of a request that changes something.
+    fn audit(&self) -> Option<(String, Option<String>)> {
+        if self.is_read_only() {
+            return None;
+        }
+        let v = serde_json::to_value(self).ok()?;
+        let cmd = v.get("cmd")?.as_str()?.to_owned();
+        let target = ["name", "id"]
+            .iter()
+            .find_map(|k| v.get(*k).and_then(|x| x.as_str()).map(str::to_owned));
+        Some((cmd, target))
+    }
+
     /// Requests that only read (served offline from a read-only view of the database).
     pub fn is_read_only(&self) -> bool {
         matches!(
@@ -739,10 +752,17 @@ async fn handle(stream: UnixStream, state: &AppState) -> std::io::Result<()> {
         .await?;
     let resp = match serde_json::from_str::<Request>(&line) {
         Ok(req) => {
+            let audit = req.audit();
             // Password hashing and store writes block: keep them off the async workers.
-            let state = state.clone();
-            match tokio::task::spawn_blocking(move || execute_online(&state, req)).await {
-                Ok(Ok(v)) => Response::Ok(v),
+            let state2 = state.clone();
+            match tokio::task::spawn_blocking(move || execute_online(&state2, req)).await {
+                Ok(Ok(v)) => {
+                    if let Some((action, target)) = audit {
+                        let e = crate::audit::entry(None, None, action, target, None, "cli");
+                        crate::audit::record(&state.store, e);
+                    }
+                    Response::Ok(v)
+                }
                 Ok(Err(e)) => {
                     if matches!(
                         e,

@@ -69,6 +69,7 @@ pub async fn serve(config: Config, opts: StartOptions) -> Result<(), DaemonError
     let control =
         crate::control::serve(&config.data_dir, state.clone()).map_err(DaemonError::Control)?;
     crate::backup::spawn_schedule(state.clone());
+    crate::audit::spawn_prune(state.store.clone());
     info!(
         version = env!("CARGO_PKG_VERSION"),
         listen = %addr,

@@ -6,6 +6,7 @@
 #![recursion_limit = "256"]
 
 pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod cli;

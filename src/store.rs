@@ -38,6 +38,8 @@ const PREFERENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("preferen
 const LABELS: TableDefinition<&str, &[u8]> = TableDefinition::new("labels");
 /// Settings changed at run time (`GET/PATCH /api/settings`), one JSON value per key.
 const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings");
+/// Who did what, from where, when (`audit.rs`), by a key that sorts by time.
+const AUDIT: TableDefinition<&str, &[u8]> = TableDefinition::new("audit");
 /// Records set aside at start because they did not decode, by `table/key`.
 const QUARANTINE: TableDefinition<&str, &[u8]> = TableDefinition::new("quarantine");
 
@@ -59,6 +61,7 @@ pub enum Table {
     Preferences,
     Labels,
     Settings,
+    Audit,
 }
 
 impl Table {
@@ -70,6 +73,7 @@ impl Table {
             Table::Preferences => PREFERENCES,
             Table::Labels => LABELS,
             Table::Settings => SETTINGS,
+            Table::Audit => AUDIT,
         }
     }
     fn name(self) -> &'static str {
@@ -80,6 +84,7 @@ impl Table {
             Table::Preferences => "preferences",
             Table::Labels => "labels",
             Table::Settings => "settings",
+            Table::Audit => "audit",
         }
     }
 }
@@ -642,7 +647,8 @@ impl Store {
     /// table, read in one read transaction, so a write in between is either all in or all
     /// out). Returns the number of records copied. Used by backups while the daemon runs.
     pub fn copy_to(&self, dest: &Path) -> Result<u64> {
-        const BYTES: [TableDefinition<&str, &[u8]>; 10] = [
+        const BYTES: [TableDefinition<&str, &[u8]>; 11] = [
+            AUDIT,
             PROFILES,
             TORRENTS,
             TORRENT_FILES,
@@ -806,7 +812,8 @@ impl Store {
                 && tx.open_table(TOKEN_HASHES).is_ok()
                 && tx.open_table(PREFERENCES).is_ok()
                 && tx.open_table(LABELS).is_ok()
-                && tx.open_table(SETTINGS).is_ok();
+                && tx.open_table(SETTINGS).is_ok()
+                && tx.open_table(AUDIT).is_ok();
             Ok(all_tables)
         })?;
         if current {
@@ -828,6 +835,7 @@ impl Store {
                 tx.open_table(PREFERENCES)?;
                 tx.open_table(LABELS)?;
                 tx.open_table(SETTINGS)?;
+                tx.open_table(AUDIT)?;
                 meta.insert("schema_version", SCHEMA_VERSION.to_string().as_str())?;
             }
             Ok(())
@@ -1018,6 +1026,49 @@ impl Store {
         self.with_db(|db| {
             let tx = db.begin_read()?;
             collect(&tx.open_table(t.def())?, t.name())
+        })
+    }
+
+    /// Up to `limit` raw values of a table with keys below `before` (all keys when `None`),
+    /// newest key first, that `keep` accepts; and the key to continue from when more remain.
+    pub fn page_back(
+        &self,
+        t: Table,
+        before: Option<&str>,
+        limit: usize,
+        keep: impl Fn(&[u8]) -> bool,
+    ) -> Result<(Vec<(String, Vec<u8>)>, Option<String>)> {
+        self.with_db(|db| {
+            let tx = db.begin_read()?;
+            let table = tx.open_table(t.def())?;
+            let range = match before {
+                Some(b) => table.range::<&str>(..b)?,
+                None => table.range::<&str>(..)?,
+            };
+            let mut out = Vec::new();
+            for row in range.rev() {
+                let (k, v) = row?;
+                if !keep(v.value()) {
+                    continue;
+                }
+                if out.len() == limit {
+                    let next = out.last().map(|(k, _): &(String, Vec<u8>)| k.clone());
+                    return Ok((out, next));
+                }
+                out.push((k.value().to_owned(), v.value().to_vec()));
+            }
+            Ok((out, None))
+        })
+    }
+
+    /// Deletes the entries of a table with keys below `before`; returns how many.
+    pub fn delete_before(&self, t: Table, before: &str) -> Result<u64> {
+        self.with_write(|tx| {
+            let mut table = tx.open_table(t.def())?;
+            let n = table
+                .extract_from_if::<&str, _>(..before, |_, _| true)?
+                .count() as u64;
+            Ok(n)
         })
     }
 

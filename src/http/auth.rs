@@ -87,7 +87,7 @@ pub async fn login(
             ),
         ));
     }
-    let user = password_login(&st, peer, &headers, req.username, req.password).await?;
+    let user = password_login(&st, peer, &headers, req.username, req.password, "api").await?;
     let token = start_session(&st, &user, peer, &headers)?;
     let mut resp = Json(LoginResponse {
         username: user.username.clone(),
@@ -111,6 +111,7 @@ pub(crate) async fn password_login(
     headers: &HeaderMap,
     username: String,
     password: String,
+    via: &str,
 ) -> Result<users::UserRecord, ApiError> {
     let cfg = &st.config;
     let ip = client_ip(cfg, Some(peer), headers).unwrap_or(peer.ip());
@@ -163,6 +164,16 @@ pub(crate) async fn password_login(
             } else {
                 tracing::info!(%ip, "login failed");
             }
+            // The name tried, shortened and without control characters (it is not trusted).
+            let tried: String = username
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(64)
+                .collect();
+            crate::audit::record(
+                &st.store,
+                crate::audit::entry(None, Some(ip), "login_failed", Some(tried), None, via),
+            );
             return Err(ApiError::unauthorized("wrong username or password"));
         }
     };
@@ -170,6 +181,10 @@ pub(crate) async fn password_login(
     st.metrics
         .logins_ok
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    crate::audit::record(
+        &st.store,
+        crate::audit::entry(Some(&user.username), Some(ip), "login", None, None, via),
+    );
     Ok(user)
 }
 

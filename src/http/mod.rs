@@ -1,6 +1,7 @@
 //! The HTTP surface: router, security headers, JSON fallbacks, OpenAPI and the embedded UI.
 //! Handlers stay thin: extract, check permission, call the engine, serialize.
 
+mod audit;
 pub mod auth;
 mod conventions;
 mod error;
@@ -133,6 +134,7 @@ async fn stats(State(st): State<AppState>, id: Identity) -> Json<Stats> {
         profiles::get_settings,
         profiles::update_settings,
         files::backup,
+        audit::list,
         profiles::backup_now,
     ),
     components(schemas(
@@ -167,7 +169,7 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-fn api_router() -> Router<AppState> {
+fn api_router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
@@ -232,7 +234,13 @@ fn api_router() -> Router<AppState> {
             get(files::get_creation).delete(files::cancel_creation),
         )
         .route("/torrents/{hash}/{action}", post(torrents::action))
+        .route("/audit", get(audit::list))
         .merge(qbit::router())
+        // Every route, the qBittorrent API's too: what changes is in the audit log.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::layer,
+        ))
         .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }
@@ -407,7 +415,7 @@ async fn head_limits(
 /// around these by the composition root (`crate::app`), inside [`outer_layers`].
 pub fn routes(state: &AppState) -> Router<AppState> {
     let guarded = Router::new()
-        .nest("/api", api_router())
+        .nest("/api", api_router(state))
         .route("/logout", get(auth::logout).post(auth::logout))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

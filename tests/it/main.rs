@@ -9,6 +9,7 @@ mod faults;
 mod files;
 mod util;
 
+mod audit;
 mod backup;
 mod bad_input;
 mod cli;

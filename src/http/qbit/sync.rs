@@ -35,7 +35,9 @@ pub(super) async fn login(st: &AppState, call: Call) -> Result<Answer, ApiError>
         .ok_or_else(|| ApiError::internal("login without a peer address"))?;
     let user = call.get("username").unwrap_or("").to_owned();
     let pass = call.get("password").unwrap_or("").to_owned();
-    match crate::http::auth::password_login(st, peer, &call.headers, user, pass).await {
+    match crate::http::auth::password_login(st, peer, &call.headers, user, pass, "qbittorrent")
+        .await
+    {
         Ok(user) => {
             let token = crate::http::auth::start_session(st, &user, peer, &call.headers)?;
             let cookie = crate::http::auth::cookie_header(
