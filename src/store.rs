@@ -52,6 +52,9 @@ const REOPEN_BACKOFF: Duration = Duration::from_secs(1);
 /// How often the health check may probe a store whose writes failed.
 const PROBE_INTERVAL: Duration = Duration::from_secs(2);
 
+/// Rows of a table (key, raw value) and the key to continue from (`Store::page_back`).
+pub type Page = (Vec<(String, Vec<u8>)>, Option<String>);
+
 /// The JSON tables owned by other modules (auth), addressed generically.
 #[derive(Debug, Clone, Copy)]
 pub enum Table {
@@ -1037,7 +1040,7 @@ impl Store {
         before: Option<&str>,
         limit: usize,
         keep: impl Fn(&[u8]) -> bool,
-    ) -> Result<(Vec<(String, Vec<u8>)>, Option<String>)> {
+    ) -> Result<Page> {
         self.with_db(|db| {
             let tx = db.begin_read()?;
             let table = tx.open_table(t.def())?;

@@ -207,7 +207,7 @@ fn qbit(call: &str, f: &Fields) -> Option<(String, Option<String>, Option<String
     })
 }
 
-fn header<'a>(req: &'a Request, name: http::header::HeaderName) -> &'a str {
+fn header(req: &Request, name: http::header::HeaderName) -> &str {
     req.headers()
         .get(name)
         .and_then(|v| v.to_str().ok())
