@@ -38,6 +38,8 @@ const PREFERENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("preferen
 const LABELS: TableDefinition<&str, &[u8]> = TableDefinition::new("labels");
 /// Settings changed at run time (`GET/PATCH /api/settings`), one JSON value per key.
 const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings");
+/// Bytes per profile and minute (`engine/traffic.rs`), keys `PROFILE/UNIX_SECONDS`.
+const HISTORY: TableDefinition<&str, &[u8]> = TableDefinition::new("history");
 /// Who did what, from where, when (`audit.rs`), by a key that sorts by time.
 const AUDIT: TableDefinition<&str, &[u8]> = TableDefinition::new("audit");
 /// Records set aside at start because they did not decode, by `table/key`.
@@ -65,6 +67,7 @@ pub enum Table {
     Labels,
     Settings,
     Audit,
+    History,
 }
 
 impl Table {
@@ -77,6 +80,7 @@ impl Table {
             Table::Labels => LABELS,
             Table::Settings => SETTINGS,
             Table::Audit => AUDIT,
+            Table::History => HISTORY,
         }
     }
     fn name(self) -> &'static str {
@@ -88,6 +92,7 @@ impl Table {
             Table::Labels => "labels",
             Table::Settings => "settings",
             Table::Audit => "audit",
+            Table::History => "history",
         }
     }
 }
@@ -650,8 +655,9 @@ impl Store {
     /// table, read in one read transaction, so a write in between is either all in or all
     /// out). Returns the number of records copied. Used by backups while the daemon runs.
     pub fn copy_to(&self, dest: &Path) -> Result<u64> {
-        const BYTES: [TableDefinition<&str, &[u8]>; 11] = [
+        const BYTES: [TableDefinition<&str, &[u8]>; 12] = [
             AUDIT,
+            HISTORY,
             PROFILES,
             TORRENTS,
             TORRENT_FILES,
@@ -816,7 +822,8 @@ impl Store {
                 && tx.open_table(PREFERENCES).is_ok()
                 && tx.open_table(LABELS).is_ok()
                 && tx.open_table(SETTINGS).is_ok()
-                && tx.open_table(AUDIT).is_ok();
+                && tx.open_table(AUDIT).is_ok()
+                && tx.open_table(HISTORY).is_ok();
             Ok(all_tables)
         })?;
         if current {
@@ -839,6 +846,7 @@ impl Store {
                 tx.open_table(LABELS)?;
                 tx.open_table(SETTINGS)?;
                 tx.open_table(AUDIT)?;
+                tx.open_table(HISTORY)?;
                 meta.insert("schema_version", SCHEMA_VERSION.to_string().as_str())?;
             }
             Ok(())
@@ -1061,6 +1069,28 @@ impl Store {
                 out.push((k.value().to_owned(), v.value().to_vec()));
             }
             Ok((out, None))
+        })
+    }
+
+    /// The decoded values of a table with keys from `from` to `to` (exclusive), in key order.
+    pub fn range_json<T: DeserializeOwned>(
+        &self,
+        t: Table,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<(String, T)>> {
+        self.with_db(|db| {
+            let tx = db.begin_read()?;
+            let table = tx.open_table(t.def())?;
+            let mut out = Vec::new();
+            for row in table.range::<&str>(from..to)? {
+                let (k, v) = row?;
+                out.push((
+                    k.value().to_owned(),
+                    decode(t.name(), k.value(), v.value())?,
+                ));
+            }
+            Ok(out)
         })
     }
 

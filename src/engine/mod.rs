@@ -18,6 +18,7 @@ pub mod share;
 pub mod space;
 pub mod speed;
 pub mod trackers;
+pub mod traffic;
 pub(crate) use add::check_profile_dir;
 pub use trackers::{TrackerRow, TrackerStatus};
 mod storage;
@@ -297,6 +298,8 @@ pub struct Engine {
     /// Engine settings as stored, and as the session runs with them (`options.rs`).
     engine_opts: Mutex<options::EngineSettings>,
     engine_running: options::EngineSettings,
+    /// Traffic history sampling (`traffic.rs`).
+    traffic: Mutex<traffic::Sampler>,
     announce_wake: Arc<Notify>,
     me: std::sync::Weak<Engine>,
 }
@@ -405,9 +408,11 @@ impl Engine {
             announce_wake: Arc::new(Notify::new()),
             engine_opts: Mutex::new(stored),
             engine_running: eng,
+            traffic: Mutex::new(Default::default()),
         });
         engine.check_schedule();
         engine.spawn_announcer();
+        engine.spawn_traffic();
 
         {
             let mut st = engine.lock();

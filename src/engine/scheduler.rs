@@ -304,9 +304,13 @@ pub(super) async fn reconcile(engine: &Engine) {
     actions.sort_by_key(|a| !matches!(a, Action::Stop(_)));
     for a in actions {
         let r = match &a {
-            Action::Start(h) => engine.session.unpause(h).await,
+            Action::Start(h) => {
+                engine.traffic_baseline(h);
+                engine.session.unpause(h).await
+            }
             Action::Stop(h) => engine.session.pause(h).await,
             Action::Retry(hash, h) => {
+                engine.traffic_baseline(h);
                 let r = engine.session.unpause(h).await;
                 if let Some(e) = engine.lock().torrents.get_mut(hash) {
                     let now = Instant::now();

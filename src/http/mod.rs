@@ -85,6 +85,69 @@ async fn stats(State(st): State<AppState>, id: Identity) -> Json<Stats> {
     Json(s)
 }
 
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct HistoryQuery {
+    /// `1h`, `24h`, `7d` or `30d` (default `24h`).
+    range: Option<String>,
+    /// One profile (default: every profile the caller sees, summed).
+    profile: Option<String>,
+}
+
+/// A traffic history: bytes per bucket of `step` seconds from `from` (unix seconds) to now;
+/// buckets without traffic are left out.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+struct History {
+    from: i64,
+    step: i64,
+    points: Vec<crate::engine::traffic::Point>,
+}
+
+#[utoipa::path(get, path = "/api/stats/history", tag = "system", operation_id = "traffic_history",
+    params(HistoryQuery),
+    responses((status = 200, body = History), (status = 400, description = "an unknown range"), (status = 404, description = "no such profile (or not visible)")))]
+async fn history(
+    State(st): State<AppState>,
+    id: Identity,
+    extract::ApiQuery(q): extract::ApiQuery<HistoryQuery>,
+) -> Result<Json<History>, ApiError> {
+    let (secs, step) = match q.range.as_deref().unwrap_or("24h") {
+        "1h" => (3600, 60),
+        "24h" => (86_400, 60),
+        "7d" => (7 * 86_400, 600),
+        "30d" => (30 * 86_400, 600),
+        other => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidInput,
+                format!(
+                    "range must be 1h, 24h, 7d or 30d (got {})",
+                    crate::limits::quote(other)
+                ),
+            ));
+        }
+    };
+    let profiles: Vec<String> = match q.profile {
+        Some(p) => {
+            id.require(&p, crate::auth::Need::Read)?;
+            st.engine.profile(&p)?;
+            vec![p]
+        }
+        None => st
+            .engine
+            .profiles()
+            .into_iter()
+            .map(|p| p.id)
+            .filter(|p| id.level(p) != crate::access::Level::None)
+            .collect(),
+    };
+    let from = chrono::Utc::now().timestamp() - secs;
+    let engine = st.engine.clone();
+    let points = tokio::task::spawn_blocking(move || engine.traffic_history(&profiles, from, step))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+    Ok(Json(History { from, step, points }))
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -94,6 +157,7 @@ async fn stats(State(st): State<AppState>, id: Identity) -> Json<Stats> {
     paths(
         health,
         stats,
+        history,
         auth::login,
         auth::me,
         auth::list_users,
@@ -174,6 +238,7 @@ fn api_router(state: &AppState) -> Router<AppState> {
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
         .route("/stats", get(stats))
+        .route("/stats/history", get(history))
         .route("/auth/login", post(auth::login))
         .route("/auth/me", get(auth::me))
         .route("/users", get(auth::list_users).post(auth::create_user))

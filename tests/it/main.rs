@@ -7,6 +7,7 @@
 
 mod faults;
 mod files;
+mod history;
 mod util;
 
 mod audit;
