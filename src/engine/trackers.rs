@@ -132,10 +132,13 @@ pub(crate) fn rows(e: &Entry) -> Vec<TrackerRow> {
         .map(|(tier, url)| {
             let s = e.trackers.get(&url).cloned().unwrap_or_default();
             TrackerRow {
-                next_announce: s.next_at.filter(|_| s.started || s.busy).map(|t| {
-                    utc + chrono::Duration::from_std(t.saturating_duration_since(now))
-                        .unwrap_or_default()
-                }),
+                next_announce: s
+                    .next_at
+                    .filter(|_| s.started || s.busy || s.status == TrackerStatus::Error)
+                    .map(|t| {
+                        utc + chrono::Duration::from_std(t.saturating_duration_since(now))
+                            .unwrap_or_default()
+                    }),
                 url,
                 tier,
                 status: s.status,
@@ -497,6 +500,7 @@ impl Engine {
             Err(err) => {
                 s.status = TrackerStatus::Error;
                 s.last_error = Some(err.clone());
+                s.last_announce = Some(Utc::now());
                 if job.event == Event::Stopped {
                     // Not worth retrying: the tracker forgets us after its interval anyway.
                     s.started = false;

@@ -4,6 +4,22 @@
  */
 
 export interface paths {
+    "/api/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -45,7 +61,7 @@ export interface paths {
         };
         get: operations["download_backup"];
         put?: never;
-        post?: never;
+        post: operations["backup_now"];
         delete?: never;
         options?: never;
         head?: never;
@@ -296,6 +312,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/stats/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["traffic_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tokens": {
         parameters: {
             query?: never;
@@ -534,6 +566,34 @@ export interface components {
              */
             warnings?: string[];
         };
+        AuditEntry: {
+            /**
+             * @description What: `login`, `login_failed`, `logout`, `user_create`, `user_update`,
+             *     `user_delete`, `token_create`, `token_delete`, `profile_create`, `profile_update`,
+             *     `profile_delete`, `torrent_add`, `torrent_delete`, `torrent_move`, `torrent_update`,
+             *     `torrent_<action>` (pause, resume, …), `settings_update`, `backup`, or the command.
+             */
+            action: string;
+            /** Format: date-time */
+            at: string;
+            /** @description More: the fields a change touched (never their values), `with data`, … */
+            detail?: string | null;
+            /** @description The entry's key (`before` of the next page). */
+            id?: string;
+            /** @description The client's address (after trusted proxies), null for the command line. */
+            ip?: string | null;
+            /** @description On what: a user name, profile id, info hash, or a request path. */
+            target?: string | null;
+            /** @description Who (null: nobody was identified, e.g. a failed login's unknown name is in `target`). */
+            user?: string | null;
+            /** @description Through which door: `api`, `qbittorrent`, `cli`. */
+            via: string;
+        };
+        AuditPage: {
+            entries: components["schemas"]["AuditEntry"][];
+            /** @description Pass as `before` for the next (older) page; null at the end. */
+            next?: string | null;
+        };
         /** @description What `POST /api/profiles/{id}/create-torrent` takes. */
         CreateTorrentJson: {
             comment?: string | null;
@@ -682,6 +742,17 @@ export interface components {
             store?: string | null;
         };
         /**
+         * @description A traffic history: bytes per bucket of `step` seconds from `from` (unix seconds) to now;
+         *     buckets without traffic are left out.
+         */
+        History: {
+            /** Format: int64 */
+            from: number;
+            points: components["schemas"]["Point"][];
+            /** Format: int64 */
+            step: number;
+        };
+        /**
          * @description A per-profile access level as the API accepts it (`rw` is the same as `full`; schema
          *     only, the value is `access::Level`).
          * @enum {string}
@@ -768,6 +839,15 @@ export interface components {
             state: string;
             /** Format: int64 */
             uploaded: number;
+        };
+        /** @description One point of a history: the bucket starting at `t` (unix seconds). */
+        Point: {
+            /** Format: int64 */
+            dl: number;
+            /** Format: int64 */
+            t: number;
+            /** Format: int64 */
+            ul: number;
         };
         ProfilePatch: {
             /**
@@ -883,6 +963,13 @@ export interface components {
             from: string;
             to: string;
         };
+        /** @description A change of the schedule: absent fields stay; `dir: null` clears it. */
+        ScheduleChange: {
+            dir?: string | null;
+            enabled?: boolean | null;
+            /** Format: int32 */
+            keep?: number | null;
+        };
         SessionView: {
             /** Format: date-time */
             created_at: string;
@@ -894,6 +981,8 @@ export interface components {
             id: string;
         };
         SettingsPatch: {
+            /** @description Changes of the backup schedule (absent fields stay as they are). */
+            backup?: components["schemas"]["ScheduleChange"];
             /** @description Changes of the engine settings (absent fields stay as they are). */
             engine?: components["schemas"]["EngineChange"];
             /** @description Changes of the global share limits (absent fields stay as they are). */
@@ -906,6 +995,10 @@ export interface components {
          *     "Share limits", "Speed limits").
          */
         SettingsView: {
+            /** @description Daily backups to a folder (README "Backup and restore"). */
+            backup: components["schemas"]["Schedule"];
+            /** @description The last scheduled or "now" backup. */
+            backup_status: components["schemas"]["Status"];
             /** @description Engine settings as stored (README "Engine settings"). */
             engine: components["schemas"]["EngineSettings"];
             /** @description Names of the engine settings that changed and apply after a restart of the daemon. */
@@ -988,6 +1081,13 @@ export interface components {
             torrents: number;
             /** Format: int64 */
             ul_speed: number;
+        };
+        /** @description The last scheduled (or "now") backup. */
+        Status: {
+            /** Format: date-time */
+            last_at?: string | null;
+            last_error?: string | null;
+            last_file?: string | null;
         };
         TokenView: {
             /** Format: date-time */
@@ -1211,6 +1311,90 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_audit: {
+        parameters: {
+            query?: {
+                /** @description Entries per page (1 to 500, default 100). */
+                limit?: number;
+                /** @description The `next` of the previous page. */
+                before?: string;
+                /** @description Only this user's entries. */
+                user?: string;
+                /** @description Only this action, or actions starting with a prefix ending in `*` (`torrent_*`). */
+                action?: string;
+                /** @description Only entries about this object (user name, profile id, info hash). */
+                target?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description invalid input, parameters or body (the message says which and why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no identity: not logged in, or the API token is invalid or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description administrators only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request target is longer than 8 KiB */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the Host header names no host this server answers to */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request head has more than 100 header fields or more than 64 KiB */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     login: {
         parameters: {
             query?: never;
@@ -1416,6 +1600,80 @@ export interface operations {
                 };
             };
             /** @description invalid input, parameters or body (the message says which and why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no identity: not logged in, or the API token is invalid or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description administrators only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request target is longer than 8 KiB */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the Host header names no host this server answers to */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request head has more than 100 header fields or more than 64 KiB */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    backup_now: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a backup was written to the schedule's folder */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Status"];
+                };
+            };
+            /** @description no backup folder is set */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3374,6 +3632,93 @@ export interface operations {
             };
             /** @description not allowed: missing permission, rejected proxy header, or a cross-origin unsafe request */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request target is longer than 8 KiB */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the Host header names no host this server answers to */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request head has more than 100 header fields or more than 64 KiB */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    traffic_history: {
+        parameters: {
+            query?: {
+                /** @description `1h`, `24h`, `7d` or `30d` (default `24h`). */
+                range?: string;
+                /** @description One profile (default: every profile the caller sees, summed). */
+                profile?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["History"];
+                };
+            };
+            /** @description an unknown range */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no identity: not logged in, or the API token is invalid or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not allowed: missing permission, rejected proxy header, or a cross-origin unsafe request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such profile (or not visible) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -63,3 +63,27 @@ export function stateLabel(r: { state: string; force_start?: boolean }): string 
   const s = STATE_LABEL[r.state] || r.state;
   return r.force_start && (r.state === 'downloading' || r.state === 'seeding') ? '[F] ' + s : s;
 }
+
+/** Why a torrent waits (`reason`): a short label for the table and cards, a sentence for the
+ * details pane and the tooltip. */
+export const REASONS: Record<string, { short: string; long: string; tip: string }> = {
+  disk_space: {
+    short: 'disk',
+    long: 'waiting for disk space',
+    tip: "Waiting for disk space: starting it would leave less free space than its profile keeps (the profile's minimum free space). It starts by itself when there is room.",
+  },
+  fd_limit: {
+    short: 'file limit',
+    long: 'waiting for free file descriptors',
+    tip: 'Waiting for free file descriptors: the daemon has as many files open as it may. It starts by itself when some are free.',
+  },
+};
+
+/** The state as a label, with the reason it waits when there is one: "Queued (disk)" for the
+ * table's narrow column, or with `long` "Queued — waiting for disk space". */
+export function statusText(r: { state: string; force_start?: boolean; reason?: string | null }, long = false): string {
+  const why = r.reason ? REASONS[r.reason] : undefined;
+  const s = stateLabel(r);
+  if (!why) return r.reason ? `${s} (${r.reason.replace(/_/g, ' ')})` : s;
+  return long ? `${s} — ${why.long}` : `${s} (${why.short})`;
+}

@@ -1,4 +1,5 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { errText, get } from './api';
 
 export function useMedia(q: string): boolean {
   const [m, setM] = useState(() => window.matchMedia(q).matches);
@@ -48,4 +49,43 @@ export function memo<P extends object>(render: (p: P) => ComponentChild, same: (
       return render(p);
     }
   };
+}
+
+/** Fetches `url` when it changes and again when `tick` changes (throttled). */
+export function useFetched<T>(url: string | null, tick: unknown, minGap = 2000): [T | null, string, () => void] {
+  const [data, setData] = useState<T | null>(null);
+  const [err, setErr] = useState('');
+  const last = useRef({ url: '', at: 0, timer: 0 });
+  const run = (u: string) => {
+    last.current.at = Date.now();
+    get<T>(u)
+      .then((d) => {
+        if (last.current.url === u) {
+          setData(d);
+          setErr('');
+        }
+      })
+      .catch((e) => last.current.url === u && setErr(errText(e)));
+  };
+  useEffect(() => {
+    const l = last.current;
+    clearTimeout(l.timer);
+    if (!url) {
+      l.url = '';
+      setData(null);
+      return;
+    }
+    if (l.url !== url) {
+      l.url = url;
+      setData(null);
+      setErr('');
+      run(url);
+      return;
+    }
+    const wait = l.at + minGap - Date.now();
+    if (wait <= 0) run(url);
+    else l.timer = window.setTimeout(() => run(url), wait);
+  }, [url, tick]);
+  useEffect(() => () => clearTimeout(last.current.timer), []);
+  return [data, err, () => url && run(url)];
 }

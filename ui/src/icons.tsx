@@ -38,6 +38,7 @@ const P: Record<string, string> = {
   gauge: 'M2.5 12a5.5 5.5 0 1 1 11 0M8 12l2.6-3.6',
   ratio: 'M3.5 12.5l9-9M4.5 6a1.5 1.5 0 1 0 0-3 1.5 1.5 0 0 0 0 3zM11.5 13a1.5 1.5 0 1 0 0-3 1.5 1.5 0 0 0 0 3z',
   announce: 'M8 9.5v5M8 9.5h.01M5.5 6.5a3.5 3.5 0 0 1 5 0M3.5 4.5a6.3 6.3 0 0 1 9 0',
+  edit: 'M10.5 2.5l3 3-8 8h-3v-3zM9 4l3 3',
 };
 
 export function Icon({ n, size = 14, ...rest }: { n: keyof typeof P | string; size?: number } & JSX.SVGAttributes<SVGSVGElement>) {

@@ -190,15 +190,16 @@ window.addEventListener('popstate', () => app.set({ path: location.pathname }));
 
 export interface Toast {
   id: number;
-  kind: 'error' | 'info';
+  /** `warn` stays until dismissed (something to read, not a passing note). */
+  kind: 'error' | 'info' | 'warn';
   text: string;
 }
 export const toasts = new Store<{ list: Toast[] }>({ list: [] });
 let toastId = 0;
-export function toast(text: string, kind: 'error' | 'info' = 'error') {
+export function toast(text: string, kind: Toast['kind'] = 'error') {
   const id = ++toastId;
   toasts.update((s) => ({ list: [...s.list.slice(-4), { id, kind, text }] }));
-  setTimeout(() => dismissToast(id), kind === 'error' ? 9000 : 4000);
+  if (kind !== 'warn') setTimeout(() => dismissToast(id), kind === 'error' ? 9000 : 4000);
 }
 export function dismissToast(id: number) {
   toasts.update((s) => ({ list: s.list.filter((t) => t.id !== id) }));

@@ -29,3 +29,4 @@ export type GlobalLimits = Schemas['GlobalLimits'];
 export type ShareLimits = Schemas['ShareLimits'];
 export type TorrentPatch = Schemas['TorrentPatch'];
 export type ProfilePatch = Schemas['ProfilePatch'];
+export type AddResponse = Schemas['AddResponse'];

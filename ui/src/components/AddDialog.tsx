@@ -8,6 +8,7 @@ import * as fmt from '../format';
 import { Icon } from '../icons';
 import { labelsOf } from '../list';
 import { app, canWrite, rows, toast, useStore } from '../store';
+import type { AddResponse } from '../types';
 import { Modal } from './Dialogs';
 
 interface PickedFile {
@@ -44,6 +45,7 @@ export function AddDialog() {
   const profiles = useStore(app, (s) => s.profiles);
   const current = useStore(app, (s) => s.profile);
   const init = useStore(app, (s) => s.addInit);
+  const stats = useStore(app, (s) => s.stats);
   const writableProfiles = profiles.filter(canWrite);
   const [profile, setProfile] = useState(() =>
     writableProfiles.some((p) => p.id === current) ? current : writableProfiles[0]?.id || '',
@@ -121,8 +123,11 @@ export function AddDialog() {
     const errs: string[] = [];
     let added = 0;
     const addedHashes: string[] = [];
+    const warnings: string[] = [];
     const note = (r: unknown) => {
-      for (const row of (r as { added?: { hash: string }[] } | undefined)?.added || []) addedHashes.push(row.hash);
+      const a = r as AddResponse | undefined;
+      for (const row of a?.added || []) addedHashes.push(row.hash);
+      for (const w of a?.warnings || []) warnings.push(w);
     };
     setBusy(true);
     setErrors([]);
@@ -184,16 +189,36 @@ export function AddDialog() {
       toast(`Added ${added} torrent${added > 1 ? 's' : ''}${profile !== current ? ' to ' + pname : ''}.`, 'info');
       if (profile === current) reveal(addedHashes);
     }
+    // Added, but not fitting the free space the profile allows: they wait in the queue. Said
+    // in a notice that stays until dismissed.
+    if (warnings.length) toast(warnings.join('\n'), 'warn');
     if (errs.length) setErrors(errs);
     else close();
   };
+
+  // The chosen profile's free space (from the feed's stats) and what it allows to fill: the
+  // server keeps `min_free_space` free and lets larger torrents wait (docs/transfer.md).
+  const chosen = profiles.find((p) => p.id === profile);
+  const free = stats?.profiles.find((p) => p.id === profile)?.disk_free;
+  const keep = chosen?.min_free_space ?? 0;
+  const keepText = fmt.bytes(keep).replace(/\.0+ /, ' ');
+  const allowed = free == null ? null : Math.max(0, free - keep);
+  const need = files.reduce((a, f) => a + (f.info ? f.info.files.filter((x) => f.wanted.has(x.index)).reduce((b, x) => b + x.size, 0) : 0), 0);
+  const tooBig = allowed != null && need > allowed;
 
   return (
     <Modal title="Add torrents" onClose={close} wide testid="add-dialog">
       <form class={'modal-body add' + (dragOver ? ' over' : '')} onSubmit={submit}>
         <div class="field-row">
           <label class="field">
-            Profile
+            <span>
+              Profile{' '}
+              {free != null && (
+                <span class="muted small" data-testid="add-free" title={keep ? `The profile keeps ${keepText} free: ${fmt.bytes(allowed)} can be filled.` : undefined}>
+                  {fmt.bytes(free)} free{keep ? ` (keeps ${keepText})` : ''}
+                </span>
+              )}
+            </span>
             <select value={profile} onChange={(e) => setProfile(e.currentTarget.value)} name="profile" data-testid="add-profile">
               {writableProfiles.map((p) => (
                 <option key={p.id} value={p.id}>{p.name || p.id}</option>
@@ -298,6 +323,11 @@ export function AddDialog() {
             </label>
           </div>
         </details>
+        {tooBig && (
+          <p class="space-warn" role="status" data-testid="add-space-warning">
+            These files need {fmt.bytes(need)}, but the profile has only {fmt.bytes(allowed)} to fill ({fmt.bytes(free)} free{keep ? `, keeping ${keepText}` : ''}). They will be added and wait in the queue until there is room.
+          </p>
+        )}
         {errors.length > 0 && (
           <div class="form-error" role="alert" data-testid="add-errors">
             {errors.map((e) => <p key={e}>{e}</p>)}

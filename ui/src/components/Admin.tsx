@@ -276,11 +276,35 @@ function limitsSummary(p: Profile): string {
   return out.join(' · ');
 }
 
-/** Edits a profile: name, folder, queue size, its shared speed limits and its share limits.
- * Only the fields changed here are sent. */
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+/** A byte count as the text and unit of the minimum free space input (GiB when whole). */
+function spaceText(b: number): { text: string; unit: 'GiB' | 'MiB' } {
+  if (b % GiB === 0) return { text: String(b / GiB), unit: 'GiB' };
+  const m = b / MiB;
+  return { text: String(Number.isInteger(m) ? m : Math.round(m * 100) / 100), unit: 'MiB' };
+}
+
+/** Reads the minimum free space input: bytes, 0 = no guard. */
+function parseSpace(text: string, unit: string): Parsed<number> {
+  const t = text.trim().replace(',', '.');
+  const v = Number(t);
+  if (!/^\d*\.?\d+$/.test(t) || !Number.isFinite(v)) return { ok: false, error: `Minimum free space: “${text.trim()}” is not a number of ${unit} (0 = no guard).` };
+  const b = Math.round(v * (unit === 'GiB' ? GiB : MiB));
+  if (b > Number.MAX_SAFE_INTEGER) return { ok: false, error: 'Minimum free space: too large.' };
+  return { ok: true, v: b };
+}
+
+/** Edits a profile: name, folder, folder for completed torrents, minimum free space, queue
+ * size, its shared speed limits and its share limits. Only the fields changed here are sent. */
 function ProfileEditor({ p, onDone }: { p: Profile; onDone: (changed: boolean) => void }) {
   const sh = p.share || {};
+  const space = spaceText(p.min_free_space ?? GiB);
   const init = {
+    completeDir: p.complete_dir || '',
+    minFree: space.text,
+    minUnit: space.unit as string,
     name: p.name,
     dir: p.download_dir,
     max: String(p.max_active_downloads),
@@ -309,6 +333,12 @@ function ProfileEditor({ p, onDone }: { p: Profile; onDone: (changed: boolean) =
     };
     if (ch('name')) body.name = f.name;
     if (ch('dir')) body.download_dir = f.dir;
+    if (ch('completeDir')) body.complete_dir = f.completeDir.trim() || null;
+    if (ch('minFree') || ch('minUnit')) {
+      const r = parseSpace(f.minFree, f.minUnit);
+      if (!r.ok) errors.push(r.error);
+      else if (r.v !== p.min_free_space) body.min_free_space = r.v;
+    }
     if (ch('max')) {
       const n = Number(f.max.trim() || '0');
       if (Number.isInteger(n) && n >= 0) body.max_active_downloads = n;
@@ -349,6 +379,29 @@ function ProfileEditor({ p, onDone }: { p: Profile; onDone: (changed: boolean) =
             <input inputMode="numeric" value={f.max} onInput={set('max')} data-testid="profile-max" />
           </label>
         </div>
+        <div class="field-row">
+          <label class="field grow">
+            <span>
+              Move completed torrents to <span class="muted">(empty: they stay where they downloaded)</span>
+            </span>
+            <input class="mono" value={f.completeDir} placeholder="stay where downloaded" onInput={set('completeDir')} data-testid="profile-complete-dir" />
+          </label>
+          <div class="field">
+            <span id={'minfree-' + p.id}>
+              Minimum free space <span class="muted">(0 = no guard)</span>
+            </span>
+            <div class="inline-form">
+              <input class="num" inputMode="decimal" value={f.minFree} onInput={set('minFree')} aria-labelledby={'minfree-' + p.id} data-testid="profile-min-free" />
+              <select value={f.minUnit} onChange={set('minUnit')} aria-label="Unit of the minimum free space" data-testid="profile-min-free-unit">
+                <option value="GiB">GiB</option>
+                <option value="MiB">MiB</option>
+              </select>
+            </div>
+          </div>
+        </div>
+        <p class="muted small">
+          The folder for completed torrents must be an absolute path that exists and the daemon can write to; they keep seeding from there. Downloads wait (queued, “waiting for disk space”) rather than leave less free space than the minimum on the download folder's disk.
+        </p>
         <h3 class="sub">Speed limits <span class="muted">shared by all torrents of the profile</span></h3>
         <div class="field-row">
           <label class="field">
@@ -419,7 +472,14 @@ function ProfileRow({ p, reload }: { p: Profile; reload: () => void }) {
       <tr data-profile={p.id}>
         <td data-label="Id"><code>{p.id}</code></td>
         <td data-label="Name">{p.name}</td>
-        <td data-label="Directory" class="mono wrap">{p.download_dir}</td>
+        <td data-label="Directory" class="wrap">
+          <span class="mono">{p.download_dir}</span>
+          {(p.complete_dir || p.min_free_space !== GiB) && (
+            <span class="muted small block" data-testid="profile-space">
+              {[p.complete_dir ? 'completed → ' + p.complete_dir : '', p.min_free_space === 0 ? 'no free space guard' : p.min_free_space !== GiB ? `keeps ${fmt.bytes(p.min_free_space)} free` : ''].filter(Boolean).join(' · ')}
+            </span>
+          )}
+        </td>
         <td data-label="Max active" class="r">{p.max_active_downloads || 'unlimited'}</td>
         <td data-label="Limits" class="small" data-testid="profile-limits">{limits || <span class="muted">global</span>}</td>
         <td class="r nowrap actions">

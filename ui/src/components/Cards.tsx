@@ -22,7 +22,7 @@ const Card = memo(
       </div>
       <ProgressBar r={r} />
       <div class="card-meta">
-        <Status r={r} />
+        <Status r={r} long />
         <span>{r.size ? fmt.bytes(r.size) : ''}</span>
         {r.dl_speed > 0 && <span class="dlc">↓ {fmt.speed(r.dl_speed)}</span>}
         {r.ul_speed > 0 && <span class="ulc">↑ {fmt.speed(r.ul_speed)}</span>}

@@ -1,11 +1,13 @@
 // The details pane under the table (a full-screen sheet on phones): General, Files, Peers,
 // Trackers. Row fields are live from the feed; the tab data is fetched when a torrent is
-// chosen and refreshed when the feed reports that torrent changed (at most every 2 s).
+// chosen and refreshed when the feed reports that torrent changed (at most every 2 s); the
+// Trackers tab also every 5 s while it is open (announces are not in the feed).
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { writable } from '../actions';
-import { errText, get, patch } from '../api';
+import { errText, patch } from '../api';
 import { mergeRow } from '../feed';
 import * as fmt from '../format';
+import { useFetched } from '../hooks';
 import { Icon } from '../icons';
 import { app, rows, rowsStore, toast, useStore } from '../store';
 import type { Details, FileRow, PeerRow, Row } from '../types';
@@ -13,6 +15,7 @@ import { labelsOf } from '../list';
 import { Modal } from './Dialogs';
 import { SpeedEditor } from './Limits';
 import { Chips, ProgressBar, Status, useWindow } from './Table';
+import { Trackers } from './Trackers';
 
 type Tab = 'general' | 'files' | 'peers' | 'trackers';
 const TABS: { id: Tab; label: string }[] = [
@@ -21,45 +24,6 @@ const TABS: { id: Tab; label: string }[] = [
   { id: 'peers', label: 'Peers' },
   { id: 'trackers', label: 'Trackers' },
 ];
-
-/** Fetches `url` when it changes and again when `tick` changes (throttled). */
-function useFetched<T>(url: string | null, tick: unknown, minGap = 2000): [T | null, string, () => void] {
-  const [data, setData] = useState<T | null>(null);
-  const [err, setErr] = useState('');
-  const last = useRef({ url: '', at: 0, timer: 0 });
-  const run = (u: string) => {
-    last.current.at = Date.now();
-    get<T>(u)
-      .then((d) => {
-        if (last.current.url === u) {
-          setData(d);
-          setErr('');
-        }
-      })
-      .catch((e) => last.current.url === u && setErr(errText(e)));
-  };
-  useEffect(() => {
-    const l = last.current;
-    clearTimeout(l.timer);
-    if (!url) {
-      l.url = '';
-      setData(null);
-      return;
-    }
-    if (l.url !== url) {
-      l.url = url;
-      setData(null);
-      setErr('');
-      run(url);
-      return;
-    }
-    const wait = l.at + minGap - Date.now();
-    if (wait <= 0) run(url);
-    else l.timer = window.setTimeout(() => run(url), wait);
-  }, [url, tick]);
-  useEffect(() => () => clearTimeout(last.current.timer), []);
-  return [data, err, () => url && run(url)];
-}
 
 function General({ r }: { r: Row }) {
   const [d] = useFetched<Details>(`/api/torrents/${r.hash}`, r.state);
@@ -74,7 +38,7 @@ function General({ r }: { r: Row }) {
   return (
     <div class="general">
       <dl>
-        {kv('Status', waiting ? <span>Waiting for metadata from peers, for {fmt.eta(waited) || '0s'}</span> : <Status r={r} />)}
+        {kv('Status', waiting ? <span>Waiting for metadata from peers, for {fmt.eta(waited) || '0s'}</span> : <Status r={r} long />)}
         {kv('Progress', <ProgressBar r={r} />)}
         {kv('Speed', `↓ ${fmt.speed(r.dl_speed) || '0 B/s'}   ↑ ${fmt.speed(r.ul_speed) || '0 B/s'}`)}
         {kv('ETA', fmt.eta(r.eta) || '–')}
@@ -431,20 +395,6 @@ function Peers({ r }: { r: Row }) {
           );
         })}
       </tbody>
-    </table>
-  );
-}
-
-function Trackers({ r }: { r: Row }) {
-  const [list, err] = useFetched<{ url: string }[]>(`/api/torrents/${r.hash}/trackers`, r.state);
-  if (err) return <p class="err pad">{err}</p>;
-  if (!list) return <p class="muted pad">Loading…</p>;
-  if (!list.length) return <p class="muted pad">No trackers (peers come from DHT, PEX or the add options).</p>;
-  // Fetched again when the state changes (a magnet's trackers stay the same once it resolves).
-  return (
-    <table class="plain">
-      <thead><tr><th>URL</th></tr></thead>
-      <tbody>{list.map((t) => <tr key={t.url}><td>{t.url}</td></tr>)}</tbody>
     </table>
   );
 }

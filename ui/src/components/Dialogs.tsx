@@ -284,7 +284,7 @@ export function Toasts() {
   return (
     <div class="toasts" aria-live="polite">
       {list.map((t) => (
-        <div key={t.id} class={'toast ' + t.kind} role={t.kind === 'error' ? 'alert' : 'status'}>
+        <div key={t.id} class={'toast ' + t.kind} role={t.kind === 'info' ? 'status' : 'alert'} data-testid={'toast-' + t.kind}>
           <span>{t.text}</span>
           <button class="btn icon ghost" onClick={() => dismissToast(t.id)} aria-label="Dismiss" data-tip="Dismiss"><Icon n="x" size={12} /></button>
         </div>

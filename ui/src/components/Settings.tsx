@@ -1,12 +1,14 @@
 // The settings page (administrators): the run-time settings of `/api/settings`, edited as one
 // form with one Save. Each section reads its part of the settings into the form, shows its
 // fields, and turns the fields it changed into its part of the PATCH (checked first, with the
-// server's limits: nothing is sent while a field is wrong). More sections (engine settings:
-// listen port, DHT/PEX, peer limits…) are added to SECTIONS.
+// server's limits: nothing is sent while a field is wrong). More sections are added to
+// SECTIONS. Engine settings the running engine does not use yet (`restart_needed`) are marked
+// "applies after restart". Below the form: the backup download.
 import { useEffect, useState } from 'preact/hooks';
 import { loadSettings, saveSettings } from '../actions';
 import { errText } from '../api';
 import { SHARE_ACTIONS, kibText, numText, parseKib, parseMinutes, parseRatio, type Parsed, type ShareAction } from '../limits';
+import { Icon } from '../icons';
 import { app, useStore } from '../store';
 import type { Settings, SettingsPatch } from '../types';
 
@@ -23,6 +25,15 @@ interface Form {
   ratio: string;
   minutes: string;
   action: ShareAction;
+  port: string;
+  dht: boolean;
+  lsd: boolean;
+  upnp: boolean;
+  pex: boolean;
+  peersGlobal: string;
+  peersTorrent: string;
+  blocklist: string;
+  iface: string;
 }
 
 type SetForm = (p: Partial<Form>) => void;
@@ -32,7 +43,7 @@ interface Section {
   title: string;
   /** This section's fields from the settings. */
   read: (s: Settings) => Partial<Form>;
-  View: (p: { f: Form; set: SetForm }) => preact.JSX.Element;
+  View: (p: { f: Form; set: SetForm; restart: string[] }) => preact.JSX.Element;
   /** Adds the changes of this section (form against the settings it was read from) to
    * `patch`, or error sentences to `errors`. */
   collect: (f: Form, was: Form, patch: SettingsPatch, errors: string[]) => void;
@@ -193,7 +204,125 @@ const share: Section = {
   },
 };
 
-const SECTIONS: Section[] = [speed, schedule, share];
+/** Whole numbers from `min` to `max` (an input's text). */
+function parseInt10(text: string, what: string, min: number, max: number, hint: string): Parsed<number> {
+  const t = text.trim();
+  const n = Number(t);
+  if (!/^\d+$/.test(t) || n < min || n > max) return { ok: false, error: `${what}: “${t}” must be a whole number from ${min} to ${max}${hint}.` };
+  return { ok: true, v: n };
+}
+
+/** The engine settings' names as the page shows them (also in the restart banner). */
+const ENGINE_NAMES: Record<string, string> = {
+  listen_port: 'listen port',
+  dht: 'DHT',
+  lsd: 'local peer discovery',
+  upnp: 'UPnP',
+  pex: 'peer exchange',
+  peer_limit_global: 'peer connections (all torrents)',
+  peer_limit_torrent: 'peer connections per torrent',
+  blocklist_url: 'IP blocklist',
+  bind_interface: 'network interface',
+};
+
+/** "applies after restart" next to a field whose stored value the engine does not use yet. */
+function Restart({ on, name }: { on: string[]; name: string }) {
+  return on.includes(name) ? (
+    <span class="restart-note" data-testid={'restart-' + name}>
+      applies after restart
+    </span>
+  ) : null;
+}
+
+function EngineField(p: { label: string; name: string; help: string; restart: string[]; wide?: boolean; children: preact.ComponentChildren }) {
+  return (
+    <label class={'field' + (p.wide ? ' wide' : '')}>
+      <span>
+        {p.label} <Restart on={p.restart} name={p.name} />
+      </span>
+      {p.children}
+      <span class="help">{p.help}</span>
+    </label>
+  );
+}
+
+function EngineCheck(p: { label: string; name: string; help: string; restart: string[]; checked: boolean; set: (v: boolean) => void }) {
+  return (
+    <label class="check">
+      <input type="checkbox" checked={p.checked} onChange={(e) => p.set(e.currentTarget.checked)} data-testid={'set-' + p.name} />
+      <span>
+        {p.label} <span class="help">{p.help}</span> <Restart on={p.restart} name={p.name} />
+      </span>
+    </label>
+  );
+}
+
+const IFACE = /^[A-Za-z0-9_.:-]{1,15}$/;
+
+const engine: Section = {
+  id: 'engine',
+  title: 'Engine',
+  read: (s) => ({
+    port: String(s.engine.listen_port),
+    dht: s.engine.dht,
+    lsd: s.engine.lsd,
+    upnp: s.engine.upnp,
+    pex: s.engine.pex,
+    peersGlobal: String(s.engine.peer_limit_global),
+    peersTorrent: String(s.engine.peer_limit_torrent),
+    blocklist: s.engine.blocklist_url || '',
+    iface: s.engine.bind_interface || '',
+  }),
+  View: ({ f, set, restart }) => (
+    <>
+      <div class="field-row top">
+        <EngineField label="Listen port" name="listen_port" help="TCP and µTP port for incoming peers; 0 = a random port at each start. After a restart." restart={restart}>
+          <input inputMode="numeric" value={f.port} onInput={(e) => set({ port: e.currentTarget.value })} data-testid="set-listen_port" />
+        </EngineField>
+        <EngineField label="Peer connections, all torrents" name="peer_limit_global" help="0 = no cap. Applies at once: no new connection while at the cap." restart={restart}>
+          <input inputMode="numeric" value={f.peersGlobal} onInput={(e) => set({ peersGlobal: e.currentTarget.value })} data-testid="set-peer_limit_global" />
+        </EngineField>
+        <EngineField label="Peer connections per torrent" name="peer_limit_torrent" help="1 to 1000. For torrents started after a restart." restart={restart}>
+          <input inputMode="numeric" value={f.peersTorrent} onInput={(e) => set({ peersTorrent: e.currentTarget.value })} data-testid="set-peer_limit_torrent" />
+        </EngineField>
+      </div>
+      <div class="check-list">
+        <EngineCheck label="DHT" name="dht" help="finds peers without trackers; after a restart" restart={restart} checked={f.dht} set={(v) => set({ dht: v })} />
+        <EngineCheck label="Peer exchange (PEX)" name="pex" help="with connected peers, never for private torrents; at once" restart={restart} checked={f.pex} set={(v) => set({ pex: v })} />
+        <EngineCheck label="Local peer discovery" name="lsd" help="multicast on the LAN; after a restart" restart={restart} checked={f.lsd} set={(v) => set({ lsd: v })} />
+        <EngineCheck label="UPnP" name="upnp" help="port forwarding on the router; after a restart" restart={restart} checked={f.upnp} set={(v) => set({ upnp: v })} />
+      </div>
+      <div class="field-row top">
+        <EngineField wide label="IP blocklist URL" name="blocklist_url" help="http(s):// or file:// of a P2P-format list (gzip allowed), loaded at start. Empty = none." restart={restart}>
+          <input class="mono" value={f.blocklist} placeholder="none" onInput={(e) => set({ blocklist: e.currentTarget.value })} data-testid="set-blocklist_url" />
+        </EngineField>
+        <EngineField label="Network interface" name="bind_interface" help="All BitTorrent traffic goes through it (e.g. wg0 for a VPN); when it is missing at start the daemon does not start. Empty = any." restart={restart}>
+          <input class="mono" value={f.iface} placeholder="any" onInput={(e) => set({ iface: e.currentTarget.value })} data-testid="set-bind_interface" />
+        </EngineField>
+      </div>
+    </>
+  ),
+  collect: (f, was, patch, errors) => {
+    const en: NonNullable<SettingsPatch['engine']> = {};
+    take(f.port !== was.port, parseInt10(f.port, 'Listen port', 0, 65535, ' (0 = random)'), errors, (v) => (en.listen_port = v));
+    take(f.peersGlobal !== was.peersGlobal, parseInt10(f.peersGlobal, 'Peer connections, all torrents', 0, 100000, ' (0 = no cap)'), errors, (v) => (en.peer_limit_global = v));
+    take(f.peersTorrent !== was.peersTorrent, parseInt10(f.peersTorrent, 'Peer connections per torrent', 1, 1000, ''), errors, (v) => (en.peer_limit_torrent = v));
+    for (const k of ['dht', 'lsd', 'upnp', 'pex'] as const) if (f[k] !== was[k]) en[k] = f[k];
+    if (f.blocklist.trim() !== was.blocklist) {
+      const u = f.blocklist.trim();
+      if (u && !/^(https?|file):\/\/\S+$/i.test(u)) errors.push(`IP blocklist URL: “${u}” must be an http://, https:// or file:// URL (empty = none).`);
+      else en.blocklist_url = u || null;
+    }
+    if (f.iface.trim() !== was.iface) {
+      const i = f.iface.trim();
+      if (i && !IFACE.test(i)) errors.push(`Network interface: “${i}” is not an interface name (at most 15 letters, digits, _ . : or -).`);
+      else en.bind_interface = i || null;
+    }
+    if (Object.keys(en).length) patch.engine = en;
+  },
+};
+
+const SECTIONS: Section[] = [speed, schedule, share, engine];
 
 function read(s: Settings): Form {
   return Object.assign({}, ...SECTIONS.map((x) => x.read(s))) as Form;
@@ -205,11 +334,13 @@ export function SettingsPage() {
   const [errors, setErrors] = useState<string[]>([]);
   const [msg, setMsg] = useState('');
   const [busy, setBusy] = useState(false);
+  const [restart, setRestart] = useState<string[]>([]);
   const liveAlt = useStore(app, (s) => s.stats?.limits.alt_enabled);
   const load = (s: Settings) => {
     const r = read(s);
     setWas(r);
     setF(r);
+    setRestart(s.restart_needed || []);
   };
   useEffect(() => {
     loadSettings().then(load, (e) => setErrors([errText(e)]));
@@ -254,11 +385,16 @@ export function SettingsPage() {
   return (
     <section>
       <h2>Settings</h2>
+      {restart.length > 0 && (
+        <p class="note restart-banner" role="status" data-testid="restart-banner">
+          Some settings apply after the daemon restarts: {restart.map((n) => ENGINE_NAMES[n] || n).join(', ')}.
+        </p>
+      )}
       <form class="settings" onSubmit={save} data-testid="settings-form" noValidate>
         {SECTIONS.map((s) => (
           <fieldset key={s.id} class="card-form" data-section={s.id}>
             <legend>{s.title}</legend>
-            <s.View f={f} set={set} />
+            <s.View f={f} set={set} restart={restart} />
           </fieldset>
         ))}
         {errors.length > 0 && (
@@ -271,6 +407,18 @@ export function SettingsPage() {
           {msg && <span class="ok" role="status" data-testid="settings-saved">{msg}</span>}
         </div>
       </form>
+      <div class="card-form backup" data-testid="backup">
+        <h3>Backup</h3>
+        <p class="muted small">
+          One file (tar.gz) with the database (users, profiles, torrents, labels, settings) and the torrents' verified pieces, taken while the daemon runs; the downloaded data is not in it.
+          With the daemon stopped, <code>pytorrentd restore FILE</code> restores it into a data directory without a database (<code>--force</code> moves the present one aside).
+        </p>
+        <p>
+          <a class="btn" href="/api/backup" download data-testid="backup-link">
+            <Icon n="down" size={12} /> Download backup
+          </a>
+        </p>
+      </div>
     </section>
   );
 }

@@ -59,11 +59,14 @@ export function ProgressBar({ r }: { r: Row }) {
   );
 }
 
-export function Status({ r }: { r: Row }) {
+/** The state, with the reason it waits (disk space, descriptors) when there is one. */
+export function Status({ r, long = false }: { r: Row; long?: boolean }) {
+  const why = r.reason ? fmt.REASONS[r.reason] : undefined;
+  const tip = r.error ? r.error + (r.save_dir ? ` (files in ${r.save_dir})` : '') : why?.tip;
   return (
-    <span class={'st s-' + r.state} title={r.error ? r.error + (r.save_dir ? ` (files in ${r.save_dir})` : '') : undefined}>
+    <span class={'st s-' + r.state + (r.reason ? ' why-' + r.reason : '')} title={tip} data-reason={r.reason || undefined}>
       <i class="dot" />
-      {fmt.stateLabel(r)}
+      {fmt.statusText(r, long)}
     </span>
   );
 }

@@ -1,6 +1,6 @@
 // Accessibility with axe-core (pinned in package-lock, evaluated in the page): no serious or
 // critical violation on the login page, the main view, the Add dialog, the details tabs, the
-// remove dialog, the label and limits dialogs, the admin pages (settings and the profile
+// remove dialog, the label and limits dialogs, the trackers tab's add and edit forms, the admin pages (settings and the profile
 // editor too) and the account page, in the dark and the light theme, on a
 // desktop and a phone. Real daemon, real Chromium.
 import assert from 'node:assert/strict';
@@ -69,6 +69,13 @@ for (const theme of ['dark', 'light']) {
         await page.waitForTimeout(200);
         await check(page, `details: ${tab}`, found);
       }
+      await page.click('[data-testid=tracker-add-open]');
+      await page.waitForSelector('[data-testid=tracker-add-form]');
+      await check(page, 'details: trackers, add form', found);
+      await page.click('[data-testid=trackers-table] [data-testid=tracker-edit]');
+      await page.waitForSelector('[data-testid=tracker-edit-input]');
+      await check(page, 'details: trackers, editing a URL', found);
+      await page.keyboard.press('Escape');
       await page.click(`.tr[data-h="${hashes[0]}"] .c-name`, { button: 'right' });
       await page.waitForSelector('[data-testid=row-menu]');
       await check(page, 'row menu', found);

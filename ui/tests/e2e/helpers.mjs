@@ -335,6 +335,50 @@ export class Seeder {
   }
 }
 
+/** An opentracker on a free loopback port (HTTP and UDP on the same number), announcing only
+ * the whitelisted info hashes. */
+export class Opentracker {
+  constructor(root, hashes) {
+    this.root = root;
+    this.hashes = hashes;
+  }
+  async start() {
+    requireTool('opentracker', 'opentracker');
+    this.port = await freePort();
+    const dir = join(this.root, `opentracker-${this.port}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'whitelist'), this.hashes.map((h) => h + '\n').join(''));
+    const out = openSync(join(this.root, `opentracker-${this.port}.log`), 'a');
+    this.proc = spawn('opentracker', ['-i', '127.0.0.1', '-p', String(this.port), '-P', String(this.port), '-d', dir, '-w', '/whitelist'], { stdio: ['ignore', out, out] });
+    children.add(this.proc);
+    this.proc.once('exit', () => children.delete(this.proc));
+    await waitFor('opentracker to listen', 10, async () => {
+      if (this.proc.exitCode !== null) throw new Error('opentracker exited: ' + readFileSync(join(this.root, `opentracker-${this.port}.log`), 'utf8').slice(-1500));
+      return await new Promise((res) => {
+        const s = connect(this.port, '127.0.0.1');
+        s.once('connect', () => {
+          s.destroy();
+          res(true);
+        });
+        s.once('error', () => res(false));
+      });
+    });
+    return this;
+  }
+  get url() {
+    return `http://127.0.0.1:${this.port}/announce`;
+  }
+  stop() {
+    if (this.proc && this.proc.exitCode === null) {
+      try {
+        process.kill(this.proc.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+}
+
 export function cleanup(dir) {
   try {
     rmSync(dir, { recursive: true, force: true });
