@@ -650,6 +650,28 @@ pub struct Report {
     pub quarantined: Vec<QuarantinedRecord>,
 }
 
+/// Copies one table (absent in an older file: nothing) from a read transaction into a write
+/// transaction of another database; returns the rows copied.
+fn copy_table<V: redb::Value + 'static>(
+    from: &redb::ReadTransaction,
+    to: &redb::WriteTransaction,
+    def: TableDefinition<&'static str, V>,
+) -> Result<u64> {
+    let src = match from.open_table(def) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),
+        Err(e) => return Err(e.into()),
+    };
+    let mut dst = to.open_table(def)?;
+    let mut n = 0;
+    for row in src.iter()? {
+        let (k, v) = row?;
+        dst.insert(k.value(), v.value())?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 impl Store {
     /// Writes a consistent copy of the whole database to a new redb file at `dest` (every
     /// table, read in one read transaction, so a write in between is either all in or all
@@ -679,30 +701,10 @@ impl Store {
             let w = out.begin_write()?;
             let mut n = 0u64;
             for def in BYTES {
-                let src = match tx.open_table(def) {
-                    Ok(t) => t,
-                    Err(redb::TableError::TableDoesNotExist(_)) => continue,
-                    Err(e) => return Err(e.into()),
-                };
-                let mut dst = w.open_table(def)?;
-                for row in src.iter()? {
-                    let (k, v) = row?;
-                    dst.insert(k.value(), v.value())?;
-                    n += 1;
-                }
+                n += copy_table(&tx, &w, def)?;
             }
             for def in TEXT {
-                let src = match tx.open_table(def) {
-                    Ok(t) => t,
-                    Err(redb::TableError::TableDoesNotExist(_)) => continue,
-                    Err(e) => return Err(e.into()),
-                };
-                let mut dst = w.open_table(def)?;
-                for row in src.iter()? {
-                    let (k, v) = row?;
-                    dst.insert(k.value(), v.value())?;
-                    n += 1;
-                }
+                n += copy_table(&tx, &w, def)?;
             }
             w.commit()?;
             Ok(n)

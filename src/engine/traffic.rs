@@ -55,19 +55,22 @@ fn parse_key(k: &str) -> Option<(&str, i64)> {
     Some((p, t.parse().ok()?))
 }
 
+/// Adds `b` to the bucket `k` in a write transaction.
+fn add_into(tx: &mut crate::store::Tx, k: &str, b: Bucket) -> crate::store::Result<()> {
+    let old: Bucket = tx.get(Table::History, k)?.unwrap_or_default();
+    tx.put(
+        Table::History,
+        k,
+        &Bucket {
+            dl: old.dl + b.dl,
+            ul: old.ul + b.ul,
+        },
+    )
+}
+
 /// Adds `b` to the stored bucket `k`.
 fn add_stored(store: &Store, k: &str, b: Bucket) -> crate::store::Result<()> {
-    store.write(|tx| {
-        let old: Bucket = tx.get(Table::History, k)?.unwrap_or_default();
-        tx.put(
-            Table::History,
-            k,
-            &Bucket {
-                dl: old.dl + b.dl,
-                ul: old.ul + b.ul,
-            },
-        )
-    })
+    store.write(|tx| add_into(tx, k, b))
 }
 
 impl Engine {
@@ -243,15 +246,7 @@ impl Engine {
                 tx.delete(Table::History, k)?;
             }
             for (k, b) in &merged {
-                let old: Bucket = tx.get(Table::History, k)?.unwrap_or_default();
-                tx.put(
-                    Table::History,
-                    k,
-                    &Bucket {
-                        dl: old.dl + b.dl,
-                        ul: old.ul + b.ul,
-                    },
-                )?;
+                add_into(tx, k, *b)?;
             }
             Ok::<(), crate::store::StoreError>(())
         })

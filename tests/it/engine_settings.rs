@@ -26,16 +26,7 @@ async fn patch(d: &Daemon, engine: Value) -> Value {
 }
 
 async fn peers(d: &Daemon, hashes: &[&str]) -> Vec<u64> {
-    let rows = d.torrents("default").await;
-    hashes
-        .iter()
-        .map(|h| {
-            rows.iter()
-                .find(|r| r["hash"] == *h)
-                .and_then(|r| r["peers"].as_u64())
-                .unwrap_or(0)
-        })
-        .collect()
+    d.numbers("default", hashes, "peers").await
 }
 
 #[tokio::test(flavor = "multi_thread")]

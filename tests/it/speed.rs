@@ -16,16 +16,7 @@ const MIB: u64 = 1024 * 1024;
 
 /// The byte counter `field` (`downloaded` or `uploaded`) of each torrent, read together.
 async fn counters(d: &Daemon, hashes: &[&str], field: &str) -> Vec<u64> {
-    let rows = d.torrents("default").await;
-    hashes
-        .iter()
-        .map(|h| {
-            rows.iter()
-                .find(|r| r["hash"] == *h)
-                .and_then(|r| r[field].as_u64())
-                .unwrap_or_else(|| panic!("no {field} for {h} in {rows:?}"))
-        })
-        .collect()
+    d.numbers("default", hashes, field).await
 }
 
 /// Average rates (bytes/s) of each torrent over `secs`, from the counters at both ends.

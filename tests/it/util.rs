@@ -570,6 +570,20 @@ impl Daemon {
             .clone()
     }
 
+    /// The number `field` of each torrent of `profile`, read together (0 when absent).
+    pub async fn numbers(&self, profile: &str, hashes: &[&str], field: &str) -> Vec<u64> {
+        let rows = self.torrents(profile).await;
+        hashes
+            .iter()
+            .map(|h| {
+                rows.iter()
+                    .find(|r| r["hash"] == *h)
+                    .and_then(|r| r[field].as_u64())
+                    .unwrap_or(0)
+            })
+            .collect()
+    }
+
     pub async fn torrent(&self, hash: &str) -> Value {
         let (st, body) = self.get(&format!("/api/torrents/{hash}")).await;
         assert_eq!(st, 200, "GET /api/torrents/{hash}: {body}");
