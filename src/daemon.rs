@@ -70,6 +70,7 @@ pub async fn serve(config: Config, opts: StartOptions) -> Result<(), DaemonError
         crate::control::serve(&config.data_dir, state.clone()).map_err(DaemonError::Control)?;
     crate::backup::spawn_schedule(state.clone());
     crate::audit::spawn_prune(state.store.clone());
+    crate::watch::spawn(state.clone());
     info!(
         version = env!("CARGO_PKG_VERSION"),
         listen = %addr,

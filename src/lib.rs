@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod private_fs;
 pub mod state;
 pub mod store;
+pub mod watch;
 pub mod zipstream;
 
 pub use state::AppState;

@@ -372,6 +372,9 @@ pub struct ProfileRecord {
     /// Where completed torrents move to (`None`: they stay).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub complete_dir: Option<PathBuf>,
+    /// A folder whose `.torrent` files are added to the profile (`watch.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch_dir: Option<PathBuf>,
 }
 
 fn is_zero(v: &u64) -> bool {

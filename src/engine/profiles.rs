@@ -69,6 +69,15 @@ pub struct ProfilePatch {
     )]
     #[schema(value_type = Option<String>, min_length = 1, max_length = 4096)]
     pub complete_dir: Option<Option<PathBuf>>,
+    /// Absolute path of an existing, writable directory whose `.torrent` files are added to
+    /// the profile (renamed `.added` or `.invalid`); null = none.
+    #[serde(
+        default,
+        deserialize_with = "super::share::double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 4096)]
+    pub watch_dir: Option<Option<PathBuf>>,
 }
 
 /// A profile as one caller sees it: the record plus that caller's level.
@@ -91,6 +100,8 @@ pub struct ProfileView {
     pub min_free_space: u64,
     /// Where completed torrents move to (null: they stay).
     pub complete_dir: Option<String>,
+    /// The folder whose `.torrent` files are added to the profile (null: none).
+    pub watch_dir: Option<String>,
 }
 
 impl ProfileView {
@@ -109,6 +120,10 @@ impl ProfileView {
             min_free_space: super::space::min_free(Some(p)),
             complete_dir: p
                 .complete_dir
+                .as_ref()
+                .map(|d| d.to_string_lossy().into_owned()),
+            watch_dir: p
+                .watch_dir
                 .as_ref()
                 .map(|d| d.to_string_lossy().into_owned()),
         })
@@ -186,6 +201,12 @@ pub fn update(
             check_profile_dir(d)?;
         }
         p.complete_dir = d;
+    }
+    if let Some(d) = patch.watch_dir {
+        if let Some(d) = &d {
+            check_profile_dir(d)?;
+        }
+        p.watch_dir = d;
     }
     store.put_profile(&p)?;
     existing.insert(id.to_owned(), p.clone());

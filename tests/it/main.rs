@@ -31,3 +31,4 @@ mod speed;
 mod storage;
 mod swarm;
 mod trackers;
+mod watch;
