@@ -24,6 +24,7 @@ pub mod private_fs;
 pub mod state;
 pub mod store;
 pub mod watch;
+pub mod webhooks;
 pub mod zipstream;
 
 pub use state::AppState;

@@ -40,6 +40,8 @@ const LABELS: TableDefinition<&str, &[u8]> = TableDefinition::new("labels");
 const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings");
 /// Bytes per profile and minute (`engine/traffic.rs`), keys `PROFILE/UNIX_SECONDS`.
 const HISTORY: TableDefinition<&str, &[u8]> = TableDefinition::new("history");
+/// Notifications (`engine/notices.rs`), the last 500, by a key that sorts by time.
+const NOTICES: TableDefinition<&str, &[u8]> = TableDefinition::new("notices");
 /// Who did what, from where, when (`audit.rs`), by a key that sorts by time.
 const AUDIT: TableDefinition<&str, &[u8]> = TableDefinition::new("audit");
 /// Records set aside at start because they did not decode, by `table/key`.
@@ -68,6 +70,7 @@ pub enum Table {
     Settings,
     Audit,
     History,
+    Notices,
 }
 
 impl Table {
@@ -81,6 +84,7 @@ impl Table {
             Table::Settings => SETTINGS,
             Table::Audit => AUDIT,
             Table::History => HISTORY,
+            Table::Notices => NOTICES,
         }
     }
     fn name(self) -> &'static str {
@@ -93,6 +97,7 @@ impl Table {
             Table::Settings => "settings",
             Table::Audit => "audit",
             Table::History => "history",
+            Table::Notices => "notices",
         }
     }
 }
@@ -680,8 +685,9 @@ impl Store {
     /// table, read in one read transaction, so a write in between is either all in or all
     /// out). Returns the number of records copied. Used by backups while the daemon runs.
     pub fn copy_to(&self, dest: &Path) -> Result<u64> {
-        const BYTES: [TableDefinition<&str, &[u8]>; 12] = [
+        const BYTES: [TableDefinition<&str, &[u8]>; 13] = [
             AUDIT,
+            NOTICES,
             HISTORY,
             PROFILES,
             TORRENTS,
@@ -828,7 +834,8 @@ impl Store {
                 && tx.open_table(LABELS).is_ok()
                 && tx.open_table(SETTINGS).is_ok()
                 && tx.open_table(AUDIT).is_ok()
-                && tx.open_table(HISTORY).is_ok();
+                && tx.open_table(HISTORY).is_ok()
+                && tx.open_table(NOTICES).is_ok();
             Ok(all_tables)
         })?;
         if current {
@@ -852,6 +859,7 @@ impl Store {
                 tx.open_table(SETTINGS)?;
                 tx.open_table(AUDIT)?;
                 tx.open_table(HISTORY)?;
+                tx.open_table(NOTICES)?;
                 meta.insert("schema_version", SCHEMA_VERSION.to_string().as_str())?;
             }
             Ok(())

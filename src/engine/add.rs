@@ -528,7 +528,19 @@ impl Engine {
         }
         drop(_g);
         self.reconcile_now().await;
-        hashes.iter().map(|(h, _)| self.row(h)).collect()
+        let rows: Result<Vec<TorrentRow>> = hashes.iter().map(|(h, _)| self.row(h)).collect();
+        if let Ok(rows) = &rows {
+            for r in rows {
+                self.notice(
+                    super::notices::NoticeKind::Added,
+                    profile,
+                    Some(&r.hash),
+                    &r.name,
+                    format!("{} was added to {profile}", r.name),
+                );
+            }
+        }
+        rows
     }
 
     /// Fetches a magnet's metadata from peers in the background, then stores it and starts

@@ -9,6 +9,7 @@ pub mod creations;
 mod faults;
 pub mod fetch;
 mod fs;
+pub mod notices;
 pub mod options;
 pub mod profiles;
 mod rate;
@@ -177,6 +178,8 @@ pub enum EngineEvent {
     SpeedChanged,
     /// A torrent creation ended (done, failed or cancelled).
     Creation(creations::CreationView),
+    /// A notification was recorded (`notices.rs`).
+    Notice(Box<notices::Notice>),
     /// A share limit was reached and its action taken.
     ShareLimit {
         profile: String,
@@ -971,10 +974,15 @@ impl Engine {
 
     pub async fn delete(&self, hash: &str, delete_files: bool) -> Result<()> {
         let _g = self.ops.lock().await;
-        let (profile, handle, resolver) = {
+        let (profile, handle, resolver, name) = {
             let st = self.lock();
             let e = st.entry(hash)?;
-            (e.rec.profile.clone(), e.handle.clone(), e.resolver.clone())
+            (
+                e.rec.profile.clone(),
+                e.handle.clone(),
+                e.resolver.clone(),
+                row::row(e).name,
+            )
         };
         let parked = {
             let st = self.lock();
@@ -1005,6 +1013,20 @@ impl Engine {
                 let _ = std::fs::remove_file(self.bitv_path(hash));
             }
         }
+        self.notice(
+            notices::NoticeKind::Removed,
+            &profile,
+            Some(hash),
+            &name,
+            format!(
+                "{name} was removed {}",
+                if delete_files {
+                    "with its data"
+                } else {
+                    "(its data kept)"
+                }
+            ),
+        );
         self.emit(EngineEvent::Removed {
             profile,
             hash: hash.into(),

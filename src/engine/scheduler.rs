@@ -16,6 +16,7 @@ use tracing::{info, warn};
 
 use super::Engine;
 use super::faults::{self, FaultKind};
+use super::notices::NoticeKind;
 
 enum Action {
     Start(Arc<ManagedTorrent>),
@@ -127,10 +128,25 @@ async fn maintain(engine: &Engine) {
     }
 }
 
+/// Records a notice about a torrent (its profile and name looked up now).
+fn notify(engine: &Engine, hash: &str, kind: NoticeKind, message: impl FnOnce(&str) -> String) {
+    let found = {
+        let st = engine.lock();
+        st.torrents
+            .get(hash)
+            .map(|e| (e.rec.profile.clone(), super::row::row(e).name))
+    };
+    if let Some((profile, name)) = found {
+        let m = message(&name);
+        engine.notice(kind, &profile, Some(hash), &name, m);
+    }
+}
+
 /// One pass: decide which torrents should run and make the engine match.
 pub(super) async fn reconcile(engine: &Engine) {
     let mut actions = Vec::new();
     let mut holds: Vec<(String, bool)> = Vec::new();
+    let mut failed: Vec<(String, String)> = Vec::new();
     let mut completed = Vec::new();
     {
         let mut st = engine.lock();
@@ -167,6 +183,7 @@ pub(super) async fn reconcile(engine: &Engine) {
                     let (kind, message) = faults::describe(&full, &dir);
                     // The whole engine error (cause chain, backtrace) belongs in the log.
                     warn!(hash = %e.rec.hash, error = %full, "torrent stopped: {message}");
+                    failed.push((e.rec.hash.clone(), message.clone()));
                     e.fault = Some(faults::Fault {
                         kind,
                         message,
@@ -287,6 +304,16 @@ pub(super) async fn reconcile(engine: &Engine) {
             }
         }
     }
+    for (hash, message) in failed {
+        notify(engine, &hash, NoticeKind::Error, |name| {
+            format!("{name} stopped: {message}")
+        });
+    }
+    for (hash, _) in holds.iter().filter(|(_, hold)| *hold) {
+        notify(engine, hash, NoticeKind::DiskSpace, |name| {
+            format!("{name} waits for disk space (the profile's minimum free space)")
+        });
+    }
     if !holds.is_empty() {
         let mut st = engine.lock();
         for (hash, hold) in holds {
@@ -344,6 +371,9 @@ pub(super) async fn reconcile(engine: &Engine) {
             warn!(%hash, "recording completion: {e}");
             continue;
         }
+        notify(engine, &hash, NoticeKind::Completed, |name| {
+            format!("{name} finished downloading")
+        });
         let moves = {
             let st = engine.lock();
             st.torrents.get(&hash).is_some_and(|e| {

@@ -255,6 +255,12 @@ async fn on_engine_event(io: &SocketIo, st: &AppState, ev: EngineEvent, baseline
                 .ok();
         }
         EngineEvent::SpeedChanged => broadcast_stats(io, st).await,
+        EngineEvent::Notice(n) => {
+            io.to(room_for_profile(&n.profile))
+                .emit("notification", &*n)
+                .await
+                .ok();
+        }
         EngineEvent::ProfilesChanged => {
             let mut done = HashSet::new();
             for s in io.sockets() {

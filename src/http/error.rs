@@ -283,6 +283,17 @@ impl From<LimitError> for ApiError {
     }
 }
 
+impl From<crate::webhooks::WebhookError> for ApiError {
+    fn from(e: crate::webhooks::WebhookError) -> Self {
+        use crate::webhooks::WebhookError as W;
+        match e {
+            W::Invalid(m) => Self::new(ErrorCode::InvalidInput, m),
+            W::NotFound(_) => Self::new(ErrorCode::NotFound, e.to_string()),
+            W::Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<crate::backup::BackupError> for ApiError {
     fn from(e: crate::backup::BackupError) -> Self {
         use crate::backup::BackupError as B;

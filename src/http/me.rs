@@ -339,3 +339,61 @@ pub async fn put_preferences(
         .map_err(|e: crate::store::StoreError| ApiError::from(e))?;
     Ok(Json(v))
 }
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Notifications {
+    /// Newest first, of the profiles the caller sees (at most 100).
+    pub entries: Vec<crate::engine::notices::Notice>,
+    /// How many of those the caller has not marked read.
+    pub unread: usize,
+}
+
+#[utoipa::path(get, path = "/api/me/notifications", tag = "me", operation_id = "list_notifications",
+    responses((status = 200, body = Notifications)))]
+pub async fn notifications(
+    State(st): State<AppState>,
+    id: Identity,
+) -> Result<Json<Notifications>, ApiError> {
+    let engine = st.engine.clone();
+    let (entries, unread) = tokio::task::spawn_blocking(move || {
+        engine.notices(
+            &id.username,
+            |p| id.level(p) != crate::access::Level::None,
+            100,
+        )
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))??;
+    Ok(Json(Notifications { entries, unread }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarkRead {
+    /// Everything up to this notification's id is read (default: everything).
+    #[schema(max_length = 64)]
+    pub up_to: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/me/notifications/read", tag = "me", operation_id = "mark_notifications_read",
+    request_body = MarkRead,
+    responses((status = 204, description = "marked"), (status = 400, description = "not an id")))]
+pub async fn mark_notifications_read(
+    State(st): State<AppState>,
+    id: Identity,
+    ApiJson(m): ApiJson<MarkRead>,
+) -> Result<StatusCode, ApiError> {
+    if let Some(u) = &m.up_to
+        && !(u.len() == 25 && u.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'))
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidInput,
+            "up_to must be a notification id",
+        ));
+    }
+    let engine = st.engine.clone();
+    tokio::task::spawn_blocking(move || engine.mark_notices_read(&id.username, m.up_to))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+    Ok(StatusCode::NO_CONTENT)
+}

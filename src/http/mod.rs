@@ -199,6 +199,13 @@ async fn history(
         profiles::update_settings,
         files::backup,
         audit::list,
+        me::notifications,
+        profiles::list_webhooks,
+        profiles::create_webhook,
+        profiles::update_webhook,
+        profiles::delete_webhook,
+        profiles::test_webhook,
+        me::mark_notifications_read,
         profiles::backup_now,
     ),
     components(schemas(
@@ -258,6 +265,8 @@ fn api_router(state: &AppState) -> Router<AppState> {
             "/me/sessions/{sid}",
             axum::routing::delete(me::revoke_session),
         )
+        .route("/me/notifications", get(me::notifications))
+        .route("/me/notifications/read", post(me::mark_notifications_read))
         .route(
             "/me/preferences",
             get(me::get_preferences).put(me::put_preferences),
@@ -300,6 +309,15 @@ fn api_router(state: &AppState) -> Router<AppState> {
         )
         .route("/torrents/{hash}/{action}", post(torrents::action))
         .route("/audit", get(audit::list))
+        .route(
+            "/webhooks",
+            get(profiles::list_webhooks).post(profiles::create_webhook),
+        )
+        .route(
+            "/webhooks/{id}",
+            axum::routing::patch(profiles::update_webhook).delete(profiles::delete_webhook),
+        )
+        .route("/webhooks/{id}/test", post(profiles::test_webhook))
         .merge(qbit::router())
         // Every route, the qBittorrent API's too: what changes is in the audit log.
         .route_layer(axum::middleware::from_fn_with_state(

@@ -211,3 +211,74 @@ pub async fn backup_now(
         .map_err(|e| ApiError::internal(e.to_string()))??;
     Ok(Json(r))
 }
+
+#[utoipa::path(get, path = "/api/webhooks", tag = "settings", operation_id = "list_webhooks",
+    responses((status = 200, body = Vec<crate::webhooks::WebhookView>), (status = 403, description = "administrators only")))]
+pub async fn list_webhooks(
+    State(st): State<AppState>,
+    id: Identity,
+) -> Result<Json<Vec<crate::webhooks::WebhookView>>, ApiError> {
+    id.require_admin()?;
+    Ok(Json(crate::webhooks::list(&st.store)?))
+}
+
+#[utoipa::path(post, path = "/api/webhooks", tag = "settings", operation_id = "create_webhook",
+    request_body = crate::webhooks::WebhookInput,
+    responses((status = 201, body = crate::webhooks::WebhookView), (status = 400, description = "a bad URL or no events"), (status = 403, description = "administrators only")))]
+pub async fn create_webhook(
+    State(st): State<AppState>,
+    id: Identity,
+    ApiJson(w): ApiJson<crate::webhooks::WebhookInput>,
+) -> Result<(StatusCode, Json<crate::webhooks::WebhookView>), ApiError> {
+    id.require_admin()?;
+    Ok((
+        StatusCode::CREATED,
+        Json(crate::webhooks::create(&st.store, &w)?),
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct WebhookPath {
+    /// The webhook's id.
+    #[param(max_length = 64)]
+    pub id: String,
+}
+
+#[utoipa::path(patch, path = "/api/webhooks/{id}", tag = "settings", operation_id = "update_webhook",
+    params(WebhookPath), request_body = crate::webhooks::WebhookInput,
+    responses((status = 200, body = crate::webhooks::WebhookView), (status = 400, description = "a bad value"), (status = 404, description = "no such webhook")))]
+pub async fn update_webhook(
+    State(st): State<AppState>,
+    id: Identity,
+    ApiPath(hook): ApiPath<String>,
+    ApiJson(w): ApiJson<crate::webhooks::WebhookInput>,
+) -> Result<Json<crate::webhooks::WebhookView>, ApiError> {
+    id.require_admin()?;
+    Ok(Json(crate::webhooks::update(&st.store, &hook, &w)?))
+}
+
+#[utoipa::path(delete, path = "/api/webhooks/{id}", tag = "settings", operation_id = "delete_webhook",
+    params(WebhookPath),
+    responses((status = 204, description = "deleted"), (status = 404, description = "no such webhook")))]
+pub async fn delete_webhook(
+    State(st): State<AppState>,
+    id: Identity,
+    ApiPath(hook): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    id.require_admin()?;
+    crate::webhooks::delete(&st.store, &hook)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/webhooks/{id}/test", tag = "settings", operation_id = "test_webhook",
+    params(WebhookPath),
+    responses((status = 200, body = crate::webhooks::Delivery, description = "one attempt's outcome"), (status = 404, description = "no such webhook")))]
+pub async fn test_webhook(
+    State(st): State<AppState>,
+    id: Identity,
+    ApiPath(hook): ApiPath<String>,
+) -> Result<Json<crate::webhooks::Delivery>, ApiError> {
+    id.require_admin()?;
+    Ok(Json(crate::webhooks::send_test(&st, &hook).await?))
+}

@@ -20,6 +20,7 @@ mod engine_patches;
 mod engine_settings;
 mod labels;
 mod moves;
+mod notices;
 mod ops;
 mod queue;
 mod resources;
