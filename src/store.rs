@@ -53,6 +53,8 @@ const CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 /// How long a failed reopen is not retried (every request would otherwise run a repair).
 const REOPEN_BACKOFF: Duration = Duration::from_secs(1);
+/// What the health check writes to see whether a store whose writes failed works again.
+const PROBE_BYTES: usize = 512 * 1024;
 /// How often the health check may probe a store whose writes failed.
 const PROBE_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -987,7 +989,9 @@ impl Store {
 
     /// `Ok` when writes work; otherwise what fails, in words fit for an unauthenticated
     /// health check (no paths). A store whose last write failed is probed at most every
-    /// two seconds with a tiny write, so health turns back to ok once space returns.
+    /// two seconds, so health turns back to ok once space returns. The probe writes
+    /// `PROBE_BYTES`, about what a large change (an add of a big .torrent) needs: a tiny write
+    /// can succeed in pages the database file already has while the disk is still full.
     pub fn health(&self) -> std::result::Result<(), String> {
         let failing = {
             let mut h = self.inner.health.lock().unwrap_or_else(|e| e.into_inner());
@@ -1001,8 +1005,10 @@ impl Store {
             e
         };
         let probe = self.with_write(|tx| {
+            let mut probe = Utc::now().to_rfc3339();
+            probe.extend(std::iter::repeat_n(' ', PROBE_BYTES));
             tx.open_table(META)?
-                .insert("health_probe", Utc::now().to_rfc3339().as_str())?;
+                .insert("health_probe", probe.as_str())?;
             Ok(())
         });
         match probe {
