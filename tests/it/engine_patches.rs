@@ -118,3 +118,65 @@ async fn exact_multiple_torrents_download_in_another_client() {
     assert!(st.success(), "aria2c: {st}\n{}", leech.log_tail(30));
     p.assert_in(&out, None);
 }
+
+/// Patch 0007: with peer exchange off a daemon ignores the peers another client tells it
+/// about; with it on (the default) it connects to them. A librqbit seeder S uploads to an
+/// aria2c leecher L (a connection S opened, so S lists L in its PEX messages, the first 10 s
+/// after a connection); the daemon knows only S.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_exchange_can_be_switched_off() {
+    let tmp = tempdir("pex");
+    let root = tmp.path();
+    let p = Payload::single(&root.join("src"), "pex.bin", 8 * 1024 * 1024, &[], 65_536).await;
+    let mut runs = Vec::new();
+    for (name, pex) in [("on", true), ("off", false)] {
+        let s = RqSeeder::start(&[&p], Some(64 * 1024)).await;
+        let l = Aria2::leech(
+            root,
+            &format!("leech-{name}"),
+            &p.torrent_path,
+            &root.join(format!("out-{name}")),
+        );
+        wait_for(10, "aria2c listening", async || {
+            std::net::TcpStream::connect(l.addr())
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+        .await;
+        s.add_peer(0, l.addr());
+        let d = Daemon::start(&root.join(name)).await;
+        let (st, b) = d
+            .patch_json(
+                "/api/settings",
+                &serde_json::json!({"engine": {"pex": pex}}),
+            )
+            .await;
+        assert_eq!(st, 200, "{b}");
+        d.add_torrent_ok("default", &p.torrent, &[("peers", &s.addr.to_string())])
+            .await;
+        runs.push((name, d, s, l));
+    }
+    let started = std::time::Instant::now();
+    let mut peers = std::collections::HashMap::new();
+    while started.elapsed() < std::time::Duration::from_secs(30) {
+        for (name, d, _, _) in &runs {
+            let n = d.torrent(&p.hash).await["peers"].as_u64().unwrap_or(0);
+            let m = peers.entry(*name).or_insert(0);
+            *m = (*m).max(n);
+        }
+        if peers.get("on") == Some(&2) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert_eq!(
+        peers.get("on"),
+        Some(&2),
+        "with PEX the daemon finds the leecher: {peers:?}"
+    );
+    assert_eq!(
+        peers.get("off"),
+        Some(&1),
+        "without PEX it does not: {peers:?}"
+    );
+}

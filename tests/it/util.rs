@@ -1280,6 +1280,15 @@ impl RqSeeder {
         s
     }
 
+    /// Hands torrent `i` a peer to connect to.
+    pub fn add_peer(&self, i: usize, addr: SocketAddr) {
+        self.handles[i]
+            .live()
+            .expect("seeder torrent is live")
+            .add_peer_if_not_seen(addr)
+            .expect("peer added");
+    }
+
     /// Bytes uploaded for torrent `i`.
     pub fn uploaded(&self, i: usize) -> u64 {
         self.handles[i].stats().uploaded_bytes
