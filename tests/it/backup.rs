@@ -12,6 +12,21 @@ use crate::util::*;
 
 const KIB: usize = 1024;
 
+/// `pytorrentd restore FILE [--force] --data-dir DIR`.
+async fn restore(
+    root: &std::path::Path,
+    file: &std::path::Path,
+    dir: &std::path::Path,
+    force: bool,
+) -> crate::cli::Out {
+    let (file, dir) = (file.to_str().unwrap(), dir.to_str().unwrap());
+    let mut args = vec!["restore", file, "--data-dir", dir];
+    if force {
+        args.push("--force");
+    }
+    run(root, &args, &[], 60.0).await
+}
+
 fn summary(rows: &[Value]) -> Vec<Value> {
     let mut v: Vec<Value> = rows
         .iter()
@@ -115,50 +130,16 @@ async fn a_backup_taken_while_downloading_restores_everything() {
     // Restored into a fresh data directory, then started with logins on.
     let root2 = root.join("second");
     let dd2 = root2.join("data");
-    let out = run(
-        root,
-        &[
-            "restore",
-            file.to_str().unwrap(),
-            "--data-dir",
-            dd2.to_str().unwrap(),
-        ],
-        &[],
-        60.0,
-    )
-    .await;
+    let out = restore(root, &file, &dd2, false).await;
     assert_eq!(out.code, Some(0), "{out}");
-    let out = run(
-        root,
-        &[
-            "restore",
-            file2.to_str().unwrap(),
-            "--data-dir",
-            dd2.to_str().unwrap(),
-        ],
-        &[],
-        60.0,
-    )
-    .await;
+    let out = restore(root, &file2, &dd2, false).await;
     assert_eq!(
         out.code,
         Some(1),
         "a data directory with a database is refused: {out}"
     );
     assert!(out.stderr.contains("--force"), "{out}");
-    let out = run(
-        root,
-        &[
-            "restore",
-            file2.to_str().unwrap(),
-            "--force",
-            "--data-dir",
-            dd2.to_str().unwrap(),
-        ],
-        &[],
-        60.0,
-    )
-    .await;
+    let out = restore(root, &file2, &dd2, true).await;
     assert_eq!(out.code, Some(0), "{out}");
     let aside: Vec<_> = std::fs::read_dir(&dd2)
         .unwrap()
@@ -169,19 +150,7 @@ async fn a_backup_taken_while_downloading_restores_everything() {
     // Not a backup: refused with one line, nothing changed.
     let junk = root.join("junk.tar.gz");
     std::fs::write(&junk, b"not a backup").unwrap();
-    let out = run(
-        root,
-        &[
-            "restore",
-            junk.to_str().unwrap(),
-            "--force",
-            "--data-dir",
-            dd2.to_str().unwrap(),
-        ],
-        &[],
-        60.0,
-    )
-    .await;
+    let out = restore(root, &junk, &dd2, true).await;
     assert_eq!(out.code, Some(1), "{out}");
 
     let d2 = Daemon::start_with_env(&root2, &[("PYTORRENT_AUTH_ENABLE", "true")]).await;
@@ -286,17 +255,6 @@ async fn daily_backups_go_to_a_folder_and_the_oldest_are_removed() {
     assert_eq!(s["backup_status"]["last_file"], json!(kept[1]), "{s}");
     assert!(s["backup_status"]["last_error"].is_null(), "{s}");
     // Each is a backup the restore takes.
-    let out = run(
-        root,
-        &[
-            "restore",
-            dir.join(&kept[1]).to_str().unwrap(),
-            "--data-dir",
-            root.join("restored").to_str().unwrap(),
-        ],
-        &[],
-        60.0,
-    )
-    .await;
+    let out = restore(root, &dir.join(&kept[1]), &root.join("restored"), false).await;
     assert_eq!(out.code, Some(0), "{out}");
 }
