@@ -30,6 +30,9 @@ pub enum BackupError {
     },
     #[error("{0}")]
     Refused(String),
+    /// "Back up now" without a folder to back up into.
+    #[error("no backup folder is set")]
+    NoFolder,
 }
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BackupError {
@@ -283,7 +286,7 @@ const FILE_PREFIX: &str = "pytorrentd-backup-";
 
 /// Daily backups to a folder (README "Backup and restore").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Schedule {
+pub struct BackupSchedule {
     #[serde(default)]
     pub enabled: bool,
     /// An absolute, existing, writable folder.
@@ -299,9 +302,9 @@ fn default_keep() -> u32 {
     7
 }
 
-impl Default for Schedule {
+impl Default for BackupSchedule {
     fn default() -> Self {
-        Schedule {
+        BackupSchedule {
             enabled: false,
             dir: None,
             keep: default_keep(),
@@ -312,7 +315,7 @@ impl Default for Schedule {
 /// A change of the schedule: absent fields stay; `dir: null` clears it.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ScheduleChange {
+pub struct BackupScheduleChange {
     pub enabled: Option<bool>,
     #[serde(default, deserialize_with = "crate::engine::share::double_option")]
     #[schema(value_type = Option<String>)]
@@ -323,19 +326,19 @@ pub struct ScheduleChange {
 
 /// The last scheduled (or "now") backup.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Status {
+pub struct BackupStatus {
     pub last_at: Option<DateTime<Utc>>,
     pub last_file: Option<String>,
     pub last_error: Option<String>,
 }
 
-impl ScheduleChange {
+impl BackupScheduleChange {
     pub fn is_empty(&self) -> bool {
         self.enabled.is_none() && self.dir.is_none() && self.keep.is_none()
     }
 
     /// Checks every value, then applies them to `to`.
-    pub fn apply(&self, to: &mut Schedule) -> Result<(), BackupError> {
+    pub fn apply(&self, to: &mut BackupSchedule) -> Result<(), BackupError> {
         let mut n = to.clone();
         if let Some(k) = self.keep {
             if !(1..=KEEP_MAX).contains(&k) {
@@ -365,19 +368,22 @@ impl ScheduleChange {
     }
 }
 
-pub fn schedule(store: &Store) -> Result<Schedule, StoreError> {
+pub fn schedule(store: &Store) -> Result<BackupSchedule, StoreError> {
     Ok(store
         .get_json(crate::store::Table::Settings, SCHEDULE_KEY)?
         .unwrap_or_default())
 }
 
-pub fn status(store: &Store) -> Result<Status, StoreError> {
+pub fn status(store: &Store) -> Result<BackupStatus, StoreError> {
     Ok(store
         .get_json(crate::store::Table::Settings, STATUS_KEY)?
         .unwrap_or_default())
 }
 
-pub fn set_schedule(store: &Store, change: &ScheduleChange) -> Result<Schedule, BackupError> {
+pub fn set_schedule(
+    store: &Store,
+    change: &BackupScheduleChange,
+) -> Result<BackupSchedule, BackupError> {
     let mut s = schedule(store)?;
     change.apply(&mut s)?;
     store.write(|tx| tx.put(crate::store::Table::Settings, SCHEDULE_KEY, &s))?;
@@ -386,12 +392,9 @@ pub fn set_schedule(store: &Store, change: &ScheduleChange) -> Result<Schedule, 
 
 /// Writes one backup into the schedule's folder and keeps the newest `keep` there;
 /// records the outcome.
-pub fn run_now(state: &crate::state::AppState) -> Result<Status, BackupError> {
+pub fn run_now(state: &crate::state::AppState) -> Result<BackupStatus, BackupError> {
     let s = schedule(&state.store)?;
-    let dir = s
-        .dir
-        .clone()
-        .ok_or_else(|| BackupError::Refused("no backup folder is set".into()))?;
+    let dir = s.dir.clone().ok_or(BackupError::NoFolder)?;
     let now = Utc::now();
     let name = format!("{FILE_PREFIX}{}.tar.gz", now.format("%Y%m%d-%H%M%S%.3f"));
     let r = write_file(
@@ -404,7 +407,7 @@ pub fn run_now(state: &crate::state::AppState) -> Result<Status, BackupError> {
         Ok(_) => {
             prune(&dir, s.keep);
             tracing::info!(file = %dir.join(&name).display(), "backup written");
-            Status {
+            BackupStatus {
                 last_at: Some(now),
                 last_file: Some(name),
                 last_error: None,
@@ -412,7 +415,7 @@ pub fn run_now(state: &crate::state::AppState) -> Result<Status, BackupError> {
         }
         Err(e) => {
             tracing::warn!("scheduled backup failed: {e}");
-            Status {
+            BackupStatus {
                 last_at: Some(now),
                 last_file: None,
                 last_error: Some(e.to_string()),

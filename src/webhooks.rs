@@ -68,13 +68,42 @@ pub struct WebhookView {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookInput {
-    #[schema(max_length = 2048)]
+    /// Required for a new hook.
+    #[schema(max_length = 2048, pattern = "^https?://[^/?#\\s]+")]
     pub url: Option<String>,
+    /// Required for a new hook; at least one.
+    #[schema(min_items = 1)]
     pub events: Option<Vec<NoticeKind>>,
     #[serde(default, deserialize_with = "crate::engine::share::double_option")]
     #[schema(value_type = Option<String>, max_length = 256)]
     pub secret: Option<Option<String>>,
     pub enabled: Option<bool>,
+}
+
+/// A new hook.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewWebhook {
+    #[schema(max_length = 2048, pattern = "^https?://[^/?#\\s]+")]
+    pub url: String,
+    #[schema(min_items = 1)]
+    pub events: Vec<NoticeKind>,
+    /// Signs each delivery (HMAC-SHA256); never shown again.
+    #[schema(max_length = 256)]
+    pub secret: Option<String>,
+    /// Default on.
+    pub enabled: Option<bool>,
+}
+
+impl From<NewWebhook> for WebhookInput {
+    fn from(n: NewWebhook) -> Self {
+        WebhookInput {
+            url: Some(n.url),
+            events: Some(n.events),
+            secret: Some(n.secret),
+            enabled: n.enabled,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +112,8 @@ pub enum WebhookError {
     Invalid(String),
     #[error("no webhook {0}")]
     NotFound(String),
+    #[error("at most {HOOKS_MAX} webhooks; delete one first")]
+    TooMany,
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
@@ -164,9 +195,7 @@ impl WebhookInput {
 pub fn create(store: &Store, input: &WebhookInput) -> Result<WebhookView, WebhookError> {
     let mut hooks = load(store)?;
     if hooks.len() >= HOOKS_MAX {
-        return Err(WebhookError::Invalid(format!(
-            "at most {HOOKS_MAX} webhooks"
-        )));
+        return Err(WebhookError::TooMany);
     }
     let mut h = Webhook {
         id: hex::encode(rand::random::<[u8; 6]>()),

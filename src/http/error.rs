@@ -289,6 +289,7 @@ impl From<crate::webhooks::WebhookError> for ApiError {
         match e {
             W::Invalid(m) => Self::new(ErrorCode::InvalidInput, m),
             W::NotFound(_) => Self::new(ErrorCode::NotFound, e.to_string()),
+            W::TooMany => Self::new(ErrorCode::Conflict, e.to_string()),
             W::Store(s) => s.into(),
         }
     }
@@ -299,6 +300,7 @@ impl From<crate::backup::BackupError> for ApiError {
         use crate::backup::BackupError as B;
         match e {
             B::Refused(m) => Self::new(ErrorCode::InvalidInput, m),
+            B::NoFolder => Self::new(ErrorCode::Conflict, e.to_string()),
             B::Store(s) => s.into(),
             io @ B::Io { .. } => Self::internal(io.to_string()),
         }

@@ -371,7 +371,7 @@ pub async fn notifications(
 #[serde(deny_unknown_fields)]
 pub struct MarkRead {
     /// Everything up to this notification's id is read (default: everything).
-    #[schema(max_length = 64)]
+    #[schema(pattern = "^[0-9a-f]{16}-[0-9a-f]{8}$")]
     pub up_to: Option<String>,
 }
 

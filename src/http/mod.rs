@@ -85,11 +85,24 @@ async fn stats(State(st): State<AppState>, id: Identity) -> Json<Stats> {
     Json(s)
 }
 
+/// How far a traffic history goes back.
+#[derive(Debug, Clone, Copy, serde::Deserialize, utoipa::ToSchema)]
+enum HistoryRange {
+    #[serde(rename = "1h")]
+    Hour,
+    #[serde(rename = "24h")]
+    Day,
+    #[serde(rename = "7d")]
+    Week,
+    #[serde(rename = "30d")]
+    Month,
+}
+
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct HistoryQuery {
     /// `1h`, `24h`, `7d` or `30d` (default `24h`).
-    range: Option<String>,
+    range: Option<HistoryRange>,
     /// One profile (default: every profile the caller sees, summed).
     profile: Option<String>,
 }
@@ -111,20 +124,11 @@ async fn history(
     id: Identity,
     extract::ApiQuery(q): extract::ApiQuery<HistoryQuery>,
 ) -> Result<Json<History>, ApiError> {
-    let (secs, step) = match q.range.as_deref().unwrap_or("24h") {
-        "1h" => (3600, 60),
-        "24h" => (86_400, 60),
-        "7d" => (7 * 86_400, 600),
-        "30d" => (30 * 86_400, 600),
-        other => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidInput,
-                format!(
-                    "range must be 1h, 24h, 7d or 30d (got {})",
-                    crate::limits::quote(other)
-                ),
-            ));
-        }
+    let (secs, step) = match q.range.unwrap_or(HistoryRange::Day) {
+        HistoryRange::Hour => (3600, 60),
+        HistoryRange::Day => (86_400, 60),
+        HistoryRange::Week => (7 * 86_400, 600),
+        HistoryRange::Month => (30 * 86_400, 600),
     };
     let profiles: Vec<String> = match q.profile {
         Some(p) => {

@@ -120,9 +120,9 @@ pub struct SettingsView {
     /// Names of the engine settings that changed and apply after a restart of the daemon.
     pub restart_needed: Vec<String>,
     /// Daily backups to a folder (README "Backup and restore").
-    pub backup: crate::backup::Schedule,
+    pub backup: crate::backup::BackupSchedule,
     /// The last scheduled or "now" backup.
-    pub backup_status: crate::backup::Status,
+    pub backup_status: crate::backup::BackupStatus,
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
@@ -139,7 +139,7 @@ pub struct SettingsPatch {
     pub engine: crate::engine::options::EngineChange,
     /// Changes of the backup schedule (absent fields stay as they are).
     #[serde(default, deserialize_with = "super::extract::object_only")]
-    pub backup: crate::backup::ScheduleChange,
+    pub backup: crate::backup::BackupScheduleChange,
 }
 
 fn settings_view(st: &AppState) -> Result<SettingsView, ApiError> {
@@ -199,11 +199,11 @@ pub async fn update_settings(
 }
 
 #[utoipa::path(post, path = "/api/backup", tag = "settings", operation_id = "backup_now",
-    responses((status = 200, body = crate::backup::Status, description = "a backup was written to the schedule's folder"), (status = 400, description = "no backup folder is set"), (status = 403, description = "administrators only")))]
+    responses((status = 200, body = crate::backup::BackupStatus, description = "a backup was written to the schedule's folder"), (status = 409, description = "no backup folder is set"), (status = 403, description = "administrators only")))]
 pub async fn backup_now(
     State(st): State<AppState>,
     id: Identity,
-) -> Result<Json<crate::backup::Status>, ApiError> {
+) -> Result<Json<crate::backup::BackupStatus>, ApiError> {
     id.require_admin()?;
     let s2 = st.clone();
     let r = tokio::task::spawn_blocking(move || crate::backup::run_now(&s2))
@@ -223,14 +223,15 @@ pub async fn list_webhooks(
 }
 
 #[utoipa::path(post, path = "/api/webhooks", tag = "settings", operation_id = "create_webhook",
-    request_body = crate::webhooks::WebhookInput,
-    responses((status = 201, body = crate::webhooks::WebhookView), (status = 400, description = "a bad URL or no events"), (status = 403, description = "administrators only")))]
+    request_body = crate::webhooks::NewWebhook,
+    responses((status = 201, body = crate::webhooks::WebhookView), (status = 400, description = "a bad URL or no events"), (status = 403, description = "administrators only"), (status = 409, description = "20 webhooks exist already")))]
 pub async fn create_webhook(
     State(st): State<AppState>,
     id: Identity,
-    ApiJson(w): ApiJson<crate::webhooks::WebhookInput>,
+    ApiJson(w): ApiJson<crate::webhooks::NewWebhook>,
 ) -> Result<(StatusCode, Json<crate::webhooks::WebhookView>), ApiError> {
     id.require_admin()?;
+    let w: crate::webhooks::WebhookInput = w.into();
     Ok((
         StatusCode::CREATED,
         Json(crate::webhooks::create(&st.store, &w)?),

@@ -66,7 +66,7 @@ async fn a_download_shows_in_the_minute_buckets_of_its_profile() {
     assert_eq!(week["step"], 600);
     assert_eq!(total(&week, "dl"), got);
     let r = d.get("/api/stats/history?range=2y").await;
-    assert_error("range 2y", &r, 400, "invalid_input");
+    assert_error("range 2y", &r, 400, "invalid_query");
     let r = d.get("/api/stats/history?profile=nope").await;
     assert_eq!(r.0, 404, "{:?}", r.1);
 }

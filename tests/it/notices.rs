@@ -108,17 +108,24 @@ async fn notices_for_users_and_signed_webhooks_with_retries() {
     p.copy_into(&d.download_dir);
     d.add_torrent_ok("default", &p.torrent, &[]).await;
     d.wait_complete(&p.hash, 30).await;
-    let (_, n) = d.get("/api/me/notifications").await;
-    let kinds: Vec<&str> = n["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .collect();
-    assert!(
-        kinds.contains(&"added") && kinds.contains(&"completed"),
-        "{n}"
-    );
+    // The completion is recorded by the queue's next pass.
+    let n = wait_for(10, "the added and completed notices", async || {
+        let (_, n) = d.get("/api/me/notifications").await;
+        let kinds: Vec<String> = n["entries"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| e["event"].as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if kinds.iter().any(|k| k == "added") && kinds.iter().any(|k| k == "completed") {
+            Ok(n)
+        } else {
+            Err(n.to_string())
+        }
+    })
+    .await;
     assert!(n["unread"].as_u64().unwrap() >= 2, "{n}");
     tokio::time::sleep(Duration::from_secs(10)).await;
     let got: Got = Default::default();
