@@ -372,7 +372,7 @@ pub(super) async fn reconcile(engine: &Engine) {
             continue;
         }
         notify(engine, &hash, NoticeKind::Completed, |name| {
-            format!("{name} finished downloading")
+            format!("{name} is complete")
         });
         let moves = {
             let st = engine.lock();

@@ -118,7 +118,12 @@ fn rest(
         ("DELETE", "/tokens/{id}") => (a("token_delete"), first, None),
         ("POST", "/me/password") => (a("password_change"), None, None),
         ("DELETE", _) if t.starts_with("/me/sessions") => (a("session_revoke"), first, None),
-        ("PUT", "/me/preferences") => return None,
+        ("PUT", "/me/preferences") | ("POST", "/me/notifications/read") => return None,
+        // Not the URL: it may carry credentials.
+        ("POST", "/webhooks") => (a("webhook_create"), None, f.list()),
+        ("PATCH", "/webhooks/{id}") => (a("webhook_update"), first, f.list()),
+        ("DELETE", "/webhooks/{id}") => (a("webhook_delete"), first, None),
+        ("POST", "/webhooks/{id}/test") => (a("webhook_test"), first, None),
         ("POST", "/profiles") => (a("profile_create"), f.value("id"), f.list()),
         ("PATCH", "/profiles/{id}") => (a("profile_update"), first, f.list()),
         ("DELETE", "/profiles/{id}") => (a("profile_delete"), first, None),

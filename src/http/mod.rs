@@ -102,6 +102,7 @@ enum HistoryRange {
 #[into_params(parameter_in = Query)]
 struct HistoryQuery {
     /// `1h`, `24h`, `7d` or `30d` (default `24h`).
+    #[param(inline)]
     range: Option<HistoryRange>,
     /// One profile (default: every profile the caller sees, summed).
     profile: Option<String>,

@@ -674,6 +674,31 @@ export interface components {
             /** @description Pass as `before` for the next (older) page; null at the end. */
             next?: string | null;
         };
+        /** @description Daily backups to a folder (README "Backup and restore"). */
+        BackupSchedule: {
+            /** @description An absolute, existing, writable folder. */
+            dir?: string | null;
+            enabled?: boolean;
+            /**
+             * Format: int32
+             * @description Backups kept in `dir` (the oldest go), 1 to 365.
+             */
+            keep?: number;
+        };
+        /** @description A change of the schedule: absent fields stay; `dir: null` clears it. */
+        BackupScheduleChange: {
+            dir?: string | null;
+            enabled?: boolean | null;
+            /** Format: int32 */
+            keep?: number | null;
+        };
+        /** @description The last scheduled (or "now") backup. */
+        BackupStatus: {
+            /** Format: date-time */
+            last_at?: string | null;
+            last_error?: string | null;
+            last_file?: string | null;
+        };
         /** @description What `POST /api/profiles/{id}/create-torrent` takes. */
         CreateTorrentJson: {
             comment?: string | null;
@@ -915,6 +940,15 @@ export interface components {
             /** @description 1-128 bytes, printable, no commas or surrounding spaces. */
             username: string;
         };
+        /** @description A new hook. */
+        NewWebhook: {
+            /** @description Default on. */
+            enabled?: boolean | null;
+            events: components["schemas"]["NoticeKind"][];
+            /** @description Signs each delivery (HMAC-SHA256); never shown again. */
+            secret?: string | null;
+            url: string;
+        };
         Notice: {
             /** Format: date-time */
             at: string;
@@ -1093,13 +1127,6 @@ export interface components {
             from: string;
             to: string;
         };
-        /** @description A change of the schedule: absent fields stay; `dir: null` clears it. */
-        ScheduleChange: {
-            dir?: string | null;
-            enabled?: boolean | null;
-            /** Format: int32 */
-            keep?: number | null;
-        };
         SessionView: {
             /** Format: date-time */
             created_at: string;
@@ -1112,7 +1139,7 @@ export interface components {
         };
         SettingsPatch: {
             /** @description Changes of the backup schedule (absent fields stay as they are). */
-            backup?: components["schemas"]["ScheduleChange"];
+            backup?: components["schemas"]["BackupScheduleChange"];
             /** @description Changes of the engine settings (absent fields stay as they are). */
             engine?: components["schemas"]["EngineChange"];
             /** @description Changes of the global share limits (absent fields stay as they are). */
@@ -1126,9 +1153,9 @@ export interface components {
          */
         SettingsView: {
             /** @description Daily backups to a folder (README "Backup and restore"). */
-            backup: components["schemas"]["Schedule"];
+            backup: components["schemas"]["BackupSchedule"];
             /** @description The last scheduled or "now" backup. */
-            backup_status: components["schemas"]["Status"];
+            backup_status: components["schemas"]["BackupStatus"];
             /** @description Engine settings as stored (README "Engine settings"). */
             engine: components["schemas"]["EngineSettings"];
             /** @description Names of the engine settings that changed and apply after a restart of the daemon. */
@@ -1211,13 +1238,6 @@ export interface components {
             torrents: number;
             /** Format: int64 */
             ul_speed: number;
-        };
-        /** @description The last scheduled (or "now") backup. */
-        Status: {
-            /** Format: date-time */
-            last_at?: string | null;
-            last_error?: string | null;
-            last_file?: string | null;
         };
         TokenView: {
             /** Format: date-time */
@@ -1435,8 +1455,10 @@ export interface components {
         /** @description A new hook, or a change of one (absent fields stay; `secret: null` or "" removes it). */
         WebhookInput: {
             enabled?: boolean | null;
+            /** @description Required for a new hook; at least one. */
             events?: components["schemas"]["NoticeKind"][] | null;
             secret?: string | null;
+            /** @description Required for a new hook. */
             url?: string | null;
         };
         /** @description A hook as the API shows it (without its secret). */
@@ -1816,10 +1838,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Status"];
+                    "application/json": components["schemas"]["BackupStatus"];
                 };
             };
-            /** @description no backup folder is set */
+            /** @description invalid input, parameters or body (the message says which and why) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1839,6 +1861,15 @@ export interface operations {
             };
             /** @description administrators only */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no backup folder is set */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3985,7 +4016,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description `1h`, `24h`, `7d` or `30d` (default `24h`). */
-                range?: string;
+                range?: "1h" | "24h" | "7d" | "30d";
                 /** @description One profile (default: every profile the caller sees, summed). */
                 profile?: string;
             };
@@ -5764,7 +5795,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["WebhookInput"];
+                "application/json": components["schemas"]["NewWebhook"];
             };
         };
         responses: {
@@ -5796,6 +5827,15 @@ export interface operations {
             };
             /** @description administrators only */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 20 webhooks exist already */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -5,8 +5,9 @@
 
 import { io, type Socket } from 'socket.io-client';
 import { api } from './api';
+import { loadNotices, onNotice } from './notices';
 import { app, bumpRows, rows } from './store';
-import type { Profile, Row, Stats } from './types';
+import type { Notice, Profile, Row, Stats } from './types';
 
 let socket: Socket | null = null;
 let subscribed = '';
@@ -68,6 +69,8 @@ export function switchProfile(id: string) {
   rows.map.clear();
   bumpRows(false);
   subscribe(id);
+  // The feed only brings the shown profile's notices: the bell catches up with the others.
+  loadNotices();
 }
 
 /** Called with every row that changed (after the table's map is updated). */
@@ -124,7 +127,11 @@ export function startFeed() {
   // Reconnects by itself with a growing, jittered delay (1 s doubling up to 15 s), so a
   // restarting daemon is not hammered by every open tab at once.
   socket = io({ path: '/socket.io/', reconnectionDelay: 1000, reconnectionDelayMax: 15000, randomizationFactor: 0.5 });
-  socket.on('connect', () => app.set({ conn: 'online', connError: '', retries: 0 }));
+  socket.on('connect', () => {
+    app.set({ conn: 'online', connError: '', retries: 0 });
+    // Notices sent while the page was not connected: the bell catches up.
+    if (!synthetic) loadNotices();
+  });
   socket.io.on('reconnect_attempt', (n: number) => app.set({ retries: n }));
   socket.on('disconnect', async (reason) => {
     subscribed = '';
@@ -182,6 +189,9 @@ export function startFeed() {
   socket.on('torrent:removed', (r: { profile: string; hash: string }) => {
     if (r.profile !== app.get().profile || synthetic) return;
     applyPatch([], [r.hash]);
+  });
+  socket.on('notification', (n: Notice) => {
+    if (!synthetic) onNotice(n);
   });
   socket.on('stats', (s: Stats) => {
     if (!synthetic) app.set({ stats: s });

@@ -87,3 +87,15 @@ export function statusText(r: { state: string; force_start?: boolean; reason?: s
   if (!why) return r.reason ? `${s} (${r.reason.replace(/_/g, ' ')})` : s;
   return long ? `${s} — ${why.long}` : `${s} (${why.short})`;
 }
+
+/** "just now", "5 min ago", "3 h ago", "2 days ago" (the exact time goes in a tooltip). */
+export function ago(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return '';
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (!isFinite(s)) return '';
+  if (s < 45) return 'just now';
+  if (s < 3600) return Math.round(s / 60) + ' min ago';
+  if (s < 86400) return Math.round(s / 3600) + ' h ago';
+  const d = Math.round(s / 86400);
+  return d === 1 ? 'yesterday' : d + ' days ago';
+}

@@ -39,6 +39,10 @@ const P: Record<string, string> = {
   ratio: 'M3.5 12.5l9-9M4.5 6a1.5 1.5 0 1 0 0-3 1.5 1.5 0 0 0 0 3zM11.5 13a1.5 1.5 0 1 0 0-3 1.5 1.5 0 0 0 0 3z',
   announce: 'M8 9.5v5M8 9.5h.01M5.5 6.5a3.5 3.5 0 0 1 5 0M3.5 4.5a6.3 6.3 0 0 1 9 0',
   edit: 'M10.5 2.5l3 3-8 8h-3v-3zM9 4l3 3',
+  bell: 'M4 11.5V7a4 4 0 0 1 8 0v4.5l1.2 1.3H2.8zM6.5 14.2a1.6 1.6 0 0 0 3 0',
+  chart: 'M2 13.5h12M3.5 11l3-4 2.5 2.5L13 4',
+  alert: 'M8 2 14.5 13.5h-13zM8 6.5v3.5M8 12v.1',
+  rss: 'M3 3a10 10 0 0 1 10 10M3 7a6 6 0 0 1 6 6M3.5 12.5h.01',
 };
 
 export function Icon({ n, size = 14, ...rest }: { n: keyof typeof P | string; size?: number } & JSX.SVGAttributes<SVGSVGElement>) {

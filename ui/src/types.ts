@@ -30,3 +30,18 @@ export type ShareLimits = Schemas['ShareLimits'];
 export type TorrentPatch = Schemas['TorrentPatch'];
 export type ProfilePatch = Schemas['ProfilePatch'];
 export type AddResponse = Schemas['AddResponse'];
+export type Notice = Schemas['Notice'];
+export type NoticeKind = Schemas['NoticeKind'];
+export type Notifications = Schemas['Notifications'];
+export type AuditEntry = Schemas['AuditEntry'];
+export type AuditPage = Schemas['AuditPage'];
+export type History = Schemas['History'];
+export type Webhook = Schemas['WebhookView'];
+export type WebhookInput = Schemas['WebhookInput'];
+export type Delivery = Schemas['Delivery'];
+export type BackupStatus = Schemas['BackupStatus'];
+/** The backup schedule of `GET /api/settings` (`backup`). */
+export type BackupSchedule = Schemas['BackupSchedule'];
+export function backupOf(s: Settings): BackupSchedule {
+  return s.backup;
+}

@@ -11,6 +11,8 @@ import { PasswordBanner } from './Main';
 import { ConnBadge } from './TopBar';
 import { Modal, Toasts } from './Dialogs';
 import { SettingsPage } from './Settings';
+import { Audit } from './Audit';
+import { Bell } from './Notifications';
 
 const LEVELS = ['none', 'ro', 'full'];
 
@@ -787,35 +789,20 @@ function Account() {
   );
 }
 
-export function Admin() {
-  const path = useStore(app, (s) => s.path);
+/** The frame of the pages outside the torrent list: a top bar (back to the torrents, the
+ * bell, connection, theme, log out), the password banner, the page, the toasts. */
+export function PageFrame({ title, children }: { title: string; children: preact.ComponentChildren }) {
   const me = useStore(app, (s) => s.me)!;
   const theme = useStore(app, (s) => s.theme);
-  const admin = me.role === 'admin';
-  const tabs: [string, string][] = [
-    ...(admin ? ([['/admin/users', 'Users'], ['/admin/profiles', 'Profiles'], ['/admin/settings', 'Settings']] as [string, string][]) : []),
-    ['/settings/account', 'Account'],
-    ['/settings/tokens', 'API tokens'],
-  ];
-  const page =
-    path === '/admin/profiles' && admin
-      ? 'profiles'
-      : path === '/admin/settings' && admin
-        ? 'settings'
-        : path.startsWith('/admin') && admin
-          ? 'users'
-          : path === '/settings/account'
-            ? 'account'
-            : 'tokens';
-  const pagePath: Record<string, string> = { users: '/admin/users', profiles: '/admin/profiles', settings: '/admin/settings', account: '/settings/account', tokens: '/settings/tokens' };
   return (
     <div class="admin">
       <header class="topbar">
         <button class="btn ghost" onClick={() => navigate('/')} data-testid="back">
           <Icon n="back" /> Torrents
         </button>
-        <span class="brand hide-phone">pytorrentd · settings</span>
+        <span class="brand hide-phone">pytorrentd · {title}</span>
         <div class="spacer" />
+        <Bell />
         <ConnBadge />
         <button class="btn icon ghost" onClick={toggleTheme} aria-label="Toggle theme" data-tip="Toggle theme"><Icon n={theme === 'dark' ? 'sun' : 'moon'} /></button>
         <span class="muted small hide-phone">{me.username}</span>
@@ -826,19 +813,48 @@ export function Admin() {
         )}
       </header>
       <PasswordBanner />
+      {children}
+      <Toasts />
+    </div>
+  );
+}
+
+export function Admin() {
+  const path = useStore(app, (s) => s.path);
+  const me = useStore(app, (s) => s.me)!;
+  const admin = me.role === 'admin';
+  const tabs: [string, string][] = [
+    ...(admin ? ([['/admin/users', 'Users'], ['/admin/profiles', 'Profiles'], ['/admin/settings', 'Settings'], ['/admin/audit', 'Audit']] as [string, string][]) : []),
+    ['/settings/account', 'Account'],
+    ['/settings/tokens', 'API tokens'],
+  ];
+  const page =
+    path === '/admin/profiles' && admin
+      ? 'profiles'
+      : path === '/admin/settings' && admin
+        ? 'settings'
+        : path === '/admin/audit' && admin
+          ? 'audit'
+          : path.startsWith('/admin') && admin
+            ? 'users'
+            : path === '/settings/account'
+              ? 'account'
+              : 'tokens';
+  const pagePath: Record<string, string> = { users: '/admin/users', profiles: '/admin/profiles', settings: '/admin/settings', audit: '/admin/audit', account: '/settings/account', tokens: '/settings/tokens' };
+  return (
+    <PageFrame title="settings">
       <div class="admin-body">
         <nav class="admin-nav" aria-label="Settings">
           {tabs.map(([p, l]) => (
-            <button key={p} class={'side-item' + (pagePath[page] === p ? ' on' : '')} aria-current={pagePath[page] === p ? 'page' : undefined} onClick={() => navigate(p)}>
+            <button key={p} class={'side-item' + (pagePath[page] === p ? ' on' : '')} aria-current={pagePath[page] === p ? 'page' : undefined} onClick={() => navigate(p)} data-testid={'nav-' + p.split('/').pop()}>
               {l}
             </button>
           ))}
         </nav>
         <main class="admin-main">
-          {page === 'users' ? <Users /> : page === 'profiles' ? <Profiles /> : page === 'settings' ? <SettingsPage /> : page === 'account' ? <Account /> : <Tokens />}
+          {page === 'users' ? <Users /> : page === 'profiles' ? <Profiles /> : page === 'settings' ? <SettingsPage /> : page === 'audit' ? <Audit /> : page === 'account' ? <Account /> : <Tokens />}
         </main>
       </div>
-      <Toasts />
-    </div>
+    </PageFrame>
   );
 }

@@ -7,6 +7,7 @@ import type { Account, Me, Profile } from '../types';
 import { Login } from './Login';
 import { Main } from './Main';
 import { Admin } from './Admin';
+import { TrafficPage } from './Traffic';
 
 setUnauthorizedHandler(() => {
   if (location.pathname !== '/login') {
@@ -51,6 +52,7 @@ function Shell() {
     return <div class="boot">{err ? <p class="err">Cannot load: {err}</p> : <p class="muted">Loading…</p>}</div>;
   }
   if (path.startsWith('/admin') || path.startsWith('/settings')) return <Admin />;
+  if (path === '/traffic') return <TrafficPage />;
   return <Main />;
 }
 

@@ -15,6 +15,7 @@ import { labelsOf } from '../list';
 import { Modal } from './Dialogs';
 import { SpeedEditor } from './Limits';
 import { Chips, ProgressBar, Status, useWindow } from './Table';
+import { Sparkline } from './Charts';
 import { Trackers } from './Trackers';
 
 type Tab = 'general' | 'files' | 'peers' | 'trackers';
@@ -41,6 +42,7 @@ function General({ r }: { r: Row }) {
         {kv('Status', waiting ? <span>Waiting for metadata from peers, for {fmt.eta(waited) || '0s'}</span> : <Status r={r} long />)}
         {kv('Progress', <ProgressBar r={r} />)}
         {kv('Speed', `↓ ${fmt.speed(r.dl_speed) || '0 B/s'}   ↑ ${fmt.speed(r.ul_speed) || '0 B/s'}`)}
+        {kv('Last 2 minutes', <Sparkline r={r} />)}
         {kv('ETA', fmt.eta(r.eta) || '–')}
         {kv('Seeds / peers', `${r.seeds} / ${r.peers}`)}
         {r.availability != null && kv('Availability', r.availability.toFixed(3))}

@@ -3,14 +3,18 @@
 // fields, and turns the fields it changed into its part of the PATCH (checked first, with the
 // server's limits: nothing is sent while a field is wrong). More sections are added to
 // SECTIONS. Engine settings the running engine does not use yet (`restart_needed`) are marked
-// "applies after restart". Below the form: the backup download.
+// "applies after restart". The backup schedule (folder, how many to keep) is a section too.
+// Below the form: the backup download, "Back up now" and the last backup's outcome, then the
+// webhooks (`Webhooks.tsx`, their own resource with their own saves).
 import { useEffect, useState } from 'preact/hooks';
 import { loadSettings, saveSettings } from '../actions';
-import { errText } from '../api';
+import { errText, post } from '../api';
 import { SHARE_ACTIONS, kibText, numText, parseKib, parseMinutes, parseRatio, type Parsed, type ShareAction } from '../limits';
 import { Icon } from '../icons';
 import { app, useStore } from '../store';
-import type { Settings, SettingsPatch } from '../types';
+import { backupOf, type BackupStatus, type Settings, type SettingsPatch } from '../types';
+import * as fmt from '../format';
+import { Webhooks } from './Webhooks';
 
 interface Form {
   dl: string;
@@ -34,6 +38,9 @@ interface Form {
   peersTorrent: string;
   blocklist: string;
   iface: string;
+  bkOn: boolean;
+  bkDir: string;
+  bkKeep: string;
 }
 
 type SetForm = (p: Partial<Form>) => void;
@@ -322,7 +329,48 @@ const engine: Section = {
   },
 };
 
-const SECTIONS: Section[] = [speed, schedule, share, engine];
+const backup: Section = {
+  id: 'backup',
+  title: 'Backup schedule',
+  read: (s) => {
+    const b = backupOf(s);
+    return { bkOn: b.enabled, bkDir: b.dir || '', bkKeep: String(b.keep) };
+  },
+  View: ({ f, set }) => (
+    <>
+      <label class="check">
+        <input type="checkbox" checked={f.bkOn} onChange={(e) => set({ bkOn: e.currentTarget.checked })} data-testid="set-backup-enabled" />
+        Write a backup to a folder every day
+      </label>
+      <div class="field-row top">
+        <label class="field wide">
+          <span>Folder</span>
+          <input class="mono" value={f.bkDir} placeholder="/srv/backups/pytorrentd" onInput={(e) => set({ bkDir: e.currentTarget.value })} data-testid="set-backup-dir" />
+          <span class="help">An absolute path of an existing folder the daemon can write to, on the server. Empty = none.</span>
+        </label>
+        <label class="field">
+          <span>Keep</span>
+          <input inputMode="numeric" value={f.bkKeep} onInput={(e) => set({ bkKeep: e.currentTarget.value })} data-testid="set-backup-keep" />
+          <span class="help">The newest 1 to 365 backups stay in the folder; older ones are deleted.</span>
+        </label>
+      </div>
+    </>
+  ),
+  collect: (f, was, patch, errors) => {
+    const b: NonNullable<SettingsPatch['backup']> = {};
+    if (f.bkOn !== was.bkOn) b.enabled = f.bkOn;
+    const dir = f.bkDir.trim();
+    if (dir !== was.bkDir) {
+      if (dir && !dir.startsWith('/')) errors.push(`Backup folder: “${dir}” must be an absolute path (starting with /).`);
+      else b.dir = dir || null;
+    }
+    if (f.bkOn && !dir) errors.push('Backup schedule: choose a folder for the daily backups.');
+    take(f.bkKeep !== was.bkKeep, parseInt10(f.bkKeep, 'Backups kept', 1, 365, ''), errors, (v) => (b.keep = v));
+    if (Object.keys(b).length) patch.backup = b;
+  },
+};
+
+const SECTIONS: Section[] = [speed, schedule, share, engine, backup];
 
 function read(s: Settings): Form {
   return Object.assign({}, ...SECTIONS.map((x) => x.read(s))) as Form;
@@ -335,12 +383,29 @@ export function SettingsPage() {
   const [msg, setMsg] = useState('');
   const [busy, setBusy] = useState(false);
   const [restart, setRestart] = useState<string[]>([]);
+  const [bk, setBk] = useState<{ status: BackupStatus; dir: string | null }>({ status: {}, dir: null });
+  const [bkBusy, setBkBusy] = useState(false);
+  const [bkErr, setBkErr] = useState('');
   const liveAlt = useStore(app, (s) => s.stats?.limits.alt_enabled);
   const load = (s: Settings) => {
     const r = read(s);
     setWas(r);
     setF(r);
     setRestart(s.restart_needed || []);
+    setBk({ status: s.backup_status || {}, dir: backupOf(s).dir || null });
+  };
+  const backupNow = async () => {
+    setBkBusy(true);
+    setBkErr('');
+    try {
+      const st = await post<BackupStatus>('/api/backup');
+      setBk({ ...bk, status: st });
+    } catch (e) {
+      setBkErr(errText(e));
+      // A failed write is recorded as the last outcome too.
+      loadSettings().then((s) => setBk({ status: s.backup_status || {}, dir: backupOf(s).dir || null }), () => {});
+    }
+    setBkBusy(false);
   };
   useEffect(() => {
     loadSettings().then(load, (e) => setErrors([errText(e)]));
@@ -413,12 +478,39 @@ export function SettingsPage() {
           One file (tar.gz) with the database (users, profiles, torrents, labels, settings) and the torrents' verified pieces, taken while the daemon runs; the downloaded data is not in it.
           With the daemon stopped, <code>pytorrentd restore FILE</code> restores it into a data directory without a database (<code>--force</code> moves the present one aside).
         </p>
-        <p>
+        <p data-testid="backup-status">
+          <BackupOutcome s={bk.status} />
+        </p>
+        <p class="backup-actions">
           <a class="btn" href="/api/backup" download data-testid="backup-link">
             <Icon n="down" size={12} /> Download backup
           </a>
+          <button type="button" class="btn" disabled={bkBusy || !bk.dir} onClick={backupNow} data-testid="backup-now">
+            <Icon n="disk" size={12} /> Back up now
+          </button>
+          {!bk.dir && <span class="muted small">“Back up now” writes to the schedule's folder: set one above and save.</span>}
         </p>
+        {bkErr && <p class="form-error" role="alert" data-testid="backup-error">{bkErr}</p>}
       </div>
+      <Webhooks />
     </section>
+  );
+}
+
+/** The last scheduled or "now" backup, in a sentence. */
+function BackupOutcome({ s }: { s: BackupStatus }) {
+  if (!s.last_at) return <span class="muted">No backup has been written to a folder yet.</span>;
+  const when = <span title={s.last_at}>{fmt.date(s.last_at)}</span>;
+  if (s.last_error) {
+    return (
+      <span class="err">
+        The last backup ({when}) failed: {s.last_error}
+      </span>
+    );
+  }
+  return (
+    <span>
+      Last backup {when}: <code data-testid="backup-file">{s.last_file}</code>
+    </span>
   );
 }

@@ -5,6 +5,7 @@ import { useDismiss } from '../hooks';
 import { Icon } from '../icons';
 import { app, canWrite, navigate, toggleTheme, useStore } from '../store';
 import { AltSwitch } from './Limits';
+import { Bell } from './Notifications';
 
 function ProfileSwitch() {
   const profiles = useStore(app, (s) => s.profiles);
@@ -47,8 +48,9 @@ export function ConnBadge() {
   );
 }
 
-function UserMenu() {
+function UserMenu({ phone }: { phone: boolean }) {
   const me = useStore(app, (s) => s.me)!;
+  const theme = useStore(app, (s) => s.theme);
   const [open, setOpen] = useState(false);
   const ref = useRef<HTMLDivElement>(null);
   useDismiss(open, () => setOpen(false), ref);
@@ -80,6 +82,12 @@ function UserMenu() {
               <button role="menuitem" onClick={() => go('/admin/profiles')}>Profiles</button>
               <button role="menuitem" onClick={() => go('/admin/settings')}>Settings</button>
             </>
+          )}
+          <button role="menuitem" onClick={() => go('/traffic')} data-testid="menu-traffic">Traffic history</button>
+          {phone && (
+            <button role="menuitem" onClick={() => { setOpen(false); toggleTheme(); }} data-testid="menu-theme">
+              <Icon n={theme === 'dark' ? 'sun' : 'moon'} /> {theme === 'dark' ? 'Light theme' : 'Dark theme'}
+            </button>
           )}
           <button role="menuitem" onClick={() => go('/settings/account')}>Account and sessions</button>
           <button role="menuitem" onClick={() => go('/settings/tokens')}>API tokens</button>
@@ -180,15 +188,24 @@ export function TopBar({ phone }: { phone: boolean }) {
       )}
       {!phone && <AltSwitch />}
       <ConnBadge />
-      <button class="btn icon ghost" onClick={toggleTheme} data-tip="Toggle theme" aria-label="Toggle theme" data-testid="theme-toggle">
-        <Icon n={theme === 'dark' ? 'sun' : 'moon'} />
-      </button>
+      {/* On a phone the theme switch is in the user menu: the bell takes its place. */}
+      {!phone && (
+        <button class="btn icon ghost" onClick={toggleTheme} data-tip="Toggle theme" aria-label="Toggle theme" data-testid="theme-toggle">
+          <Icon n={theme === 'dark' ? 'sun' : 'moon'} />
+        </button>
+      )}
+      {!phone && (
+        <button class="btn icon ghost" onClick={() => navigate('/traffic')} data-tip="Traffic history" aria-label="Traffic history" data-testid="traffic-button">
+          <Icon n="chart" />
+        </button>
+      )}
       {!phone && (
         <button class="btn icon ghost" onClick={() => app.set({ helpOpen: true })} data-tip="Keyboard shortcuts (?)" aria-label="Keyboard shortcuts">
           <Icon n="key" />
         </button>
       )}
-      <UserMenu />
+      <Bell />
+      <UserMenu phone={phone} />
     </header>
   );
 }

@@ -1,7 +1,8 @@
 // Accessibility with axe-core (pinned in package-lock, evaluated in the page): no serious or
 // critical violation on the login page, the main view, the Add dialog, the details tabs, the
-// remove dialog, the label and limits dialogs, the trackers tab's add and edit forms, the admin pages (settings and the profile
-// editor too) and the account page, in the dark and the light theme, on a
+// remove dialog, the label and limits dialogs, the trackers tab's add and edit forms, the
+// notifications panel, the admin pages (settings with its webhook editor, the audit log, the
+// profile editor too), the Traffic page and the account page, in the dark and the light theme, on a
 // desktop and a phone. Real daemon, real Chromium.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -26,6 +27,7 @@ before(async () => {
   }
   await d.api('POST', '/api/users', { username: 'viewer', password: 'viewer-password-1', role: 'user', permissions: { default: 'ro' } }, admin);
   await d.api('POST', '/api/tokens', { name: 'script' }, admin);
+  await d.api('POST', '/api/webhooks', { url: 'http://127.0.0.1:9/hook', events: ['completed', 'error'], secret: 'a-secret' }, admin);
 });
 
 after(async () => {
@@ -110,7 +112,11 @@ for (const theme of ['dark', 'light']) {
       await page.waitForSelector('[data-testid=help-overlay]');
       await check(page, 'shortcuts', found);
       await page.keyboard.press('Escape');
-      for (const path of ['/admin/users', '/admin/profiles', '/admin/settings', '/settings/tokens', '/settings/account']) {
+      await page.click('[data-testid=bell]');
+      await page.waitForSelector('[data-testid=notes-list]');
+      await check(page, 'notifications panel', found);
+      await page.keyboard.press('Escape');
+      for (const path of ['/admin/users', '/admin/profiles', '/admin/settings', '/admin/audit', '/traffic', '/settings/tokens', '/settings/account']) {
         await page.goto(d.url + path);
         await page.waitForSelector('.admin-main section h2');
         await page.waitForLoadState('networkidle');
@@ -125,6 +131,11 @@ for (const theme of ['dark', 'light']) {
       await page.click('[data-testid=edit-profile-default]');
       await page.waitForSelector('[data-testid=profile-editor]');
       await check(page, 'profile editor', found);
+      await page.keyboard.press('Escape');
+      await page.goto(d.url + '/admin/settings');
+      await page.click('[data-testid=webhook-edit]');
+      await page.waitForSelector('[data-testid=webhook-editor]');
+      await check(page, 'webhook editor', found);
       w.check();
     } finally {
       await ctx.close();
@@ -142,6 +153,10 @@ test('axe: the phone layout, dark and light', async () => {
       await uiLogin(page, d.url, 'admin', pw);
       await page.waitForSelector(`.card[data-h="${hashes[0]}"]`);
       await check(page, `${theme} cards`, found);
+      await page.tap('[data-testid=bell]');
+      await page.waitForSelector('[data-testid=notes-list]');
+      await check(page, `${theme} notifications panel`, found);
+      await page.keyboard.press('Escape');
       await page.tap(`.card[data-h="${hashes[0]}"]`);
       await page.waitForSelector('.actionbar');
       await page.click('[data-testid=more-actions]');

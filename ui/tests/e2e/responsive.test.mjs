@@ -1,5 +1,6 @@
 // Phone widths (360 and 390 px): no page scrolls sideways, every button is inside the
-// viewport (admin tables become stacked rows), the profile picker keeps its room next to the
+// viewport (admin tables become stacked rows; the notifications panel, the audit log and the
+// Traffic page too), the profile picker keeps its room next to the
 // read-only badge. Real daemon, real Chromium with touch emulation.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -72,7 +73,13 @@ for (const width of [360, 390]) {
       await p.tap('.card');
       await p.waitForSelector('.actionbar');
       assert.deepEqual(await overflow(p, width), [], 'main view with a selection');
-      for (const path of ['/admin/users', '/admin/profiles', '/admin/settings', '/settings/tokens']) {
+      // The notifications panel fits the screen.
+      await p.tap('[data-testid=bell]');
+      await p.waitForSelector('[data-testid=notes-list]');
+      assert.deepEqual(await overflow(p, width), [], 'notifications panel');
+      const panel = await p.locator('[data-testid=notes-panel]').boundingBox();
+      assert.ok(panel.x >= 0 && panel.x + panel.width <= width, `panel inside the viewport: ${JSON.stringify(panel)}`);
+      for (const path of ['/admin/users', '/admin/profiles', '/admin/settings', '/admin/audit', '/traffic', '/settings/tokens']) {
         await p.goto(d.url + path);
         await p.waitForSelector('.admin-main section h2');
         await p.waitForLoadState('networkidle');
