@@ -215,6 +215,30 @@ async fn upload_limits_global_raised_and_torrent_under_profile() {
     // The leechers find the daemon through the tracker.
     tracker.wait_seeders(&a.hash, 1, 30).await;
     tracker.wait_seeders(&b.hash, 1, 30).await;
+    // The tracker hands out the daemon's own listening port (what the leechers connect to).
+    for hash in [&a.hash, &b.hash] {
+        let raw = hex::decode(hash).unwrap();
+        let url = format!(
+            "http://127.0.0.1:{}/announce?info_hash={}&peer_id=-XX0000-000000000000&port=1&uploaded=0&downloaded=0&left=1&compact=1",
+            tracker.port,
+            pct(&raw)
+        );
+        let body = http_client()
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let mut want = vec![127, 0, 0, 1];
+        want.extend_from_slice(&d.bt_port.to_be_bytes());
+        assert!(
+            body.windows(6).any(|w| w == want.as_slice()),
+            "the tracker lists the daemon at 127.0.0.1:{}: {body:?}",
+            d.bt_port
+        );
+    }
     let out = root.join("leech");
     let _la = Aria2::leech(root, "la", &a.torrent_path, &out);
     wait_moving(&d, &a.hash, "uploaded", 3 * MIB).await;
