@@ -125,14 +125,6 @@ async fn a_failed_move_leaves_it_seeding_where_it_was() {
     // Still seeding from where it was: its file serves byte for byte.
     let (st, _) = d.get(&format!("/api/torrents/{}", p.hash)).await;
     assert_eq!(st, 200);
-    let bytes = d
-        .client()
-        .get(d.url(&format!("/api/torrents/{}/files/0/content", p.hash)))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let bytes = get_bytes(&d.url(&format!("/api/torrents/{}/files/0/content", p.hash))).await;
     assert_same_bytes("served after the failed move", &p.files[0].data, &bytes);
 }

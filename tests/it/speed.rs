@@ -223,14 +223,7 @@ async fn upload_limits_global_raised_and_torrent_under_profile() {
             tracker.port,
             pct(&raw)
         );
-        let body = http_client()
-            .get(url)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        let body = get_bytes(&url).await;
         let mut want = vec![127, 0, 0, 1];
         want.extend_from_slice(&d.bt_port.to_be_bytes());
         assert!(

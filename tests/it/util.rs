@@ -161,6 +161,18 @@ pub fn http_client() -> reqwest::Client {
 
 /// (status, JSON body). An empty body is `Null`; a non-JSON body is returned as a JSON string
 /// prefixed with `<non-json>` so assertions print it.
+/// The body of a GET of `url` (panics on a transport error).
+pub async fn get_bytes(url: &str) -> bytes::Bytes {
+    http_client()
+        .get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .bytes()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+}
+
 pub async fn to_status_json(resp: reqwest::Response) -> (u16, Value) {
     let status = resp.status().as_u16();
     let bytes = resp.bytes().await.expect("read response body");
