@@ -447,7 +447,12 @@ impl Engine {
             .and_then(|e| e.handle.clone())
             .and_then(|h| h.live());
         if let (Ok(a), Some(live)) = (&r, &live) {
-            for addr in &a.addrs {
+            // Trackers list us too: a connection to ourselves is refused by the engine
+            // anyway (same peer id), so skip our own loopback address instead of dialling it.
+            let own = |a: &SocketAddr| {
+                a.port() == self.announcer.port && (a.ip().is_loopback() || a.ip().is_unspecified())
+            };
+            for addr in a.addrs.iter().filter(|a| !own(a)) {
                 if live.add_peer_if_not_seen(*addr).is_err() {
                     break;
                 }

@@ -180,3 +180,57 @@ async fn peer_exchange_can_be_switched_off() {
         "without PEX it does not: {peers:?}"
     );
 }
+
+/// 0008-incoming-checks-after-a-failed-one: after two incoming connections whose handshake
+/// check fails, a third, valid one is still answered. Without the patch the listener stopped
+/// polling pending checks after a failed one until yet another connection arrived, so a
+/// leecher connecting after the daemon's own self-connections (its tracker lists it) could wait
+/// forever — the cause of a flaky upload test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_is_answered_after_failed_incoming_handshakes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let tmp = tempdir("incoming-after-failed");
+    let root = tmp.path();
+    let p = Payload::single(&root.join("src"), "x.bin", 512 * KIB, &[], PIECE as u32).await;
+    let d = Daemon::start(root).await;
+    p.copy_into(&d.download_dir);
+    d.add_torrent_ok("default", &p.torrent, &[]).await;
+    d.wait_complete(&p.hash, 60).await;
+    let addr = ("127.0.0.1", d.bt_port);
+
+    // Two connections whose handshake is garbage, sent before the valid one connects.
+    let mut bad1 = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut bad2 = tokio::net::TcpStream::connect(addr).await.unwrap();
+    bad1.write_all(&[0xff; 68]).await.unwrap();
+    bad2.write_all(&[0xff; 68]).await.unwrap();
+    // The daemon has refused the first (closed it).
+    let mut sink = [0u8; 16];
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(15), bad1.read(&mut sink))
+        .await
+        .expect("the daemon closes a connection with a garbage handshake");
+    assert!(matches!(closed, Ok(0) | Err(_)), "{closed:?}");
+
+    let hash = hex::decode(&p.hash).unwrap();
+    let mut hs = vec![19u8];
+    hs.extend_from_slice(b"BitTorrent protocol");
+    hs.extend_from_slice(&[0; 8]);
+    hs.extend_from_slice(&hash);
+    hs.extend_from_slice(b"-XX0000-123456789012");
+    let mut good = tokio::net::TcpStream::connect(addr).await.unwrap();
+    good.write_all(&hs).await.unwrap();
+    let mut reply = [0u8; 68];
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        good.read_exact(&mut reply),
+    )
+    .await
+    .expect("the daemon answers a valid handshake within 10 s")
+    .expect("read the daemon's handshake");
+    assert_eq!(&reply[1..20], b"BitTorrent protocol");
+    assert_eq!(
+        &reply[28..48],
+        hash.as_slice(),
+        "the daemon's handshake names the torrent"
+    );
+    drop(bad2);
+}

@@ -56,6 +56,8 @@ pub fn require_tool(bin: &str, apt_pkg: &str) -> PathBuf {
 pub fn tempdir(prefix: &str) -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix(&format!("pytorrentd-it-{prefix}-"))
+        // IT_KEEP=1 keeps the directory (logs, payloads) for a look after the run.
+        .disable_cleanup(std::env::var_os("IT_KEEP").is_some())
         .tempdir()
         .expect("create temp dir")
 }
@@ -349,7 +351,11 @@ impl Daemon {
             .env("PYTORRENT_BT_PORT", self.bt_port.to_string())
             .env("PYTORRENT_DOWNLOAD_DIR", &self.download_dir)
             .env("PYTORRENT_AUTH_ENABLE", "false")
-            .env("PYTORRENT_LOG", "info")
+            // IT_DAEMON_LOG raises the daemon's log level when chasing a failure by hand.
+            .env(
+                "PYTORRENT_LOG",
+                std::env::var("IT_DAEMON_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .env("XDG_DATA_HOME", self.root.join("xdg"))
             .stdout(File::create(&out).unwrap())
             .stderr(File::create(&err).unwrap());

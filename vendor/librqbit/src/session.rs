@@ -1023,10 +1023,17 @@ impl Session {
                         }
                     }
                 },
-                Some(Ok((live, checked))) = futs.next(), if !futs.is_empty() => {
-                    let (addr, kind) = (checked.addr, checked.kind);
-                    if let Err(e) = live.add_incoming_peer(checked) {
-                        warn!(?addr, ?kind, "error handing over incoming connection: {e:#}");
+                // Every outcome must match this branch: with a pattern like `Some(Ok(..))`, a
+                // failed check (already logged above) would disable the branch until the
+                // next accept, leaving the checks queued behind it unpolled, so a peer
+                // connecting after a failed check (a self-connection, a bad handshake) was
+                // left waiting until yet another connection came in.
+                Some(checked) = futs.next(), if !futs.is_empty() => {
+                    if let Ok((live, checked)) = checked {
+                        let (addr, kind) = (checked.addr, checked.kind);
+                        if let Err(e) = live.add_incoming_peer(checked) {
+                            warn!(?addr, ?kind, "error handing over incoming connection: {e:#}");
+                        }
                     }
                 },
                 else => continue,
