@@ -72,6 +72,7 @@ pub async fn serve(config: Config, opts: StartOptions) -> Result<(), DaemonError
     crate::audit::spawn_prune(state.store.clone());
     crate::watch::spawn(state.clone());
     crate::webhooks::spawn(state.clone());
+    crate::rss::spawn(state.clone());
     info!(
         version = env!("CARGO_PKG_VERSION"),
         listen = %addr,

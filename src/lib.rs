@@ -21,6 +21,7 @@ pub mod jsondiff;
 pub mod limits;
 pub mod metrics;
 pub mod private_fs;
+pub mod rss;
 pub mod state;
 pub mod store;
 pub mod watch;

@@ -20,6 +20,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// What each client of the qBittorrent API last received from `sync/maindata`.
     pub qbit_sync: Arc<crate::http::qbit::SyncSessions>,
+    /// The RSS task's lock and wake-up (`src/rss/`).
+    pub rss: Arc<crate::rss::Runner>,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
             accounts,
             metrics: Arc::default(),
             qbit_sync: Arc::default(),
+            rss: Arc::default(),
             config,
             engine,
             store,

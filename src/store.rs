@@ -42,6 +42,8 @@ const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings");
 const HISTORY: TableDefinition<&str, &[u8]> = TableDefinition::new("history");
 /// Notifications (`engine/notices.rs`), the last 500, by a key that sorts by time.
 const NOTICES: TableDefinition<&str, &[u8]> = TableDefinition::new("notices");
+/// RSS feeds, rules, fetch state and the history of grabbed items (`src/rss/`).
+const RSS: TableDefinition<&str, &[u8]> = TableDefinition::new("rss");
 /// Who did what, from where, when (`audit.rs`), by a key that sorts by time.
 const AUDIT: TableDefinition<&str, &[u8]> = TableDefinition::new("audit");
 /// Records set aside at start because they did not decode, by `table/key`.
@@ -73,6 +75,7 @@ pub enum Table {
     Audit,
     History,
     Notices,
+    Rss,
 }
 
 impl Table {
@@ -87,6 +90,7 @@ impl Table {
             Table::Audit => AUDIT,
             Table::History => HISTORY,
             Table::Notices => NOTICES,
+            Table::Rss => RSS,
         }
     }
     fn name(self) -> &'static str {
@@ -100,6 +104,7 @@ impl Table {
             Table::Audit => "audit",
             Table::History => "history",
             Table::Notices => "notices",
+            Table::Rss => "rss",
         }
     }
 }
@@ -687,9 +692,10 @@ impl Store {
     /// table, read in one read transaction, so a write in between is either all in or all
     /// out). Returns the number of records copied. Used by backups while the daemon runs.
     pub fn copy_to(&self, dest: &Path) -> Result<u64> {
-        const BYTES: [TableDefinition<&str, &[u8]>; 13] = [
+        const BYTES: [TableDefinition<&str, &[u8]>; 14] = [
             AUDIT,
             NOTICES,
+            RSS,
             HISTORY,
             PROFILES,
             TORRENTS,
@@ -837,7 +843,8 @@ impl Store {
                 && tx.open_table(SETTINGS).is_ok()
                 && tx.open_table(AUDIT).is_ok()
                 && tx.open_table(HISTORY).is_ok()
-                && tx.open_table(NOTICES).is_ok();
+                && tx.open_table(NOTICES).is_ok()
+                && tx.open_table(RSS).is_ok();
             Ok(all_tables)
         })?;
         if current {
@@ -862,6 +869,7 @@ impl Store {
                 tx.open_table(AUDIT)?;
                 tx.open_table(HISTORY)?;
                 tx.open_table(NOTICES)?;
+                tx.open_table(RSS)?;
                 meta.insert("schema_version", SCHEMA_VERSION.to_string().as_str())?;
             }
             Ok(())

@@ -85,6 +85,43 @@ impl Fetcher {
 
     /// Downloads at most [`MAX_TORRENT_BYTES`] from `url` under `access`.
     pub(crate) async fn fetch(&self, url: &str, access: FetchAccess) -> Result<Vec<u8>> {
+        let too_large = "the .torrent file is larger than 10 MiB";
+        match self
+            .get(url, access, None, MAX_TORRENT_BYTES, too_large)
+            .await?
+        {
+            Fetched::Body { bytes, .. } => Ok(bytes),
+            // Not asked for: no validators were sent.
+            Fetched::NotModified => Err(EngineError::FetchFailed(GENERIC_FETCH_ERROR.into())),
+        }
+    }
+
+    /// Downloads an RSS or Atom feed (at most [`MAX_FEED_BYTES`]) under `access`, as a
+    /// conditional GET when `validators` (from the previous answer) are given.
+    pub(crate) async fn fetch_feed(
+        &self,
+        url: &str,
+        access: FetchAccess,
+        validators: &Validators,
+    ) -> Result<Fetched> {
+        self.get(
+            url,
+            access,
+            Some(validators),
+            MAX_FEED_BYTES,
+            "the feed is larger than 8 MiB",
+        )
+        .await
+    }
+
+    async fn get(
+        &self,
+        url: &str,
+        access: FetchAccess,
+        validators: Option<&Validators>,
+        max: usize,
+        too_large: &str,
+    ) -> Result<Fetched> {
         let parsed = url::Url::parse(url.trim())
             .map_err(|e| EngineError::InvalidUrl(format!("the URL is not valid: {e}")))?;
         if !matches!(parsed.scheme(), "http" | "https") {
@@ -109,38 +146,76 @@ impl Fetcher {
             return Err(fail(format!("{parsed}: address not allowed")));
         }
         let client = if guarded { &self.guarded } else { &self.open };
-        let mut resp = client
-            .get(parsed.clone())
+        let mut req = client.get(parsed.clone());
+        if let Some(v) = validators {
+            if let Some(e) = &v.etag {
+                req = req.header(reqwest::header::IF_NONE_MATCH, e);
+            }
+            if let Some(m) = &v.last_modified {
+                req = req.header(reqwest::header::IF_MODIFIED_SINCE, m);
+            }
+        }
+        let mut resp = req
             .send()
             .await
             .map_err(|e| fail(format!("could not fetch {parsed}: {}", error_chain(&e))))?;
+        if validators.is_some() && resp.status() == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(Fetched::NotModified);
+        }
         if !resp.status().is_success() {
             return Err(fail(format!(
                 "fetching {parsed} answered HTTP {}",
                 resp.status().as_u16()
             )));
         }
-        let too_large =
-            || EngineError::InvalidTorrent("the .torrent file is larger than 10 MiB".into());
-        if resp
-            .content_length()
-            .is_some_and(|l| l > MAX_TORRENT_BYTES as u64)
-        {
+        let too_large = || EngineError::InvalidTorrent(too_large.into());
+        if resp.content_length().is_some_and(|l| l > max as u64) {
             return Err(too_large());
         }
-        let mut body = Vec::new();
+        let header = |name: reqwest::header::HeaderName| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| v.len() <= 256)
+                .map(str::to_owned)
+        };
+        let validators = Validators {
+            etag: header(reqwest::header::ETAG),
+            last_modified: header(reqwest::header::LAST_MODIFIED),
+        };
+        let mut bytes = Vec::new();
         while let Some(chunk) = resp
             .chunk()
             .await
             .map_err(|e| fail(format!("could not fetch {parsed}: {}", error_chain(&e))))?
         {
-            body.extend_from_slice(&chunk);
-            if body.len() > MAX_TORRENT_BYTES {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() > max {
                 return Err(too_large());
             }
         }
-        Ok(body)
+        Ok(Fetched::Body { bytes, validators })
     }
+}
+
+/// The largest feed document read.
+pub const MAX_FEED_BYTES: usize = 8 * 1024 * 1024;
+
+/// What a server said about the version it sent: sent back to ask "changed since?".
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// The answer to a (conditional) GET.
+#[derive(Debug)]
+pub enum Fetched {
+    NotModified,
+    Body {
+        bytes: Vec<u8>,
+        validators: Validators,
+    },
 }
 
 /// reqwest's top-level error text hides the cause ("error sending request"): walk the chain.

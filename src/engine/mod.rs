@@ -752,6 +752,17 @@ impl Engine {
             .ok_or_else(|| EngineError::ProfileNotFound(id.into()))
     }
 
+    /// Fetches an RSS/Atom document through the same guarded client as `.torrent` URLs
+    /// (conditional GET with `validators`).
+    pub async fn fetch_feed(
+        &self,
+        url: &str,
+        access: FetchAccess,
+        validators: &fetch::Validators,
+    ) -> Result<fetch::Fetched> {
+        self.fetcher.fetch_feed(url, access, validators).await
+    }
+
     pub fn profiles(&self) -> Vec<ProfileRecord> {
         let mut v: Vec<_> = self.lock().profiles.values().cloned().collect();
         v.sort_by(|a, b| a.id.cmp(&b.id));

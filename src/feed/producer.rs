@@ -57,6 +57,7 @@ pub(super) fn spawn(io: SocketIo, st: AppState, baselines: Baselines) {
         engine,
         metrics,
         qbit_sync,
+        rss,
     } = st;
     drop(engine);
     tokio::spawn(async move {
@@ -71,6 +72,7 @@ pub(super) fn spawn(io: SocketIo, st: AppState, baselines: Baselines) {
                 accounts: accounts.clone(),
                 metrics: metrics.clone(),
                 qbit_sync: qbit_sync.clone(),
+                rss: rss.clone(),
                 engine,
             };
             tokio::select! {

@@ -295,6 +295,20 @@ impl From<crate::webhooks::WebhookError> for ApiError {
     }
 }
 
+impl From<crate::rss::RssError> for ApiError {
+    fn from(e: crate::rss::RssError) -> Self {
+        use crate::rss::RssError as R;
+        match e {
+            R::Invalid(m) => Self::new(ErrorCode::InvalidInput, m),
+            R::FeedNotFound(_) | R::RuleNotFound(_) => {
+                Self::new(ErrorCode::NotFound, e.to_string())
+            }
+            R::TooMany(..) => Self::new(ErrorCode::Conflict, e.to_string()),
+            R::Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<crate::backup::BackupError> for ApiError {
     fn from(e: crate::backup::BackupError) -> Self {
         use crate::backup::BackupError as B;

@@ -10,6 +10,7 @@ pub mod files;
 pub mod me;
 pub mod profiles;
 pub mod qbit;
+pub mod rss;
 pub mod server;
 pub mod torrents;
 mod ui;
@@ -212,6 +213,18 @@ async fn history(
         profiles::test_webhook,
         me::mark_notifications_read,
         profiles::backup_now,
+        rss::list_feeds,
+        rss::create_feed,
+        rss::update_feed,
+        rss::delete_feed,
+        rss::refresh_feed,
+        rss::feed_items,
+        rss::list_rules,
+        rss::create_rule,
+        rss::update_rule,
+        rss::delete_rule,
+        rss::preview,
+        rss::history,
     ),
     components(schemas(
         error::ErrorBody,
@@ -323,6 +336,20 @@ fn api_router(state: &AppState) -> Router<AppState> {
             axum::routing::patch(profiles::update_webhook).delete(profiles::delete_webhook),
         )
         .route("/webhooks/{id}/test", post(profiles::test_webhook))
+        .route("/rss/feeds", get(rss::list_feeds).post(rss::create_feed))
+        .route(
+            "/rss/feeds/{id}",
+            axum::routing::patch(rss::update_feed).delete(rss::delete_feed),
+        )
+        .route("/rss/feeds/{id}/refresh", post(rss::refresh_feed))
+        .route("/rss/feeds/{id}/items", get(rss::feed_items))
+        .route("/rss/rules", get(rss::list_rules).post(rss::create_rule))
+        .route(
+            "/rss/rules/{id}",
+            axum::routing::patch(rss::update_rule).delete(rss::delete_rule),
+        )
+        .route("/rss/preview", post(rss::preview))
+        .route("/rss/history", get(rss::history))
         .merge(qbit::router())
         // Every route, the qBittorrent API's too: what changes is in the audit log.
         .route_layer(axum::middleware::from_fn_with_state(

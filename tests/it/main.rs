@@ -25,6 +25,7 @@ mod ops;
 mod queue;
 mod resources;
 mod restart;
+mod rss;
 mod security;
 mod share;
 mod space;
