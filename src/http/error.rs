@@ -303,6 +303,7 @@ impl From<crate::rss::RssError> for ApiError {
             R::FeedNotFound(_) | R::RuleNotFound(_) => {
                 Self::new(ErrorCode::NotFound, e.to_string())
             }
+            R::ProfileNotFound(_) => Self::new(ErrorCode::ProfileNotFound, e.to_string()),
             R::TooMany(..) => Self::new(ErrorCode::Conflict, e.to_string()),
             R::Store(s) => s.into(),
         }

@@ -73,7 +73,7 @@ pub async fn list_feeds(
 
 #[utoipa::path(post, path = "/api/rss/feeds", tag = "rss", operation_id = "create_rss_feed",
     request_body = NewFeed,
-    responses((status = 201, body = FeedView, description = "created; fetched in the background"), (status = 400, description = "a bad value"), (status = 409, description = "100 feeds exist already")))]
+    responses((status = 201, body = FeedView, description = "created; fetched in the background"), (status = 400, description = "a bad value"), (status = 404, description = "no such profile"), (status = 409, description = "100 feeds exist already")))]
 pub async fn create_feed(
     State(st): State<AppState>,
     id: Identity,
@@ -191,7 +191,7 @@ fn apply_soon(st: &AppState) {
 
 #[utoipa::path(post, path = "/api/rss/rules", tag = "rss", operation_id = "create_rss_rule",
     request_body = RuleSpec,
-    responses((status = 201, body = RuleView, description = "created; applied to the feeds' items at once"), (status = 400, description = "a bad value"), (status = 409, description = "200 rules exist already")))]
+    responses((status = 201, body = RuleView, description = "created; applied to the feeds' items at once"), (status = 400, description = "a bad value"), (status = 404, description = "no such profile or feed"), (status = 409, description = "200 rules exist already")))]
 pub async fn create_rule(
     State(st): State<AppState>,
     id: Identity,
@@ -239,7 +239,7 @@ pub async fn delete_rule(
 
 #[utoipa::path(post, path = "/api/rss/preview", tag = "rss", operation_id = "preview_rss_rule",
     request_body = RuleSpec,
-    responses((status = 200, body = Vec<PreviewItem>, description = "what the rule (not saved) matches among the feeds' items now"), (status = 400, description = "a bad value")))]
+    responses((status = 200, body = Vec<PreviewItem>, description = "what the rule (not saved) matches among the feeds' items now"), (status = 400, description = "a bad value"), (status = 404, description = "no such profile or feed")))]
 pub async fn preview(
     State(st): State<AppState>,
     id: Identity,
@@ -275,7 +275,17 @@ pub async fn history(
     id: Identity,
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> Result<Json<Vec<Grab>>, ApiError> {
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    for v in [&q.rule, &q.feed].into_iter().flatten() {
+        if v.len() > 64 {
+            return Err(
+                RssError::Invalid("rule and feed are ids of at most 64 characters".into()).into(),
+            );
+        }
+    }
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(RssError::Invalid("limit must be 1 to 1000".into()).into());
+    }
     let mut out: Vec<Grab> = rss::grabs(&st.store)?
         .into_iter()
         .filter(|g| sees(&id, &g.profile))

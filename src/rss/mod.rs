@@ -47,6 +47,8 @@ pub enum RssError {
     FeedNotFound(String),
     #[error("no RSS rule {0}")]
     RuleNotFound(String),
+    #[error("no profile {0}")]
+    ProfileNotFound(String),
     #[error("at most {0} {1}; delete one first")]
     TooMany(usize, &'static str),
     #[error(transparent)]
@@ -353,17 +355,16 @@ pub fn compile(engine: &Engine, store: &Store, mut rule: Rule) -> Result<Compile
     if s.name.is_empty() || s.name.chars().count() > 100 {
         return Err(RssError::Invalid("name must be 1 to 100 characters".into()));
     }
-    engine.profile(&s.profile).map_err(|_| {
-        RssError::Invalid(format!("no profile {}", crate::limits::quote(&s.profile)))
-    })?;
+    engine
+        .profile(&s.profile)
+        .map_err(|_| RssError::ProfileNotFound(crate::limits::quote(&s.profile)))?;
     s.feeds.sort();
     s.feeds.dedup();
     if s.feeds.is_empty() || s.feeds.len() > 50 {
         return Err(RssError::Invalid("feeds must name 1 to 50 feeds".into()));
     }
     for f in &s.feeds {
-        feed(store, f)
-            .map_err(|_| RssError::Invalid(format!("no RSS feed {}", crate::limits::quote(f))))?;
+        feed(store, f).map_err(|_| RssError::FeedNotFound(crate::limits::quote(f)))?;
     }
     let include = filter::pattern("include", &s.include).map_err(RssError::Invalid)?;
     let exclude = filter::pattern("exclude", &s.exclude).map_err(RssError::Invalid)?;
@@ -499,9 +500,9 @@ impl FeedInput {
             f.trusted = admin;
         }
         if let Some(p) = self.profile {
-            engine.profile(&p).map_err(|_| {
-                RssError::Invalid(format!("no profile {}", crate::limits::quote(&p)))
-            })?;
+            engine
+                .profile(&p)
+                .map_err(|_| RssError::ProfileNotFound(crate::limits::quote(&p)))?;
             f.profile = p;
         }
         if let Some(n) = self.name {

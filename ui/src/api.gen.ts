@@ -4172,6 +4172,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description no such profile */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description 100 feeds exist already */
             409: {
                 headers: {
@@ -4721,6 +4730,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description no such profile or feed */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description the request body is larger than 10 MiB */
             413: {
                 headers: {
@@ -4883,6 +4901,15 @@ export interface operations {
             };
             /** @description not allowed: missing permission, rejected proxy header, or a cross-origin unsafe request */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such profile or feed */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
