@@ -1895,15 +1895,14 @@ impl PeerHandler {
             .fetched_bytes
             .fetch_add(piece.len() as u64, Ordering::Relaxed);
 
+        // Writes the chunk; returns the piece's download time when this chunk completed it
+        // (the piece is then out of the in-flight list, waiting for its hash check).
         fn write_to_disk(
             state: &TorrentStateLive,
             addr: PeerHandle,
-            counters: &AtomicPeerCounters,
             piece: &Piece<ByteBuf<'_>>,
             chunk_info: &ChunkInfo,
-        ) -> anyhow::Result<()> {
-            let index = piece.index;
-
+        ) -> anyhow::Result<Option<Duration>> {
             // If someone stole the piece by now, ignore it.
             // However if they didn't, don't let them steal it while we are writing.
             // So that by the time we are done writing AND if it was the last piece,
@@ -1924,14 +1923,14 @@ impl PeerHandler {
                             "in-flight piece {} was stolen by {}, ignoring",
                             chunk_info.piece_index, inflight.peer
                         );
-                        return Ok(());
+                        return Ok(None);
                     }
                     None => {
                         debug!(
                             "in-flight piece {} not found. it was probably completed by someone else",
                             chunk_info.piece_index
                         );
-                        return Ok(());
+                        return Ok(None);
                     }
                 };
 
@@ -1952,7 +1951,7 @@ impl PeerHandler {
                             info_hash = ?state.shared.info_hash,
                             "FATAL: error writing chunk to disk: {e:#}"
                         );
-                        return state.on_fatal_error(e);
+                        return state.on_fatal_error(e).map(|()| None);
                     }
                 };
             }
@@ -1971,7 +1970,7 @@ impl PeerHandler {
                     Some(ChunkMarkingResult::PreviouslyCompleted) => {
                         // TODO: we might need to send cancellations here.
                         debug!("piece={} was done by someone else, ignoring", piece.index);
-                        return Ok(());
+                        return Ok(None);
                     }
                     Some(ChunkMarkingResult::NotCompleted) => None,
                     None => {
@@ -1987,19 +1986,22 @@ impl PeerHandler {
             // It shouldn't impact perf anyway, but dropping just in case.
             drop(ppl_guard);
 
-            let full_piece_download_time = match full_piece_download_time {
-                Some(t) => t,
-                None => return Ok(()),
-            };
+            Ok(full_piece_download_time)
+        }
 
-            // Hashing a whole piece is the one expensive step here (the chunk write above
-            // goes to the page cache): only it leaves the async worker.
-            let checked = state.shared.spawner.block_in_place(|| {
-                state
-                    .file_ops()
-                    .check_piece(chunk_info.piece_index)
-                    .with_context(|| format!("error checking piece={index}"))
-            })?;
+        // Hashes a completed piece and marks it downloaded (or needed again, blaming the peer).
+        fn check_and_mark(
+            state: &TorrentStateLive,
+            addr: PeerHandle,
+            counters: &AtomicPeerCounters,
+            chunk_info: &ChunkInfo,
+            full_piece_download_time: Duration,
+        ) -> anyhow::Result<()> {
+            let index = chunk_info.piece_index.get();
+            let checked = state
+                .file_ops()
+                .check_piece(chunk_info.piece_index)
+                .with_context(|| format!("error checking piece={index}"))?;
             match checked {
                 true => {
                     {
@@ -2062,11 +2064,30 @@ impl PeerHandler {
 
         // Writing one 16 KiB chunk is a short page-cache write; handing every chunk to a
         // blocking thread (block_in_place) cost more than the write itself, about 40 % of a
-        // fast download's CPU on two cores. Completed pieces are hashed in block_in_place
-        // (see above).
-        write_to_disk(&self.state, self.addr, &self.counters, &piece, &chunk_info)
+        // fast download's CPU on two cores.
+        let completed = write_to_disk(&self.state, self.addr, &piece, &chunk_info)
             .with_context(|| format!("error processing received chunk {chunk_info:?}"))?;
+        let Some(full_piece_download_time) = completed else {
+            return Ok(());
+        };
 
+        // Hashing the completed piece, the one expensive step, runs on a blocking thread
+        // while this peer's task goes on receiving: a single fast connection no longer
+        // stops reading for the length of every hash. A piece that fails its check
+        // disconnects the peer through its writer.
+        let (state, counters, tx, addr) = (
+            self.state.clone(),
+            self.counters.clone(),
+            self.tx.clone(),
+            self.addr,
+        );
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) =
+                check_and_mark(&state, addr, &counters, &chunk_info, full_piece_download_time)
+            {
+                let _ = tx.send(WriterRequest::Disconnect(Err(e)));
+            }
+        });
         Ok(())
     }
 
