@@ -134,6 +134,8 @@ pub async fn refresh(state: &AppState, id: &str) -> Result<FeedView> {
         }
     };
     st.next_at = chrono::Duration::from_std(next).ok().map(|d| now + d);
+    // Deleted while it was being fetched: leave nothing behind.
+    let f = feed(&state.store, id)?;
     state
         .store
         .write(|tx| tx.put(Table::Rss, &state_key(id), &st))?;

@@ -152,6 +152,45 @@ fn titles(v: &Value) -> Vec<String> {
     t
 }
 
+/// Creates a feed; returns its id.
+async fn add_feed(d: &Daemon, body: Value) -> String {
+    let f = ok(d.post_json("/api/rss/feeds", &body).await, "create feed");
+    f["id"].as_str().unwrap().to_owned()
+}
+
+/// Fetches a feed now; returns its view.
+async fn refresh(d: &Daemon, id: &str) -> Value {
+    ok(
+        d.post_empty(&format!("/api/rss/feeds/{id}/refresh")).await,
+        "refresh",
+    )
+}
+
+/// A feed's view from the list.
+async fn feed_view(d: &Daemon, id: &str) -> Value {
+    let feeds = ok(d.get("/api/rss/feeds").await, "feeds");
+    feeds
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("feed {id} not listed: {feeds}"))
+}
+
+/// Waits until the default profile holds a torrent with `hash`.
+async fn wait_torrent(d: &Daemon, hash: &str, what: &str) {
+    wait_for(20, what, async || {
+        let rows = d.torrents("default").await;
+        if rows.iter().any(|t| t["hash"] == hash) {
+            Ok(())
+        } else {
+            Err(format!("{} rows", rows.len()))
+        }
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn rules_grab_matching_items_once_across_restarts_with_conditional_gets() {
     let tmp = tempdir("rss");
@@ -193,19 +232,12 @@ async fn rules_grab_matching_items_once_across_restarts_with_conditional_gets() 
     let mut d = Daemon::start(root).await;
 
     // A feed: fetched, parsed, no conditional header the first time.
-    let feed = ok(
-        d.post_json(
-            "/api/rss/feeds",
-            &json!({"url": srv.url("/showrss.xml"), "profile": "default", "refresh_minutes": 60}),
-        )
-        .await,
-        "create feed",
-    );
-    let fid = feed["id"].as_str().unwrap().to_owned();
-    let v = ok(
-        d.post_empty(&format!("/api/rss/feeds/{fid}/refresh")).await,
-        "refresh",
-    );
+    let fid = add_feed(
+        &d,
+        json!({"url": srv.url("/showrss.xml"), "profile": "default", "refresh_minutes": 60}),
+    )
+    .await;
+    let v = refresh(&d, &fid).await;
     assert_eq!(v["error"], Value::Null, "{v}");
     assert_eq!(v["items"], 7, "{v}");
     assert_eq!(v["title"], "showRSS: feed for Night Garden");
@@ -314,10 +346,7 @@ async fn rules_grab_matching_items_once_across_restarts_with_conditional_gets() 
     assert_eq!(views[0]["grabbed"], 2, "{views}");
 
     // The next fetch is conditional: the server answers 304 and nothing changes.
-    let v = ok(
-        d.post_empty(&format!("/api/rss/feeds/{fid}/refresh")).await,
-        "refresh",
-    );
+    let v = refresh(&d, &fid).await;
     assert_eq!(v["error"], Value::Null, "{v}");
     assert_eq!(v["items"], 7, "the items are kept through a 304: {v}");
     assert_eq!(
@@ -331,10 +360,7 @@ async fn rules_grab_matching_items_once_across_restarts_with_conditional_gets() 
         "delete",
     );
     srv.with(|s| s.version += 1);
-    ok(
-        d.post_empty(&format!("/api/rss/feeds/{fid}/refresh")).await,
-        "refresh",
-    );
+    refresh(&d, &fid).await;
     assert_eq!(d.torrents("default").await.len(), 1);
 
     // After a restart: the same document again (new ETag) grabs nothing; a new episode is
@@ -348,10 +374,7 @@ async fn rules_grab_matching_items_once_across_restarts_with_conditional_gets() 
             s.base
         );
     });
-    let v = ok(
-        d.post_empty(&format!("/api/rss/feeds/{fid}/refresh")).await,
-        "refresh after restart",
-    );
+    let v = refresh(&d, &fid).await;
     assert_eq!(v["items"], 8, "{v}");
     let have = wait_for(20, "the new episode", async || {
         let have: Vec<String> = d
@@ -385,19 +408,12 @@ async fn rules_grab_matching_items_once_across_restarts_with_conditional_gets() 
     assert_eq!(downloads("ng-s01e05"), 0);
 
     // An Atom feed: the enclosure link (relative to the feed's URL).
-    let atom = ok(
-        d.post_json(
-            "/api/rss/feeds",
-            &json!({"url": srv.url("/releases.atom"), "profile": "default", "name": "Releases"}),
-        )
-        .await,
-        "atom feed",
-    );
-    let aid = atom["id"].as_str().unwrap().to_owned();
-    let v = ok(
-        d.post_empty(&format!("/api/rss/feeds/{aid}/refresh")).await,
-        "refresh atom",
-    );
+    let aid = add_feed(
+        &d,
+        json!({"url": srv.url("/releases.atom"), "profile": "default", "name": "Releases"}),
+    )
+    .await;
+    let v = refresh(&d, &aid).await;
     assert_eq!(
         (v["items"].clone(), v["name"].clone()),
         (json!(2), json!("Releases")),
@@ -411,33 +427,16 @@ async fn rules_grab_matching_items_once_across_restarts_with_conditional_gets() 
         .await,
         "atom rule",
     );
-    wait_for(20, "the Atom grab", async || {
-        let rows = d.torrents("default").await;
-        match rows
-            .iter()
-            .find(|t| t["hash"] == hash["distro-24.04.2"].as_str())
-        {
-            Some(_) => Ok(()),
-            None => Err(format!("{} rows", rows.len())),
-        }
-    })
-    .await;
+    wait_torrent(&d, &hash["distro-24.04.2"], "the Atom grab").await;
     assert_eq!(downloads("distro-23.10"), 0);
 
     // A Torznab feed: the magnet link of the item under 2 GiB.
-    let tz = ok(
-        d.post_json(
-            "/api/rss/feeds",
-            &json!({"url": srv.url("/torznab.xml"), "profile": "default"}),
-        )
-        .await,
-        "torznab feed",
-    );
-    let tid = tz["id"].as_str().unwrap().to_owned();
-    ok(
-        d.post_empty(&format!("/api/rss/feeds/{tid}/refresh")).await,
-        "refresh torznab",
-    );
+    let tid = add_feed(
+        &d,
+        json!({"url": srv.url("/torznab.xml"), "profile": "default"}),
+    )
+    .await;
+    refresh(&d, &tid).await;
     ok(
         d.post_json(
             "/api/rss/rules",
@@ -446,14 +445,7 @@ async fn rules_grab_matching_items_once_across_restarts_with_conditional_gets() 
         .await,
         "torznab rule",
     );
-    wait_for(20, "the magnet grab", async || {
-        let rows = d.torrents("default").await;
-        match rows.iter().find(|t| t["hash"] == magnet1.as_str()) {
-            Some(_) => Ok(()),
-            None => Err(format!("{} rows", rows.len())),
-        }
-    })
-    .await;
+    wait_torrent(&d, &magnet1, "the magnet grab").await;
     assert!(
         !d.torrents("default")
             .await
@@ -469,24 +461,13 @@ async fn rules_grab_matching_items_once_across_restarts_with_conditional_gets() 
 
     // A feed answering 500 shows the error and is tried again by itself.
     srv.with(|s| s.broken = true);
-    let flaky = ok(
-        d.post_json(
-            "/api/rss/feeds",
-            &json!({"url": srv.url("/flaky.xml"), "profile": "default"}),
-        )
-        .await,
-        "flaky feed",
-    );
-    let kid = flaky["id"].as_str().unwrap().to_owned();
+    let kid = add_feed(
+        &d,
+        json!({"url": srv.url("/flaky.xml"), "profile": "default"}),
+    )
+    .await;
     let v = wait_for(20, "the feed's error", async || {
-        let feeds = ok(d.get("/api/rss/feeds").await, "feeds");
-        let f = feeds
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["id"] == kid.as_str())
-            .cloned()
-            .unwrap();
+        let f = feed_view(&d, &kid).await;
         if f["error"].is_string() {
             Ok(f)
         } else {
@@ -498,14 +479,7 @@ async fn rules_grab_matching_items_once_across_restarts_with_conditional_gets() 
     assert!(v["last_ok"].is_null(), "{v}");
     srv.with(|s| s.broken = false);
     let v = wait_for(40, "the retried fetch", async || {
-        let feeds = ok(d.get("/api/rss/feeds").await, "feeds");
-        let f = feeds
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["id"] == kid.as_str())
-            .cloned()
-            .unwrap();
+        let f = feed_view(&d, &kid).await;
         if f["error"].is_null() && f["last_ok"].is_string() {
             Ok(f)
         } else {
