@@ -244,6 +244,21 @@ pub struct RuleInput {
 }
 
 impl RuleInput {
+    fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.enabled.is_none()
+            && self.profile.is_none()
+            && self.feeds.is_none()
+            && self.include.is_none()
+            && self.exclude.is_none()
+            && self.episodes.is_none()
+            && self.only_new.is_none()
+            && self.min_size.is_none()
+            && self.max_size.is_none()
+            && self.labels.is_none()
+            && self.paused.is_none()
+    }
+
     fn apply(self, s: &mut RuleSpec) {
         if let Some(v) = self.name {
             s.name = v;
@@ -409,8 +424,14 @@ fn under<T: serde::de::DeserializeOwned>(store: &Store, prefix: &str) -> Result<
         .collect())
 }
 
+/// Every feed, by name (or URL).
 pub fn feeds(store: &Store) -> Result<Vec<Feed>> {
-    under(store, "feed")
+    let mut all: Vec<Feed> = under(store, "feed")?;
+    all.sort_by_cached_key(|f| {
+        let n = if f.name.is_empty() { &f.url } else { &f.name };
+        (n.to_lowercase(), f.id.clone())
+    });
+    Ok(all)
 }
 
 pub fn feed(store: &Store, id: &str) -> Result<Feed> {
@@ -425,8 +446,11 @@ pub fn feed_state(store: &Store, id: &str) -> Result<FeedState> {
         .unwrap_or_default())
 }
 
+/// Every rule, by name.
 pub fn rules(store: &Store) -> Result<Vec<Rule>> {
-    under(store, "rule")
+    let mut all: Vec<Rule> = under(store, "rule")?;
+    all.sort_by_cached_key(|r| (r.spec.name.to_lowercase(), r.id.clone()));
+    Ok(all)
 }
 
 pub fn rule(store: &Store, id: &str) -> Result<Rule> {
@@ -496,8 +520,13 @@ fn check_url(u: &str) -> Result<String> {
 impl FeedInput {
     fn apply(self, engine: &Engine, f: &mut Feed, admin: bool) -> Result<()> {
         if let Some(u) = self.url {
-            f.url = check_url(&u)?;
-            f.trusted = admin;
+            let u = check_url(&u)?;
+            // Who set the URL decides where it may be fetched from (an unchanged URL keeps
+            // it: a user toggling an administrator's feed does not take its trust away).
+            if u != f.url {
+                f.trusted = admin;
+            }
+            f.url = u;
         }
         if let Some(p) = self.profile {
             engine
@@ -621,8 +650,20 @@ pub fn update_rule(
     admin: bool,
 ) -> Result<Rule> {
     let mut r = rule(store, id)?;
+    // A rule fetches for whoever last shaped it: an administrator's change makes it trusted,
+    // another user's untrusted — except switching it on or off, which changes what it fetches
+    // from nowhere.
+    let only_switch = RuleInput {
+        enabled: None,
+        ..input.clone()
+    }
+    .is_empty();
     input.apply(&mut r.spec);
-    r.trusted = admin;
+    if admin {
+        r.trusted = true;
+    } else if !only_switch {
+        r.trusted = false;
+    }
     let c = compile(engine, store, r)?;
     store.write(|tx| tx.put(Table::Rss, &rule_key(id), &c.rule))?;
     Ok(c.rule)
@@ -642,12 +683,19 @@ pub struct PreviewItem {
     pub feed: String,
     #[serde(flatten)]
     pub item: Item,
-    /// When it was grabbed (by any rule); `null`: the rule would grab it now.
+    /// When it was grabbed (by any rule); `null`: not yet.
     pub grabbed: Option<DateTime<Utc>>,
+    /// With "only new episodes": another item of the same episode comes first (an earlier
+    /// release, or one grabbed already), so this one would be skipped.
+    pub skipped: bool,
 }
 
 /// What `rule` (checked, not saved) matches among the items its feeds hold now.
-pub fn preview(engine: &Engine, store: &Store, spec: RuleSpec) -> Result<Vec<PreviewItem>> {
+pub fn preview(engine: &Engine, store: &Store, mut spec: RuleSpec) -> Result<Vec<PreviewItem>> {
+    // A rule being written may have no name yet.
+    if spec.name.trim().is_empty() {
+        spec.name = "preview".into();
+    }
     let c = compile(
         engine,
         store,
@@ -660,7 +708,8 @@ pub fn preview(engine: &Engine, store: &Store, spec: RuleSpec) -> Result<Vec<Pre
     let grabs = grabs(store)?;
     let mut out = Vec::new();
     for fid in &c.rule.spec.feeds {
-        for item in feed_state(store, fid)?.items {
+        // Oldest first, the order grabs happen in, for "only new episodes".
+        for item in feed_state(store, fid)?.items.into_iter().rev() {
             if !c.matches(&item) {
                 continue;
             }
@@ -672,8 +721,24 @@ pub fn preview(engine: &Engine, store: &Store, spec: RuleSpec) -> Result<Vec<Pre
                 feed: fid.clone(),
                 item,
                 grabbed,
+                skipped: false,
             });
         }
     }
+    if c.rule.spec.only_new {
+        // An episode is taken by its first item (grabbed ones count first).
+        let mut seen = std::collections::HashSet::new();
+        for p in out.iter().filter(|p| p.grabbed.is_some()) {
+            if let Some((s, Some(e))) = filter::episode_of(&p.item.title) {
+                seen.insert((s, e));
+            }
+        }
+        for p in out.iter_mut().filter(|p| p.grabbed.is_none()) {
+            if let Some((s, Some(e))) = filter::episode_of(&p.item.title) {
+                p.skipped = !seen.insert((s, e));
+            }
+        }
+    }
+    out.reverse();
     Ok(out)
 }

@@ -281,6 +281,15 @@ async fn rules_grab_matching_items_once_across_restarts_with_conditional_gets() 
             .iter()
             .all(|p| p["grabbed"].is_null())
     );
+    // "Only new episodes": the repack comes after the first S01E02 and would be skipped.
+    let skipped: Vec<&str> = preview
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["skipped"] == true)
+        .map(|p| p["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(skipped, ["Night.Garden.S01E02.REPACK.1080p.WEB.h264-GRP"]);
     // Bad rules are refused with a reason, and nothing is created.
     for (bad, why) in [
         (json!({"include": "(unclosed"}), "regular expression"),
@@ -521,6 +530,8 @@ async fn feeds_follow_profile_access_and_the_fetch_rule() {
     srv.with(|s| {
         let doc = fixture("showrss.xml").replace("{{BASE}}", &s.base);
         s.feeds.insert("/showrss.xml".into(), doc);
+        s.torrents
+            .insert("ng-s01e02.torrent".into(), torrent("ng-s01e02").0);
     });
     let d = Daemon::start_with_env(root, &[("PYTORRENT_AUTH_ENABLE", "true")]).await;
     let admin = Session {
@@ -662,6 +673,42 @@ async fn feeds_follow_profile_access_and_the_fetch_rule() {
         hist[0]["error"], "could not download a .torrent file from this URL",
         "{hist}"
     );
+    // An administrator's rule on kids, switched on by her, stays the administrator's: its
+    // loopback link is fetched.
+    let admin_rule = ok(
+        admin
+            .send(
+                Method::POST,
+                "/api/rss/rules",
+                Some(json!({"name": "admin's kids rule", "profile": "kids", "feeds": [afid], "include": "S01E02\\.1080p", "enabled": false})),
+            )
+            .await,
+        "admin's rule",
+    );
+    let arid = admin_rule["id"].as_str().unwrap().to_owned();
+    ok(
+        ann.send(
+            Method::PATCH,
+            &format!("/api/rss/rules/{arid}"),
+            Some(json!({"enabled": true})),
+        )
+        .await,
+        "ann switches it on",
+    );
+    let grabbed = wait_for(20, "the admin rule's grab", async || {
+        let h = ok(
+            ann.send(Method::GET, &format!("/api/rss/history?rule={arid}"), None)
+                .await,
+            "history",
+        );
+        match h.as_array().unwrap().first() {
+            Some(g) => Ok(g.clone()),
+            None => Err(h.to_string()),
+        }
+    })
+    .await;
+    assert!(grabbed["hash"].is_string(), "{grabbed}");
+
     // A user without access to kids sees none of it.
     ok(
         admin

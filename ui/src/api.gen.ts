@@ -1229,9 +1229,14 @@ export interface components {
             feed: string;
             /**
              * Format: date-time
-             * @description When it was grabbed (by any rule); `null`: the rule would grab it now.
+             * @description When it was grabbed (by any rule); `null`: not yet.
              */
             grabbed?: string | null;
+            /**
+             * @description With "only new episodes": another item of the same episode comes first (an earlier
+             *     release, or one grabbed already), so this one would be skipped.
+             */
+            skipped: boolean;
         };
         ProfilePatch: {
             /**

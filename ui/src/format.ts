@@ -99,3 +99,17 @@ export function ago(iso: string | null | undefined, now = Date.now()): string {
   const d = Math.round(s / 86400);
   return d === 1 ? 'yesterday' : d + ' days ago';
 }
+
+/** "now", "in 5 min", "in 3 h", "in 2 days": a moment to come (the exact time in a tooltip). */
+export function until(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return '';
+  const s = Math.round((Date.parse(iso) - now) / 1000);
+  if (!isFinite(s)) return '';
+  if (s < 45) return 'now';
+  const m = Math.round(s / 60);
+  if (m < 60) return 'in ' + m + ' min';
+  const h = Math.round(s / 3600);
+  if (h < 24) return 'in ' + h + ' h';
+  const d = Math.round(s / 86400);
+  return d === 1 ? 'tomorrow' : 'in ' + d + ' days';
+}

@@ -74,3 +74,26 @@ export function parseMinutes(text: string, what = 'Seeding time limit'): Parsed<
 export function numText(v: number | null | undefined): string {
   return v == null ? '' : String(v);
 }
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+export type SizeUnit = 'MiB' | 'GiB';
+
+/** A byte count as the text and unit of a size input (GiB when whole, else MiB). */
+export function sizeText(b: number): { text: string; unit: SizeUnit } {
+  if (b % GiB === 0) return { text: String(b / GiB), unit: 'GiB' };
+  const m = b / MiB;
+  return { text: String(Number.isInteger(m) ? m : Math.round(m * 100) / 100), unit: 'MiB' };
+}
+
+/** Reads a size input in MiB or GiB as bytes. `what` names the field and `hint` ends the
+ * message ("(0 = no guard)"). With `optional`, empty text is `null` (no bound). */
+export function parseSize(text: string, unit: string, what: string, hint = '', optional = false): Parsed<number | null> {
+  const t = text.trim().replace(',', '.');
+  if (optional && !t) return { ok: true, v: null };
+  const v = Number(t);
+  if (!/^\d*\.?\d+$/.test(t) || !Number.isFinite(v)) return { ok: false, error: `${what}: “${text.trim()}” is not a number of ${unit}${hint ? ' ' + hint : ''}.` };
+  const b = Math.round(v * (unit === 'GiB' ? GiB : MiB));
+  if (b > Number.MAX_SAFE_INTEGER) return { ok: false, error: `${what}: too large.` };
+  return { ok: true, v: b };
+}

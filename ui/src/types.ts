@@ -45,3 +45,12 @@ export type BackupSchedule = Schemas['BackupSchedule'];
 export function backupOf(s: Settings): BackupSchedule {
   return s.backup;
 }
+export type Feed = Schemas['FeedView'];
+export type NewFeed = Schemas['NewFeed'];
+export type FeedInput = Schemas['FeedInput'];
+export type FeedItem = Schemas['FeedItem'];
+export type Rule = Schemas['RuleView'];
+export type RuleSpec = Schemas['RuleSpec'];
+export type RuleInput = Schemas['RuleInput'];
+export type PreviewItem = Schemas['PreviewItem'];
+export type Grab = Schemas['Grab'];

@@ -5,7 +5,7 @@ import * as fmt from '../format';
 import { Icon } from '../icons';
 import { markLeaving, signedOut } from '../feed';
 import { app, navigate, toggleTheme, useStore } from '../store';
-import { SHARE_ACTIONS, kibText, limitText, numText, parseKib, parseMinutes, parseRatio, type Parsed } from '../limits';
+import { SHARE_ACTIONS, kibText, limitText, numText, parseKib, parseMinutes, parseRatio, parseSize, sizeText, type Parsed } from '../limits';
 import type { Profile, ProfilePatch, SessionInfo, Token, User } from '../types';
 import { PasswordBanner } from './Main';
 import { ConnBadge } from './TopBar';
@@ -278,31 +278,19 @@ function limitsSummary(p: Profile): string {
   return out.join(' · ');
 }
 
-const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
-
-/** A byte count as the text and unit of the minimum free space input (GiB when whole). */
-function spaceText(b: number): { text: string; unit: 'GiB' | 'MiB' } {
-  if (b % GiB === 0) return { text: String(b / GiB), unit: 'GiB' };
-  const m = b / MiB;
-  return { text: String(Number.isInteger(m) ? m : Math.round(m * 100) / 100), unit: 'MiB' };
-}
+const GiB = 1024 * 1024 * 1024;
 
 /** Reads the minimum free space input: bytes, 0 = no guard. */
 function parseSpace(text: string, unit: string): Parsed<number> {
-  const t = text.trim().replace(',', '.');
-  const v = Number(t);
-  if (!/^\d*\.?\d+$/.test(t) || !Number.isFinite(v)) return { ok: false, error: `Minimum free space: “${text.trim()}” is not a number of ${unit} (0 = no guard).` };
-  const b = Math.round(v * (unit === 'GiB' ? GiB : MiB));
-  if (b > Number.MAX_SAFE_INTEGER) return { ok: false, error: 'Minimum free space: too large.' };
-  return { ok: true, v: b };
+  const r = parseSize(text, unit, 'Minimum free space', '(0 = no guard)');
+  return r.ok ? { ok: true, v: r.v ?? 0 } : r;
 }
 
 /** Edits a profile: name, folder, folder for completed torrents, minimum free space, queue
  * size, its shared speed limits and its share limits. Only the fields changed here are sent. */
 function ProfileEditor({ p, onDone }: { p: Profile; onDone: (changed: boolean) => void }) {
   const sh = p.share || {};
-  const space = spaceText(p.min_free_space ?? GiB);
+  const space = sizeText(p.min_free_space ?? GiB);
   const init = {
     completeDir: p.complete_dir || '',
     minFree: space.text,

@@ -8,6 +8,7 @@ import { Login } from './Login';
 import { Main } from './Main';
 import { Admin } from './Admin';
 import { TrafficPage } from './Traffic';
+import { RssPage } from './Rss';
 
 setUnauthorizedHandler(() => {
   if (location.pathname !== '/login') {
@@ -53,6 +54,7 @@ function Shell() {
   }
   if (path.startsWith('/admin') || path.startsWith('/settings')) return <Admin />;
   if (path === '/traffic') return <TrafficPage />;
+  if (path === '/rss' || path.startsWith('/rss/')) return <RssPage />;
   return <Main />;
 }
 

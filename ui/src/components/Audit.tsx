@@ -14,6 +14,7 @@ const GROUPS: [string, string][] = [
   ['profile_*', 'Profiles (profile_*)'],
   ['torrent_*', 'Torrents (torrent_*)'],
   ['settings_*', 'Settings (settings_*)'],
+  ['rss_*', 'RSS (rss_*)'],
 ];
 
 const ACTIONS = [
@@ -41,6 +42,12 @@ const ACTIONS = [
   'torrent_recheck',
   'torrent_reannounce',
   'settings_update',
+  'rss_feed_create',
+  'rss_feed_update',
+  'rss_feed_delete',
+  'rss_rule_create',
+  'rss_rule_update',
+  'rss_rule_delete',
   'backup',
 ];
 

@@ -84,6 +84,7 @@ function UserMenu({ phone }: { phone: boolean }) {
             </>
           )}
           <button role="menuitem" onClick={() => go('/traffic')} data-testid="menu-traffic">Traffic history</button>
+          <button role="menuitem" onClick={() => go('/rss')} data-testid="menu-rss">RSS feeds and rules</button>
           {phone && (
             <button role="menuitem" onClick={() => { setOpen(false); toggleTheme(); }} data-testid="menu-theme">
               <Icon n={theme === 'dark' ? 'sun' : 'moon'} /> {theme === 'dark' ? 'Light theme' : 'Dark theme'}
@@ -197,6 +198,11 @@ export function TopBar({ phone }: { phone: boolean }) {
       {!phone && (
         <button class="btn icon ghost" onClick={() => navigate('/traffic')} data-tip="Traffic history" aria-label="Traffic history" data-testid="traffic-button">
           <Icon n="chart" />
+        </button>
+      )}
+      {!phone && (
+        <button class="btn icon ghost" onClick={() => navigate('/rss')} data-tip="RSS feeds and rules" aria-label="RSS feeds and rules" data-testid="rss-button">
+          <Icon n="rss" />
         </button>
       )}
       {!phone && (

@@ -2,8 +2,9 @@
 // critical violation on the login page, the main view, the Add dialog, the details tabs, the
 // remove dialog, the label and limits dialogs, the trackers tab's add and edit forms, the
 // notifications panel, the admin pages (settings with its webhook editor, the audit log, the
-// profile editor too), the Traffic page and the account page, in the dark and the light theme, on a
-// desktop and a phone. Real daemon, real Chromium.
+// profile editor too), the Traffic page, the RSS pages (a feed in error and its items, the feed
+// and rule editors, the rule's preview and the server's refusal) and the account page, in the
+// dark and the light theme, on a desktop and a phone. Real daemon, real Chromium.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Daemon, axeViolations, cleanup, launchBrowser, uiLogin, watchPage } from './helpers.mjs';
@@ -28,6 +29,9 @@ before(async () => {
   await d.api('POST', '/api/users', { username: 'viewer', password: 'viewer-password-1', role: 'user', permissions: { default: 'ro' } }, admin);
   await d.api('POST', '/api/tokens', { name: 'script' }, admin);
   await d.api('POST', '/api/webhooks', { url: 'http://127.0.0.1:9/hook', events: ['completed', 'error'], secret: 'a-secret' }, admin);
+  // An RSS feed nothing answers (its error shows) and a rule reading it.
+  const feed = await d.api('POST', '/api/rss/feeds', { url: 'http://127.0.0.1:9/feed.xml', profile: 'default', name: 'Dead indexer' }, admin);
+  await d.api('POST', '/api/rss/rules', { name: 'Night Garden', profile: 'default', feeds: [feed.id], include: 'night\\.garden', episodes: 'S01', labels: ['tv'], max_size: 4 * 1024 ** 3 }, admin);
 });
 
 after(async () => {
@@ -116,7 +120,7 @@ for (const theme of ['dark', 'light']) {
       await page.waitForSelector('[data-testid=notes-list]');
       await check(page, 'notifications panel', found);
       await page.keyboard.press('Escape');
-      for (const path of ['/admin/users', '/admin/profiles', '/admin/settings', '/admin/audit', '/traffic', '/settings/tokens', '/settings/account']) {
+      for (const path of ['/admin/users', '/admin/profiles', '/admin/settings', '/admin/audit', '/traffic', '/rss', '/rss/rules', '/rss/history', '/settings/tokens', '/settings/account']) {
         await page.goto(d.url + path);
         await page.waitForSelector('.admin-main section h2');
         await page.waitForLoadState('networkidle');
@@ -136,6 +140,25 @@ for (const theme of ['dark', 'light']) {
       await page.click('[data-testid=webhook-edit]');
       await page.waitForSelector('[data-testid=webhook-editor]');
       await check(page, 'webhook editor', found);
+      await page.keyboard.press('Escape');
+      await page.goto(d.url + '/rss');
+      await page.waitForSelector('[data-testid=feed-error]');
+      await page.click('[data-testid=feed-open]');
+      await page.waitForSelector('[data-testid=feed-items-empty]');
+      await check(page, 'RSS feed with an error, its items', found);
+      await page.click('[data-testid=feed-edit]');
+      await page.waitForSelector('[data-testid=feed-editor]');
+      await check(page, 'RSS feed editor', found);
+      await page.keyboard.press('Escape');
+      await page.goto(d.url + '/rss/rules');
+      await page.click('[data-testid=rule-edit]');
+      await page.waitForSelector('[data-testid=rule-editor] [data-testid=rule-preview][data-busy=false]');
+      await check(page, 'RSS rule editor with its preview', found);
+      await page.fill('[data-testid=rule-include]', '(night');
+      await page.waitForSelector('[data-testid=preview-error]');
+      await page.click('[data-testid=rule-save]');
+      await page.waitForSelector('[data-testid=rule-error]');
+      await check(page, 'RSS rule editor refused by the server', found);
       w.check();
     } finally {
       await ctx.close();
@@ -166,6 +189,15 @@ test('axe: the phone layout, dark and light', async () => {
       await page.goto(d.url + '/admin/users');
       await page.waitForSelector('.admin-main section h2');
       await check(page, `${theme} admin users`, found);
+      await page.goto(d.url + '/rss');
+      await page.waitForSelector('[data-testid=feeds-table]');
+      await page.tap('[data-testid=feed-open]');
+      await page.waitForSelector('[data-testid=feed-items]');
+      await check(page, `${theme} RSS feeds`, found);
+      await page.goto(d.url + '/rss/rules');
+      await page.tap('[data-testid=rule-edit]');
+      await page.waitForSelector('[data-testid=rule-editor] [data-testid=rule-preview][data-busy=false]');
+      await check(page, `${theme} RSS rule editor`, found);
     } finally {
       await ctx.close();
     }

@@ -1,7 +1,8 @@
 // Phone widths (360 and 390 px): no page scrolls sideways, every button is inside the
-// viewport (admin tables become stacked rows; the notifications panel, the audit log and the
-// Traffic page too), the profile picker keeps its room next to the
-// read-only badge. Real daemon, real Chromium with touch emulation.
+// viewport (admin tables become stacked rows; the notifications panel, the audit log, the
+// Traffic page and the RSS pages too, the rule editor's buttons stay in view), the profile
+// picker keeps its room next to the read-only badge. Real daemon, real Chromium with touch
+// emulation.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +30,9 @@ before(async () => {
     const h = (i + 1).toString(16).padStart(2, '0').repeat(20);
     await d.api('POST', '/api/profiles/default/torrents', { magnet: `magnet:?xt=urn:btih:${h}&dn=a-rather-long-torrent-name-${i}-1080p.mkv`, paused: true }, admin);
   }
+  // An RSS feed with a long URL nothing answers (a long error) and a rule reading it.
+  const feed = await d.api('POST', '/api/rss/feeds', { url: 'http://127.0.0.1:9/api/v2.0/indexers/all/results/torznab/api?apikey=0123456789abcdef0123456789abcdef&t=search&cat=5000,5040', profile: 'movies-and-series' }, admin);
+  await d.api('POST', '/api/rss/rules', { name: 'A rule with a rather long name for a phone', profile: 'movies-and-series', feeds: [feed.id], include: '^(night|day)\\.garden\\.s\\d+e\\d+\\.(1080p|2160p)', exclude: 'cam|telesync|hdtv', episodes: 'S01E01-S01E10; S02', labels: ['tv', 'series'], min_size: 100 * 1024 ** 2, max_size: 4 * 1024 ** 3 }, admin);
 });
 
 after(async () => {
@@ -79,7 +83,7 @@ for (const width of [360, 390]) {
       assert.deepEqual(await overflow(p, width), [], 'notifications panel');
       const panel = await p.locator('[data-testid=notes-panel]').boundingBox();
       assert.ok(panel.x >= 0 && panel.x + panel.width <= width, `panel inside the viewport: ${JSON.stringify(panel)}`);
-      for (const path of ['/admin/users', '/admin/profiles', '/admin/settings', '/admin/audit', '/traffic', '/settings/tokens']) {
+      for (const path of ['/admin/users', '/admin/profiles', '/admin/settings', '/admin/audit', '/traffic', '/rss', '/rss/rules', '/rss/history', '/settings/tokens']) {
         await p.goto(d.url + path);
         await p.waitForSelector('.admin-main section h2');
         await p.waitForLoadState('networkidle');
@@ -87,6 +91,19 @@ for (const width of [360, 390]) {
         assert.deepEqual(await overflow(p, width), [], path);
         if (width === 390 && path === '/admin/users') await saveScreenshot(p, 'phone-admin.png');
       }
+      // RSS: a feed's items below the list, the rule editor with its buttons in view.
+      await p.goto(d.url + '/rss');
+      await p.waitForSelector('[data-testid=feed-error]');
+      await p.tap('[data-testid=feed-open]');
+      await p.waitForSelector('[data-testid=feed-items]');
+      assert.deepEqual(await overflow(p, width), [], 'RSS feed items');
+      await p.goto(d.url + '/rss/rules');
+      await p.tap('[data-testid=rule-edit]');
+      await p.waitForSelector('[data-testid=rule-editor] [data-testid=rule-preview][data-busy=false]');
+      assert.deepEqual(await overflow(p, width), [], 'RSS rule editor');
+      const save = await p.locator('[data-testid=rule-save]').boundingBox();
+      assert.ok(save && save.y + save.height <= 800, `the rule editor's Save button in view: ${JSON.stringify(save)}`);
+      await p.tap('[data-testid=rule-editor] .modal-foot .btn:not(.primary)');
       // The log out button is reachable on the admin pages.
       const out = await p.locator('[data-testid=logout]').boundingBox();
       assert.ok(out && out.x + out.width <= width, 'Log out inside the viewport');
