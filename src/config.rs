@@ -516,8 +516,11 @@ pub fn parse_host_header(s: &str) -> Option<(String, Option<u16>)> {
 /// large buffers come from the heap and are rarely given back. Argon2's 19 MiB, 64-byte
 /// aligned buffer then leaves ~19 MiB behind at every login (measured: 36 MiB idle, 153 MiB
 /// after six logins, 252 MiB after a burst of 80), and many arenas multiply the effect. A
-/// fixed threshold and trim threshold plus two arenas keep the daemon flat (37 MiB after the
-/// same burst). See docs/security.md ("Login cost").
+/// fixed threshold and trim threshold keep the daemon flat (37 MiB after the same burst). One
+/// arena: every thread's short-lived blocks then share one heap instead of fragmenting two,
+/// 1 MiB less with 1,000 paused torrents at no measurable cost in download speed (per-thread
+/// caches serve the small blocks). See docs/security.md ("Login cost") and BENCHMARKS.md
+/// ("Memory").
 pub const GLIBC_MALLOC_TUNING: &[(&str, &str, &str)] = &[
     (
         "glibc.malloc.mmap_threshold",
@@ -529,7 +532,7 @@ pub const GLIBC_MALLOC_TUNING: &[(&str, &str, &str)] = &[
         "MALLOC_TRIM_THRESHOLD_",
         "131072",
     ),
-    ("glibc.malloc.arena_max", "MALLOC_ARENA_MAX", "2"),
+    ("glibc.malloc.arena_max", "MALLOC_ARENA_MAX", "1"),
 ];
 
 /// The `GLIBC_TUNABLES` value to re-execute `serve` with, or `None` when every setting of
@@ -1652,7 +1655,7 @@ mod tests {
         assert_eq!(
             glibc_tunables_to_apply(None, none).as_deref(),
             Some(
-                "glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072:glibc.malloc.arena_max=2"
+                "glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072:glibc.malloc.arena_max=1"
             )
         );
         let applied = glibc_tunables_to_apply(None, none).unwrap();

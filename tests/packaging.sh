@@ -25,6 +25,10 @@ score=$(systemd-analyze security --offline=true systemd/pytorrentd.service 2>/de
 echo "systemd-analyze security exposure: ${score:-unknown}"
 check "exposure score under 3.0" awk -v s="${score:-99}" 'BEGIN { exit !(s < 3.0) }'
 
+cargo build --release --locked --quiet
+# Checked before `cargo deb`, which strips the binary it packages.
+check "release binary links its hot functions together (packaging/layout)" \
+  python3 packaging/layout/check.py target/release/pytorrentd
 cargo deb --locked --quiet --output target/debian/pytorrentd.deb >/dev/null
 deb=target/debian/pytorrentd.deb
 contents=$(dpkg-deb -c "$deb")

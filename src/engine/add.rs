@@ -509,8 +509,10 @@ impl Engine {
         {
             let mut st = self.lock();
             for p in prepared {
-                st.torrents
-                    .insert(p.rec.hash.clone(), Entry::new(p.rec, p.meta.map(Arc::new)));
+                st.torrents.insert(
+                    p.rec.hash.clone(),
+                    Box::new(Entry::new(p.rec, p.meta.map(Arc::new))),
+                );
             }
         }
         for (hash, has_bytes) in &hashes {

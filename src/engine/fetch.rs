@@ -16,7 +16,7 @@
 //! docs/security.md describes the rule.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use ipnet::IpNet;
@@ -38,33 +38,35 @@ pub const GENERIC_FETCH_ERROR: &str = "could not download a .torrent file from t
 
 const MAX_REDIRECTS: usize = 5;
 
-/// The two HTTP clients, built once.
+/// The two HTTP clients, each built on its first use: most daemons never fetch a URL, and a
+/// client costs its TLS roots in memory and its set-up code in resident pages (BENCHMARKS.md,
+/// "Memory").
 pub(crate) struct Fetcher {
-    open: reqwest::Client,
-    guarded: reqwest::Client,
+    open: OnceLock<reqwest::Client>,
+    guarded: OnceLock<reqwest::Client>,
     allowed: Arc<Vec<IpNet>>,
 }
 
 impl Fetcher {
-    pub(crate) fn new(allowed: Vec<IpNet>) -> Result<Fetcher> {
-        let allowed = Arc::new(allowed);
-        let build = |b: reqwest::ClientBuilder| {
-            b.timeout(Duration::from_secs(30))
-                .connect_timeout(Duration::from_secs(10))
-                // An environment proxy would connect on our behalf to addresses we never
-                // checked.
-                .no_proxy()
-                .build()
-                .map_err(|e| EngineError::failed("building the HTTP client", e))
-        };
-        let open = build(
-            reqwest::Client::builder().redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS)),
-        )?;
-        let hop_allowed = allowed.clone();
-        let guarded = build(
+    pub(crate) fn new(allowed: Vec<IpNet>) -> Fetcher {
+        Fetcher {
+            open: OnceLock::new(),
+            guarded: OnceLock::new(),
+            allowed: Arc::new(allowed),
+        }
+    }
+
+    /// The client for `guarded` (public addresses only) or open fetches.
+    fn client(&self, guarded: bool) -> Result<reqwest::Client> {
+        let slot = if guarded { &self.guarded } else { &self.open };
+        if let Some(c) = slot.get() {
+            return Ok(c.clone());
+        }
+        let builder = if guarded {
+            let hop_allowed = self.allowed.clone();
             reqwest::Client::builder()
                 .dns_resolver(Arc::new(PublicResolver {
-                    allowed: allowed.clone(),
+                    allowed: self.allowed.clone(),
                 }))
                 .redirect(reqwest::redirect::Policy::custom(move |attempt| {
                     if attempt.previous().len() >= MAX_REDIRECTS {
@@ -74,13 +76,19 @@ impl Fetcher {
                     } else {
                         attempt.follow()
                     }
-                })),
-        )?;
-        Ok(Fetcher {
-            open,
-            guarded,
-            allowed,
-        })
+                }))
+        } else {
+            reqwest::Client::builder().redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+        };
+        let client = builder
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(10))
+            // An environment proxy would connect on our behalf to addresses we never checked.
+            .no_proxy()
+            .build()
+            .map_err(|e| EngineError::failed("building the HTTP client", e))?;
+        // Two first uses at once build two clients; one is kept, both work.
+        Ok(slot.get_or_init(|| client).clone())
     }
 
     /// Downloads at most [`MAX_TORRENT_BYTES`] from `url` under `access`.
@@ -145,7 +153,7 @@ impl Fetcher {
         if guarded && url_host_refused(&parsed, &self.allowed) {
             return Err(fail(format!("{parsed}: address not allowed")));
         }
-        let client = if guarded { &self.guarded } else { &self.open };
+        let client = self.client(guarded)?;
         let mut req = client.get(parsed.clone());
         if let Some(v) = validators {
             if let Some(e) = &v.etag {

@@ -259,7 +259,9 @@ impl Entry {
 
 #[derive(Default)]
 pub(crate) struct State {
-    pub torrents: HashMap<String, Entry>,
+    /// Boxed: a paused torrent's entry is most of its memory, and the table keeps up to
+    /// twice as many slots as entries (BENCHMARKS.md, "Memory").
+    pub torrents: HashMap<String, Box<Entry>>,
     pub profiles: HashMap<String, ProfileRecord>,
 }
 
@@ -268,12 +270,14 @@ impl State {
         self.torrents
             .get(hash)
             .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))
+            .map(|e| &**e)
     }
 
     pub(crate) fn entry_mut(&mut self, hash: &str) -> Result<&mut Entry> {
         self.torrents
             .get_mut(hash)
             .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))
+            .map(|e| &mut **e)
     }
 }
 
@@ -381,9 +385,9 @@ impl Engine {
         );
 
         let announcer =
-            trackers::Announcer::new(session.announce_port().unwrap_or(eng.listen_port), peer_id)?;
+            trackers::Announcer::new(session.announce_port().unwrap_or(eng.listen_port), peer_id);
         let (events, _) = broadcast::channel(1024);
-        let fetcher = fetch::Fetcher::new(config.fetch_allowed_networks.clone())?;
+        let fetcher = fetch::Fetcher::new(config.fetch_allowed_networks.clone());
         let global_share = store
             .get_json::<share::ShareLimits>(crate::store::Table::Settings, share::SETTINGS_KEY)?
             .unwrap_or_default();
@@ -424,7 +428,7 @@ impl Engine {
             }
             for rec in &records {
                 st.torrents
-                    .insert(rec.hash.clone(), Entry::new(rec.clone(), None));
+                    .insert(rec.hash.clone(), Box::new(Entry::new(rec.clone(), None)));
             }
         }
         // Restoring runs behind the API: with many torrents the UI is up at once and rows
@@ -778,14 +782,14 @@ impl Engine {
             .torrents
             .values()
             .filter(|e| e.rec.profile == profile)
-            .map(row::row)
+            .map(|e| row::row(e))
             .collect();
         rows.sort_by_key(|r| r.queue_position);
         Ok(rows)
     }
 
     pub fn all_rows(&self) -> Vec<TorrentRow> {
-        self.lock().torrents.values().map(row::row).collect()
+        self.lock().torrents.values().map(|e| row::row(e)).collect()
     }
 
     /// The profile a torrent belongs to (for permission checks before acting on it).

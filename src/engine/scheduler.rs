@@ -227,7 +227,7 @@ pub(super) async fn reconcile(engine: &Engine) {
         let mut by_profile: Vec<(&str, u64, &super::Entry)> = st
             .torrents
             .values()
-            .map(|e| (e.rec.profile.as_str(), e.rec.queue_position, e))
+            .map(|e| (e.rec.profile.as_str(), e.rec.queue_position, &**e))
             .collect();
         by_profile.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         let mut current = "";

@@ -17,7 +17,7 @@
 //! tracker of a torrent due at once.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -246,7 +246,9 @@ struct Answer {
 
 /// The announcer's shared parts.
 pub(crate) struct Announcer {
-    http: reqwest::Client,
+    /// Built at the first HTTP announce: a daemon whose torrents are all paused or use UDP
+    /// trackers never pays for it (BENCHMARKS.md, "Memory").
+    http: OnceLock<reqwest::Client>,
     key: u32,
     port: u16,
     /// The session's peer id (`Engine::start` gives it to librqbit).
@@ -254,20 +256,30 @@ pub(crate) struct Announcer {
 }
 
 impl Announcer {
-    pub(crate) fn new(port: u16, peer_id: [u8; 20]) -> Result<Announcer> {
-        let http = reqwest::Client::builder()
+    pub(crate) fn new(port: u16, peer_id: [u8; 20]) -> Announcer {
+        Announcer {
+            http: OnceLock::new(),
+            key: rand::random(),
+            port,
+            peer_id,
+        }
+    }
+
+    fn http(&self) -> std::result::Result<reqwest::Client, String> {
+        if let Some(c) = self.http.get() {
+            return Ok(c.clone());
+        }
+        let client = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .connect_timeout(Duration::from_secs(10))
             .no_proxy()
             .user_agent(concat!("pytorrentd/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| EngineError::failed("building the tracker HTTP client", e))?;
-        Ok(Announcer {
-            http,
-            key: rand::random(),
-            port,
-            peer_id,
-        })
+            .map_err(|e| {
+                tracing::error!("building the tracker HTTP client: {e}");
+                "the tracker HTTP client could not be built".to_string()
+            })?;
+        Ok(self.http.get_or_init(|| client).clone())
     }
 }
 
@@ -578,7 +590,7 @@ fn http_error(e: reqwest::Error) -> String {
 async fn http_get(a: &Announcer, url: &str, query: &str) -> std::result::Result<Vec<u8>, String> {
     let sep = if url.contains('?') { '&' } else { '?' };
     let resp = a
-        .http
+        .http()?
         .get(format!("{url}{sep}{query}"))
         .send()
         .await
