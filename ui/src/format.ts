@@ -94,8 +94,11 @@ export function ago(iso: string | null | undefined, now = Date.now()): string {
   const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
   if (!isFinite(s)) return '';
   if (s < 45) return 'just now';
-  if (s < 3600) return Math.round(s / 60) + ' min ago';
-  if (s < 86400) return Math.round(s / 3600) + ' h ago';
+  // Rounded before comparing, so 59.7 min reads "1 h ago", never "60 min ago".
+  const m = Math.round(s / 60);
+  if (m < 60) return m + ' min ago';
+  const h = Math.round(s / 3600);
+  if (h < 24) return h + ' h ago';
   const d = Math.round(s / 86400);
   return d === 1 ? 'yesterday' : d + ' days ago';
 }

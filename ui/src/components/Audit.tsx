@@ -15,6 +15,7 @@ const GROUPS: [string, string][] = [
   ['torrent_*', 'Torrents (torrent_*)'],
   ['settings_*', 'Settings (settings_*)'],
   ['rss_*', 'RSS (rss_*)'],
+  ['webhook_*', 'Webhooks (webhook_*)'],
 ];
 
 const ACTIONS = [
@@ -48,6 +49,10 @@ const ACTIONS = [
   'rss_rule_create',
   'rss_rule_update',
   'rss_rule_delete',
+  'webhook_create',
+  'webhook_update',
+  'webhook_delete',
+  'webhook_test',
   'backup',
 ];
 
