@@ -114,8 +114,10 @@ pub enum EngineError {
     Limit(#[from] crate::limits::LimitError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The engine (librqbit) or the disk under `DATA_DIR` failed at `what`, for `source`.
-    #[error("{what}: {source}")]
+    /// The engine (librqbit) or the disk under `DATA_DIR` failed at `what`, for `source`
+    /// (shown with its own causes: librqbit says "error starting listeners" and keeps
+    /// "Address already in use" as the cause).
+    #[error("{what}: {}", chain(.source.as_ref()))]
     Failed {
         what: String,
         #[source]
@@ -127,6 +129,22 @@ pub enum EngineError {
 
 /// The underlying error of `EngineError::Failed` (librqbit's are `anyhow` errors).
 pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `error: its cause: its cause's cause`, for one-line messages.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(c) = next {
+        let text = c.to_string();
+        // anyhow's context layers may repeat their inner message; say each once.
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = c.source();
+    }
+    out
+}
 
 impl EngineError {
     pub(crate) fn failed(what: impl Into<String>, source: impl Into<Cause>) -> Self {
@@ -1697,6 +1715,16 @@ mod tests {
         let e = EngineError::failed("starting the torrent session", io());
         assert_eq!(e.to_string(), "starting the torrent session: disk full");
         assert_eq!(e.source().map(|c| c.to_string()), Some("disk full".into()));
+        let listen = anyhow::Error::new(std::io::Error::new(
+            std::io::ErrorKind::AddrInUse,
+            "Address already in use (os error 98)",
+        ))
+        .context("error starting listeners");
+        let e = EngineError::failed("starting the torrent session", listen);
+        assert_eq!(
+            e.to_string(),
+            "starting the torrent session: error starting listeners: Address already in use (os error 98)"
+        );
         let e = EngineError::MoveFailed {
             to: "/srv/b".into(),
             source: io(),

@@ -254,10 +254,16 @@ test('rules: the dialog previews live, shows the server refusing a bad pattern, 
   assert.deepEqual(await page.locator('[data-testid=history-table] tbody tr').evaluateAll((l) => l.map((x) => x.dataset.outcome)), ['added', 'added']);
   assert.match(await page.textContent('[data-testid=history-table]'), new RegExp(RULE));
   assert.match(await page.textContent('[data-testid=history-table]'), /S01E01/);
-  // Filtered by the rule: the list is fetched again (empty while it loads), then both grabs.
-  await page.selectOption('[data-testid=history-rule]', rule.id);
-  await waitFor('both grabs listed for the rule', 10, async () => (await page.locator('[data-testid=history-table] tbody tr').count()) === 2);
-  assert.deepEqual(await page.locator('[data-testid=history-table] tbody tr').evaluateAll((l) => l.map((x) => x.dataset.outcome)), ['added', 'added']);
+  // Filtered by the rule: the list is fetched again with `rule=` (the unfiltered table stays
+  // until the page re-renders, then "Loading…"), then both grabs are listed.
+  await Promise.all([
+    page.waitForResponse((r) => r.url().includes('/api/rss/history') && r.url().includes(`rule=${rule.id}`)),
+    page.selectOption('[data-testid=history-rule]', rule.id),
+  ]);
+  await waitFor('both grabs listed for the rule', 10, async () => {
+    const outcomes = await page.locator('[data-testid=history-table] tbody tr').evaluateAll((l) => l.map((x) => x.dataset.outcome));
+    return outcomes.length === 2 && outcomes.every((o) => o === 'added');
+  });
 
   // The feed's items name the rule that grabbed them.
   await page.click('[data-testid=nav-rss-feeds]');
