@@ -30,10 +30,16 @@ pub fn free_port() -> u16 {
     static USED: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
     let used = USED.get_or_init(|| Mutex::new(HashSet::new()));
     loop {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let port = l.local_addr().unwrap().port();
+        // Below the kernel's ephemeral range (32768–60999 by default): no outgoing connection
+        // takes such a port, so one found free stays free. Ports of closed connections linger
+        // in TIME_WAIT, and librqbit binds its listener without SO_REUSEADDR, which such a
+        // socket refuses while std's check here (with SO_REUSEADDR) passes.
+        let port: u16 = rand::random_range(20_000..32_768);
+        let Ok(l) = TcpListener::bind(("0.0.0.0", port)) else {
+            continue;
+        };
         // The UDP side of the same port must be free too (uTP, opentracker's UDP listener).
-        let udp_ok = std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok();
+        let udp_ok = std::net::UdpSocket::bind(("0.0.0.0", port)).is_ok();
         drop(l);
         if udp_ok && used.lock().unwrap().insert(port) {
             return port;
