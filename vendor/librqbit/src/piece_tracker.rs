@@ -7,6 +7,7 @@
 //! - HAVE (completed)
 //! - QUEUED (available to download)
 //! - IN_FLIGHT (currently being downloaded)
+//! - HASHING (all chunks written, hash check running)
 //! - NOT_NEEDED (not selected for download)
 
 use std::{
@@ -79,6 +80,9 @@ where
 pub struct PieceTracker {
     chunks: ChunkTracker,
     inflight: HashMap<ValidPieceIndex, InflightPiece>,
+    // Pieces whose chunks are all written and whose hash check has not reported yet: neither
+    // in-flight nor queued nor have. Kept so that pausing can requeue them (see into_chunks).
+    hashing: HashSet<ValidPieceIndex>,
 }
 
 impl PieceTracker {
@@ -89,6 +93,7 @@ impl PieceTracker {
         Self {
             chunks,
             inflight: HashMap::new(),
+            hashing: HashSet::new(),
         }
     }
 
@@ -97,13 +102,16 @@ impl PieceTracker {
         &self.chunks
     }
 
-    /// Consume the PieceTracker, requeuing any in-flight pieces.
+    /// Consume the PieceTracker, requeuing any in-flight pieces and pieces being hashed.
     ///
     /// This is used when pausing a torrent - any pieces that were being downloaded
     /// need to be put back in the queue so they can be re-downloaded on resume.
+    /// A hash check still running reports to the paused (dropped) tracker and is lost, so
+    /// its piece would otherwise stay "all chunks written, not have, not queued" and the
+    /// resumed torrent would never finish.
     pub fn into_chunks(mut self) -> ChunkTracker {
         // Requeue all in-flight pieces so they'll be re-downloaded on resume
-        for piece in self.inflight.into_keys() {
+        for piece in self.inflight.into_keys().chain(self.hashing) {
             self.chunks.mark_piece_broken_if_not_have(piece);
         }
         self.chunks
@@ -226,16 +234,19 @@ impl PieceTracker {
     /// and then call `mark_piece_hash_ok` or `mark_piece_hash_failed`.
     pub fn take_inflight(&mut self, piece: ValidPieceIndex) -> Option<Duration> {
         let inflight = self.inflight.remove(&piece)?;
+        self.hashing.insert(piece);
         Some(inflight.started.elapsed())
     }
 
     /// Mark piece as downloaded after successful hash verification.
     pub fn mark_piece_hash_ok(&mut self, piece: ValidPieceIndex) {
+        self.hashing.remove(&piece);
         self.chunks.mark_piece_downloaded(piece);
     }
 
     /// Mark piece as failed after hash verification failure - requeues the piece.
     pub fn mark_piece_hash_failed(&mut self, piece: ValidPieceIndex) {
+        self.hashing.remove(&piece);
         self.chunks.mark_piece_broken_if_not_have(piece);
     }
 
@@ -371,6 +382,33 @@ mod tests {
 
     fn make_default_file_priorities(file_infos: &FileInfos) -> FilePriorities {
         (0..file_infos.len()).collect()
+    }
+
+    #[test]
+    fn test_pausing_requeues_a_piece_being_hashed() {
+        let chunks = make_test_chunk_tracker(3);
+        let mut tracker = PieceTracker::new(chunks);
+        let file_infos = make_test_file_infos(3);
+        let file_priorities = make_default_file_priorities(&file_infos);
+        let piece = match tracker.acquire_piece(AcquireRequest {
+            peer: peer(1),
+            peer_avg_time: None,
+            priority_pieces: std::iter::empty(),
+            file_priorities: &file_priorities,
+            file_infos: &file_infos,
+            peer_has_piece: |_| true,
+            can_steal: |_| true,
+        }) {
+            AcquireResult::Reserved(piece) => piece,
+            other => panic!("Expected Reserved, got {:?}", other),
+        };
+        // All chunks written: out of in-flight, its hash check running when the torrent pauses.
+        assert!(tracker.take_inflight(piece).is_some());
+        let chunks = tracker.into_chunks();
+        let queued: Vec<_> = chunks
+            .iter_queued_pieces(&file_priorities, &file_infos)
+            .collect();
+        assert!(queued.contains(&piece), "{queued:?}");
     }
 
     #[test]
