@@ -157,8 +157,7 @@ pub(crate) fn speeds(e: &Entry) -> (u64, u64) {
 fn tracker_hosts(e: &Entry) -> Vec<String> {
     let mut hosts: Vec<String> = super::trackers::tracker_list(e)
         .iter()
-        .filter_map(|u| url::Url::parse(u).ok())
-        .filter_map(|u| u.host_str().map(str::to_owned))
+        .filter_map(|u| super::trackers::host_of(u))
         .collect();
     hosts.sort();
     hosts.dedup();

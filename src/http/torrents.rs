@@ -9,6 +9,7 @@ use http::header::CONTENT_TYPE;
 use serde::{Deserialize, Serialize};
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, json_rejection, parse_hash, too_large};
+use super::reply::JsonList;
 use super::{ApiError, ErrorCode};
 use crate::auth::{AccessError, Identity, Need};
 use crate::engine::{
@@ -353,9 +354,9 @@ pub async fn list(
     State(st): State<AppState>,
     id: Identity,
     ApiPath(profile): ApiPath<String>,
-) -> Result<Json<Vec<TorrentRow>>, ApiError> {
+) -> Result<JsonList<TorrentRow>, ApiError> {
     id.require(&profile, Need::Read)?;
-    Ok(Json(st.engine.list(&profile)?))
+    Ok(JsonList(st.engine.list(&profile)?))
 }
 
 /// Resolves the path hash and checks the caller's access to the torrent's profile. Torrents
