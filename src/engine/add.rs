@@ -133,6 +133,7 @@ fn parse_checked(bytes: &[u8]) -> Result<ParsedTorrent> {
             trackers: super::validate::split_trackers(bytes)
                 .map(|(_, t)| t)
                 .unwrap_or_default(),
+            hosts: Default::default(),
         },
     })
 }

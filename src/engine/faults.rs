@@ -282,6 +282,7 @@ mod tests {
             files: vec![("a".into(), 15), ("b".into(), 5), ("c".into(), 12)],
             multi_file: true,
             trackers: Vec::new(),
+            hosts: Default::default(),
         };
         // Pieces 1 (bytes 10..20) and 3 (30..32).
         let p = progress_from_bitfield(&[0b0101_0000], &meta, None).unwrap();

@@ -297,6 +297,7 @@ mod tests {
             files: files.iter().map(|(p, l)| (p.to_string(), *l)).collect(),
             multi_file: multi,
             trackers: Vec::new(),
+            hosts: Default::default(),
         }
     }
 

@@ -219,6 +219,9 @@ pub(crate) struct Meta {
     pub multi_file: bool,
     /// The tracker URLs of the .torrent (`announce-list` tiers in order, then `announce`).
     pub trackers: Vec<String>,
+    /// The hosts of `trackers`, sorted, without repeats: worked out at the first row and
+    /// kept, since every row of every list shows them (`row::tracker_hosts`).
+    pub hosts: std::sync::OnceLock<Vec<String>>,
 }
 
 pub(crate) struct Entry {
@@ -289,6 +292,22 @@ impl State {
             .get(hash)
             .ok_or_else(|| EngineError::TorrentNotFound(hash.into()))
             .map(|e| &**e)
+    }
+
+    /// A profile's entries in queue order. Sorted before rows are built from them: moving
+    /// 10,000 finished rows about costs more than building them.
+    fn in_queue_order(&self, profile: &str) -> Result<Vec<&Entry>> {
+        if !self.profiles.contains_key(profile) {
+            return Err(EngineError::ProfileNotFound(profile.into()));
+        }
+        let mut entries: Vec<&Entry> = self
+            .torrents
+            .values()
+            .filter(|e| e.rec.profile == profile)
+            .map(|e| &**e)
+            .collect();
+        entries.sort_by_key(|e| e.rec.queue_position);
+        Ok(entries)
     }
 
     pub(crate) fn entry_mut(&mut self, hash: &str) -> Result<&mut Entry> {
@@ -793,19 +812,50 @@ impl Engine {
 
     pub fn list(&self, profile: &str) -> Result<Vec<TorrentRow>> {
         let st = self.lock();
-        if !st.profiles.contains_key(profile) {
-            return Err(EngineError::ProfileNotFound(profile.into()));
+        Ok(st
+            .in_queue_order(profile)?
+            .into_iter()
+            .map(row::row)
+            .collect())
+    }
+
+    /// `list` as a JSON array, written straight from the entries (`row::write_json`): the
+    /// torrent list endpoint's answer, 10,000 rows in a few milliseconds.
+    pub fn list_json(&self, profile: &str) -> Result<Vec<u8>> {
+        /// Above this the first row's size is not trusted as a guide (a row with many labels).
+        const MAX_RESERVE: usize = 64 << 20;
+        let failed = |e: serde_json::Error| EngineError::Internal(format!("torrent list: {e}"));
+        let st = self.lock();
+        let entries = st.in_queue_order(profile)?;
+        let mut out = vec![b'['];
+        for (i, e) in entries.iter().enumerate() {
+            let start = out.len();
+            if i > 0 {
+                out.push(b',');
+            }
+            let status = row::status(e);
+            row::write_json(e, &status, &mut out).map_err(failed)?;
+            if i == 0 {
+                // Each row, its comma, and a little slack for rows longer than the first.
+                let each = out.len() + out.len() / 8 + 1;
+                out.reserve(each.saturating_mul(entries.len()).min(MAX_RESERVE));
+            }
+            #[cfg(debug_assertions)]
+            {
+                let written = &out[start + usize::from(i > 0)..];
+                let expected = serde_json::to_vec(&row::row_of(e, status)).map_err(failed)?;
+                debug_assert!(
+                    written == expected.as_slice(),
+                    "row::write_json and TorrentRow disagree:\n{}\n{}",
+                    String::from_utf8_lossy(written),
+                    String::from_utf8_lossy(&expected)
+                );
+            }
+            #[cfg(not(debug_assertions))]
+            let _ = start;
         }
-        // Sorted before the rows are built: moving 10,000 finished rows about costs more than
-        // building them.
-        let mut entries: Vec<&Entry> = st
-            .torrents
-            .values()
-            .filter(|e| e.rec.profile == profile)
-            .map(|e| &**e)
-            .collect();
-        entries.sort_by_key(|e| e.rec.queue_position);
-        Ok(entries.into_iter().map(row::row).collect())
+        out.push(b']');
+        Ok(out)
     }
 
     pub fn all_rows(&self) -> Vec<TorrentRow> {

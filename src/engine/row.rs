@@ -1,5 +1,7 @@
 //! Read models: the JSON rows the API and the feed serve, derived from an engine entry.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use librqbit::TorrentStatsState as S;
 use serde::Serialize;
@@ -153,55 +155,84 @@ pub(crate) fn speeds(e: &Entry) -> (u64, u64) {
     }
 }
 
-/// Tracker hosts, for grouping in the UI.
-fn tracker_hosts(e: &Entry) -> Vec<String> {
-    let mut hosts: Vec<String> = super::trackers::tracker_list(e)
-        .iter()
-        .filter_map(|u| super::trackers::host_of(u))
-        .collect();
-    hosts.sort();
-    hosts.dedup();
-    hosts
+/// Tracker hosts, for grouping in the UI: a .torrent's own, worked out once per torrent,
+/// else those of the list a user set (or of the magnet's `tr=`).
+fn tracker_hosts(e: &Entry) -> Cow<'_, [String]> {
+    fn hosts_of(urls: &[String]) -> Vec<String> {
+        let mut hosts: Vec<String> = urls
+            .iter()
+            .filter_map(|u| super::trackers::host_of(u))
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        hosts
+    }
+    match (&e.rec.trackers, &e.meta) {
+        (None, Some(m)) => Cow::Borrowed(m.hosts.get_or_init(|| hosts_of(&m.trackers))),
+        _ => Cow::Owned(hosts_of(&super::trackers::tracker_list(e))),
+    }
 }
 
-pub(crate) fn row(e: &Entry) -> TorrentRow {
+/// A time as serde serializes `DateTime<Utc>` (RFC 3339, as many decimals as needed, `Z`),
+/// without its character-by-character pass through the JSON string escaper: the string has
+/// nothing to escape.
+fn write_time(out: &mut Vec<u8>, t: &DateTime<Utc>) {
+    out.push(b'"');
+    out.extend_from_slice(
+        t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            .as_bytes(),
+    );
+    out.push(b'"');
+}
+
+/// The part of a row computed from the entry's state and the engine's stats; the rest is the
+/// stored record as it is. Strings are borrowed, so the list can write 10,000 rows as JSON
+/// without copying them into `TorrentRow`s first (`write_json`).
+#[derive(Clone)]
+pub(crate) struct Status<'a> {
+    name: &'a str,
+    state: TorrentState,
+    progress: f64,
+    size: u64,
+    downloaded: u64,
+    uploaded: u64,
+    uploaded_session: u64,
+    dl_speed: u64,
+    ul_speed: u64,
+    eta: Option<u64>,
+    peers: u32,
+    seeds: u32,
+    ratio: f64,
+    error: Option<Cow<'a, str>>,
+    check_progress: Option<f64>,
+    reason: Option<TorrentReason>,
+    availability: Option<f64>,
+}
+
+pub(crate) fn status(e: &Entry) -> Status<'_> {
     let rec = &e.rec;
     let name = rec
         .title
-        .clone()
-        .or_else(|| e.meta.as_ref().map(|m| m.name.clone()))
-        .or_else(|| rec.name.clone())
-        .unwrap_or_else(|| rec.hash.clone());
-    let mut r = TorrentRow {
-        hash: rec.hash.clone(),
+        .as_deref()
+        .or_else(|| e.meta.as_ref().map(|m| m.name.as_str()))
+        .or(rec.name.as_deref())
+        .unwrap_or(&rec.hash);
+    let mut r = Status {
         name,
-        profile: rec.profile.clone(),
         state: TorrentState::Initializing,
         progress: 0.0,
         size: e.meta.as_ref().map(|m| m.total).unwrap_or(0),
         downloaded: 0,
         uploaded: rec.uploaded_before + e.uploaded_base,
+        uploaded_session: e.uploaded_base,
         dl_speed: 0,
         ul_speed: 0,
         eta: None,
         peers: 0,
         seeds: 0,
         ratio: 0.0,
-        queue_position: rec.queue_position,
-        share: rec.share.clone(),
-        dl_limit: rec.dl_limit,
-        ul_limit: rec.ul_limit,
-        label: rec.labels.first().cloned(),
-        labels: rec.labels.clone(),
-        added_at: rec.added_at,
-        completed_at: rec.completed_at,
         error: None,
-        paused: rec.paused,
-        force_start: rec.force_start,
         check_progress: None,
-        trackers: tracker_hosts(e),
-        save_dir: rec.save_dir.to_string_lossy().into_owned(),
-        uploaded_session: e.uploaded_base,
         reason: e.fault.as_ref().and_then(|f| match f.kind {
             FaultKind::DiskSpace => Some(TorrentReason::DiskSpace),
             FaultKind::FileLimit => Some(TorrentReason::FdLimit),
@@ -209,7 +240,7 @@ pub(crate) fn row(e: &Entry) -> TorrentRow {
         }),
         availability: None,
     };
-    let saved_progress = |r: &mut TorrentRow| {
+    let saved_progress = |r: &mut Status| {
         if let Some(p) = &e.progress {
             r.size = p.total;
             r.downloaded = p.have;
@@ -231,14 +262,14 @@ pub(crate) fn row(e: &Entry) -> TorrentRow {
                 } else {
                     TorrentState::Queued
                 };
-                r.error = Some(f.message.clone());
+                r.error = Some(Cow::Borrowed(&f.message));
             } else {
                 if e.error.is_some() && (rec.has_metadata || e.metadata_invalid) {
                     r.state = TorrentState::Error;
                 } else if rec.paused {
                     r.state = TorrentState::Paused;
                 }
-                r.error = e.error.clone();
+                r.error = e.error.as_deref().map(Cow::Borrowed);
             }
         }
         Some(h) => {
@@ -269,9 +300,9 @@ pub(crate) fn row(e: &Entry) -> TorrentRow {
                 S::Live => TorrentState::Downloading,
             };
             r.error = match (&e.fault, &s.error) {
-                (Some(f), Some(_)) => Some(f.message.clone()),
+                (Some(f), Some(_)) => Some(Cow::Borrowed(&f.message)),
                 // One line in the row; the whole engine error is in the log.
-                (None, Some(err)) => Some(super::faults::one_line(err)),
+                (None, Some(err)) => Some(Cow::Owned(super::faults::one_line(err))),
                 _ => None,
             };
             if matches!(s.state, S::Error) {
@@ -281,7 +312,7 @@ pub(crate) fn row(e: &Entry) -> TorrentRow {
                 r.reason = None;
             }
             if r.error.is_none() {
-                r.error = e.move_error.clone();
+                r.error = e.move_error.as_deref().map(Cow::Borrowed);
             }
             if e.space_hold && !rec.paused {
                 r.reason = Some(TorrentReason::DiskSpace);
@@ -310,6 +341,100 @@ pub(crate) fn row(e: &Entry) -> TorrentRow {
         r.ratio = r.uploaded as f64 / r.size as f64;
     }
     r
+}
+
+pub(crate) fn row(e: &Entry) -> TorrentRow {
+    row_of(e, status(e))
+}
+
+/// The row of `e` with `s`, its status.
+pub(crate) fn row_of(e: &Entry, s: Status<'_>) -> TorrentRow {
+    let rec = &e.rec;
+    TorrentRow {
+        hash: rec.hash.clone(),
+        name: s.name.to_owned(),
+        profile: rec.profile.clone(),
+        state: s.state,
+        progress: s.progress,
+        size: s.size,
+        downloaded: s.downloaded,
+        uploaded: s.uploaded,
+        dl_speed: s.dl_speed,
+        ul_speed: s.ul_speed,
+        eta: s.eta,
+        peers: s.peers,
+        seeds: s.seeds,
+        ratio: s.ratio,
+        queue_position: rec.queue_position,
+        label: rec.labels.first().cloned(),
+        labels: rec.labels.clone(),
+        added_at: rec.added_at,
+        completed_at: rec.completed_at,
+        error: s.error.map(Cow::into_owned),
+        paused: rec.paused,
+        force_start: rec.force_start,
+        check_progress: s.check_progress,
+        trackers: tracker_hosts(e).into_owned(),
+        save_dir: rec.save_dir.to_string_lossy().into_owned(),
+        uploaded_session: s.uploaded_session,
+        reason: s.reason,
+        availability: s.availability,
+        share: rec.share.clone(),
+        dl_limit: rec.dl_limit,
+        ul_limit: rec.ul_limit,
+    }
+}
+
+/// Appends `row(e)` as JSON to `out`, the same bytes as serializing the `TorrentRow` but
+/// without building it: no string is copied and every key is written as it is (serde_json
+/// checks each key for characters to escape). The torrent list of 10,000 rows spends most of
+/// its time here (BENCHMARKS.md, "List latency"). The field order is `TorrentRow`'s; debug
+/// builds compare every row written with the serialized `TorrentRow` of the same status
+/// (`Engine::list_json`), so each integration test checks the two agree.
+pub(crate) fn write_json(e: &Entry, s: &Status<'_>, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    fn field<T: Serialize + ?Sized>(out: &mut Vec<u8>, key: &str, v: &T) -> serde_json::Result<()> {
+        out.extend_from_slice(key.as_bytes());
+        serde_json::to_writer(&mut *out, v)
+    }
+    let rec = &e.rec;
+    field(out, "{\"hash\":", &rec.hash)?;
+    field(out, ",\"name\":", s.name)?;
+    field(out, ",\"profile\":", &rec.profile)?;
+    field(out, ",\"state\":", &s.state)?;
+    field(out, ",\"progress\":", &s.progress)?;
+    field(out, ",\"size\":", &s.size)?;
+    field(out, ",\"downloaded\":", &s.downloaded)?;
+    field(out, ",\"uploaded\":", &s.uploaded)?;
+    field(out, ",\"dl_speed\":", &s.dl_speed)?;
+    field(out, ",\"ul_speed\":", &s.ul_speed)?;
+    field(out, ",\"eta\":", &s.eta)?;
+    field(out, ",\"peers\":", &s.peers)?;
+    field(out, ",\"seeds\":", &s.seeds)?;
+    field(out, ",\"ratio\":", &s.ratio)?;
+    field(out, ",\"queue_position\":", &rec.queue_position)?;
+    field(out, ",\"label\":", &rec.labels.first())?;
+    field(out, ",\"labels\":", &rec.labels)?;
+    out.extend_from_slice(b",\"added_at\":");
+    write_time(out, &rec.added_at);
+    out.extend_from_slice(b",\"completed_at\":");
+    match &rec.completed_at {
+        Some(t) => write_time(out, t),
+        None => out.extend_from_slice(b"null"),
+    }
+    field(out, ",\"error\":", &s.error)?;
+    field(out, ",\"paused\":", &rec.paused)?;
+    field(out, ",\"force_start\":", &rec.force_start)?;
+    field(out, ",\"check_progress\":", &s.check_progress)?;
+    field(out, ",\"trackers\":", &tracker_hosts(e))?;
+    field(out, ",\"save_dir\":", &rec.save_dir.to_string_lossy())?;
+    field(out, ",\"uploaded_session\":", &s.uploaded_session)?;
+    field(out, ",\"reason\":", &s.reason)?;
+    field(out, ",\"availability\":", &s.availability)?;
+    field(out, ",\"share\":", &rec.share)?;
+    field(out, ",\"dl_limit\":", &rec.dl_limit)?;
+    field(out, ",\"ul_limit\":", &rec.ul_limit)?;
+    out.push(b'}');
+    Ok(())
 }
 
 /// Three decimals are all a person reads, and the feed then sends no change for noise.
@@ -395,4 +520,147 @@ pub(crate) fn peers(e: &Entry) -> Vec<PeerRow> {
         .collect();
     v.sort_by(|a, b| a.addr.cmp(&b.addr));
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::ffi::OsStrExt;
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use chrono::TimeZone;
+
+    use super::super::faults::{Fault, Progress};
+    use super::super::{Entry, Meta};
+    use super::*;
+    use crate::store::{ShareAction, ShareLimits, TorrentRecord};
+
+    fn record() -> TorrentRecord {
+        TorrentRecord {
+            hash: "0123456789abcdef0123456789abcdef01234567".into(),
+            profile: "family".into(),
+            name: Some("plain".into()),
+            magnet: None,
+            source_url: None,
+            has_metadata: true,
+            queue_position: 7,
+            labels: vec![],
+            legacy_label: None,
+            title: None,
+            share: Default::default(),
+            dl_limit: 0,
+            ul_limit: 0,
+            moving_to: None,
+            trackers: None,
+            only_files: None,
+            paused: false,
+            force_start: false,
+            peers: vec![],
+            save_dir: "/srv/dl".into(),
+            added_at: Utc.with_ymd_and_hms(2026, 12, 4, 10, 0, 0).unwrap(),
+            completed_at: None,
+            uploaded_before: 0,
+            downloaded_before: 0,
+        }
+    }
+
+    fn meta(trackers: &[&str]) -> Arc<Meta> {
+        Arc::new(Meta {
+            name: "Ünïcode \u{1F600} name".into(),
+            total: 3 << 20,
+            piece_length: 1 << 18,
+            files: vec![("a".into(), 3 << 20)],
+            multi_file: false,
+            trackers: trackers.iter().map(|t| t.to_string()).collect(),
+            hosts: Default::default(),
+        })
+    }
+
+    /// Entries out of the engine in the states a list shows (the live ones are compared in
+    /// every integration test: debug builds check each row `Engine::list_json` writes).
+    fn entries() -> Vec<Entry> {
+        let mut v = vec![Entry::new(record(), None)];
+
+        let mut rec = record();
+        rec.title = Some("quote \" backslash \\ tab \t nul \u{0} line\u{2028}".into());
+        rec.labels = vec!["tv".into(), "é \"x\"".into()];
+        rec.paused = true;
+        rec.force_start = true;
+        rec.completed_at = Some(
+            Utc.with_ymd_and_hms(2026, 12, 4, 11, 0, 0).unwrap()
+                + chrono::Duration::milliseconds(250),
+        );
+        rec.share = ShareLimits {
+            ratio_limit: Some(1.5),
+            seed_time_limit: Some(-1),
+            share_action: Some(ShareAction::RemoveWithData),
+        };
+        rec.dl_limit = 1 << 20;
+        rec.ul_limit = 65536;
+        rec.uploaded_before = 5 << 20;
+        rec.save_dir = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(b"/srv/\xff\xfe/dl"));
+        let mut e = Entry::new(
+            rec,
+            Some(meta(&[
+                "udp://tracker.example:6969/announce",
+                "http://b.example/announce",
+                "not a url",
+                "http://b.example:8080/announce",
+            ])),
+        );
+        e.progress = Some(Progress {
+            have: 1 << 20,
+            total: 3 << 20,
+            finished: false,
+            files: vec![1 << 20],
+        });
+        e.uploaded_base = 12345;
+        v.push(e);
+
+        // A user's tracker list, a fault with its reason.
+        let mut rec = record();
+        rec.trackers = Some(vec!["https://[::1]:8443/a".into()]);
+        let mut e = Entry::new(rec, Some(meta(&["http://own.example/a"])));
+        e.fault = Some(Fault {
+            kind: FaultKind::DiskSpace,
+            message: "disk full at /srv/dl".into(),
+            next_try: Instant::now(),
+            since: Instant::now(),
+        });
+        v.push(e);
+
+        // A failed magnet with trackers in its link, and a nanosecond completion time.
+        let mut rec = record();
+        rec.has_metadata = false;
+        rec.name = None;
+        rec.magnet = Some(
+            "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567&tr=udp%3A%2F%2Fm.example%3A1337".into(),
+        );
+        rec.completed_at = Some(Utc.timestamp_nanos(1_764_000_000_123_456_789));
+        let mut e = Entry::new(rec, None);
+        e.metadata_invalid = true;
+        e.error = Some("metadata is invalid: \u{7f} \u{1b}[31m".into());
+        v.push(e);
+        v
+    }
+
+    #[test]
+    fn json_rows_are_the_serialized_torrent_rows() {
+        for e in entries() {
+            let mut out = Vec::new();
+            write_json(&e, &status(&e), &mut out).unwrap();
+            let expected = serde_json::to_vec(&row(&e)).unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&expected)
+            );
+            assert_eq!(out, expected);
+            // Twice: the second row comes from the hosts kept on the metadata.
+            let mut again = Vec::new();
+            write_json(&e, &status(&e), &mut again).unwrap();
+            assert_eq!(again, expected);
+        }
+        let e = &entries()[1];
+        assert_eq!(*tracker_hosts(e), ["b.example", "tracker.example"]);
+    }
 }

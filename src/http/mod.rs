@@ -10,7 +10,6 @@ pub mod files;
 pub mod me;
 pub mod profiles;
 pub mod qbit;
-mod reply;
 pub mod rss;
 pub mod server;
 pub mod torrents;

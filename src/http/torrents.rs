@@ -9,7 +9,6 @@ use http::header::CONTENT_TYPE;
 use serde::{Deserialize, Serialize};
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, json_rejection, parse_hash, too_large};
-use super::reply::JsonList;
 use super::{ApiError, ErrorCode};
 use crate::auth::{AccessError, Identity, Need};
 use crate::engine::{
@@ -354,9 +353,10 @@ pub async fn list(
     State(st): State<AppState>,
     id: Identity,
     ApiPath(profile): ApiPath<String>,
-) -> Result<JsonList<TorrentRow>, ApiError> {
+) -> Result<Response, ApiError> {
     id.require(&profile, Need::Read)?;
-    Ok(JsonList(st.engine.list(&profile)?))
+    let body = st.engine.list_json(&profile)?;
+    Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// Resolves the path hash and checks the caller's access to the torrent's profile. Torrents
