@@ -44,6 +44,11 @@ const HISTORY: TableDefinition<&str, &[u8]> = TableDefinition::new("history");
 const NOTICES: TableDefinition<&str, &[u8]> = TableDefinition::new("notices");
 /// RSS feeds, rules, fetch state and the history of grabbed items (`src/rss/`).
 const RSS: TableDefinition<&str, &[u8]> = TableDefinition::new("rss");
+/// Bytes each torrent uploaded in the running daemon's lifetime, by info hash, written once a
+/// minute (`engine/traffic.rs`) so that a crash loses at most a minute of uploads; added to
+/// the record's `uploaded_before` and forgotten at the next start (`Store::fold_uploads`)
+/// or by a clean shutdown (`Store::save_run`).
+const UPLOADS: TableDefinition<&str, &[u8]> = TableDefinition::new("uploads");
 /// Who did what, from where, when (`audit.rs`), by a key that sorts by time.
 const AUDIT: TableDefinition<&str, &[u8]> = TableDefinition::new("audit");
 /// Records set aside at start because they did not decode, by `table/key`.
@@ -80,6 +85,7 @@ pub enum Table {
     History,
     Notices,
     Rss,
+    Uploads,
 }
 
 impl Table {
@@ -95,6 +101,7 @@ impl Table {
             Table::History => HISTORY,
             Table::Notices => NOTICES,
             Table::Rss => RSS,
+            Table::Uploads => UPLOADS,
         }
     }
     fn name(self) -> &'static str {
@@ -109,6 +116,7 @@ impl Table {
             Table::History => "history",
             Table::Notices => "notices",
             Table::Rss => "rss",
+            Table::Uploads => "uploads",
         }
     }
 }
@@ -696,8 +704,9 @@ impl Store {
     /// table, read in one read transaction, so a write in between is either all in or all
     /// out). Returns the number of records copied. Used by backups while the daemon runs.
     pub fn copy_to(&self, dest: &Path) -> Result<u64> {
-        const BYTES: [TableDefinition<&str, &[u8]>; 14] = [
+        const BYTES: [TableDefinition<&str, &[u8]>; 15] = [
             AUDIT,
+            UPLOADS,
             NOTICES,
             RSS,
             HISTORY,
@@ -1294,7 +1303,70 @@ impl Store {
         self.with_write(|tx| {
             tx.open_table(TORRENTS)?.remove(hash)?;
             tx.open_table(TORRENT_FILES)?.remove(hash)?;
+            tx.open_table(UPLOADS)?.remove(hash)?;
             Ok(())
+        })
+    }
+
+    /// A clean shutdown: writes the records (with this run's uploads in `uploaded_before`)
+    /// and forgets the uploads written during the run, in one transaction, so that the next
+    /// start does not add them again.
+    pub fn save_run(&self, records: &[&TorrentRecord]) -> Result<()> {
+        let encoded: Vec<(&str, Vec<u8>)> = records
+            .iter()
+            .map(|r| (r.hash.as_str(), encode(r)))
+            .collect();
+        self.with_write(|tx| {
+            let mut t = tx.open_table(TORRENTS)?;
+            for (hash, bytes) in &encoded {
+                t.insert(*hash, bytes.as_slice())?;
+            }
+            tx.open_table(UPLOADS)?.retain(|_, _| false)?;
+            Ok(())
+        })
+    }
+
+    /// At start: adds the uploads the last run wrote (`UPLOADS`) but did not fold in at a
+    /// clean shutdown (it crashed, or the power went) to their records, and forgets them, in
+    /// one transaction. Returns how many records grew. Writes nothing when there is nothing.
+    pub fn fold_uploads(&self) -> Result<usize> {
+        let pending = self.with_db(|db| {
+            let tx = db.begin_read()?;
+            let t = match tx.open_table(UPLOADS) {
+                Ok(t) => t,
+                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(false),
+                Err(e) => return Err(e.into()),
+            };
+            Ok(!t.is_empty()?)
+        })?;
+        if !pending {
+            return Ok(0);
+        }
+        self.with_write(|tx| {
+            let mut uploads = tx.open_table(UPLOADS)?;
+            let mut torrents = tx.open_table(TORRENTS)?;
+            let mut grown = 0;
+            for row in uploads.iter()? {
+                let (k, v) = row?;
+                let hash = k.value();
+                let Ok(bytes) = decode::<u64>("uploads", hash, v.value()) else {
+                    warn!(%hash, "an unreadable upload count is dropped");
+                    continue;
+                };
+                // A record that is gone, or cannot be read (quarantined later), gets nothing.
+                let rec = torrents
+                    .get(hash)?
+                    .map(|r| decode::<TorrentRecord>("torrents", hash, r.value()));
+                if let Some(Ok(mut rec)) = rec
+                    && bytes > 0
+                {
+                    rec.uploaded_before = rec.uploaded_before.saturating_add(bytes);
+                    torrents.insert(hash, encode(&rec).as_slice())?;
+                    grown += 1;
+                }
+            }
+            uploads.retain(|_, _| false)?;
+            Ok(grown)
         })
     }
 
@@ -1534,6 +1606,37 @@ mod tests {
     }
 
     const H1: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+    #[test]
+    fn uploads_of_a_run_are_folded_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.fold_uploads().unwrap(), 0, "no table yet");
+        let mut r = record(H1, "default", 1);
+        r.uploaded_before = 100;
+        s.put_torrents(&[&r], &[]).unwrap();
+        s.write(|tx| {
+            tx.put(Table::Uploads, H1, &50u64)?;
+            // A torrent deleted since: nothing to add to.
+            tx.put(Table::Uploads, &"b".repeat(40), &7u64)
+        })
+        .unwrap();
+        assert_eq!(s.fold_uploads().unwrap(), 1);
+        assert_eq!(s.torrents().unwrap()[0].uploaded_before, 150);
+        assert_eq!(s.fold_uploads().unwrap(), 0, "forgotten once added");
+        assert_eq!(s.torrents().unwrap()[0].uploaded_before, 150);
+        // A clean shutdown writes the totals itself and forgets the minute's counts.
+        s.write(|tx| tx.put(Table::Uploads, H1, &20u64)).unwrap();
+        r.uploaded_before = 170;
+        s.save_run(&[&r]).unwrap();
+        assert_eq!(s.fold_uploads().unwrap(), 0);
+        assert_eq!(s.torrents().unwrap()[0].uploaded_before, 170);
+        // Deleting a torrent forgets its count.
+        s.write(|tx| tx.put(Table::Uploads, H1, &20u64)).unwrap();
+        s.delete_torrent(H1).unwrap();
+        s.put_torrents(&[&record(H1, "default", 1)], &[]).unwrap();
+        assert_eq!(s.fold_uploads().unwrap(), 0);
+    }
 
     #[test]
     fn roundtrip_and_reopen() {

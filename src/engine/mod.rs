@@ -358,6 +358,13 @@ impl Engine {
         std::fs::create_dir_all(&engine_dir)
             .and_then(|()| crate::private_fs::restrict_tree(&engine_dir))
             .map_err(|e| EngineError::failed(format!("creating {}", engine_dir.display()), e))?;
+        match store.fold_uploads() {
+            Ok(0) => {}
+            Ok(n) => {
+                info!("uploads of the last run added to {n} torrents (it did not stop cleanly)")
+            }
+            Err(e) => warn!("adding the last run's uploads to the torrents: {e}"),
+        }
         let mut records = store.torrents()?;
         finish_interrupted_moves(&store, &mut records);
         // Fast-resume files of quarantined torrents stay: the record may be restored.
@@ -1471,6 +1478,7 @@ impl Engine {
     /// Stops the engine: counters folded into the store, session stopped.
     pub async fn shutdown(&self) {
         let _g = self.ops.lock().await;
+        let sampler = self.close_traffic();
         let recs: Vec<TorrentRecord> = {
             let st = self.lock();
             st.torrents
@@ -1486,12 +1494,10 @@ impl Engine {
                 })
                 .collect()
         };
-        if let Err(e) = self
-            .store
-            .put_torrents(&recs.iter().collect::<Vec<_>>(), &[])
-        {
+        if let Err(e) = self.store.save_run(&recs.iter().collect::<Vec<_>>()) {
             warn!("saving counters at shutdown: {e}");
         }
+        drop(sampler);
         self.session.stop().await;
     }
 

@@ -12,7 +12,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::Engine;
-use crate::store::{Store, Table};
+use crate::store::Table;
 
 const MINUTE: i64 = 60;
 const TEN_MINUTES: i64 = 600;
@@ -44,6 +44,11 @@ pub(crate) struct Sampler {
     /// The minute being filled (unix seconds of its start) and its buckets per profile.
     minute: i64,
     current: HashMap<String, Bucket>,
+    /// Per torrent: this run's uploads as last written to the store (`Table::Uploads`).
+    uploads: HashMap<String, u64>,
+    /// Set by a clean shutdown, which folds the uploads into the records itself: nothing is
+    /// written after it.
+    closed: bool,
 }
 
 fn key(profile: &str, t: i64) -> String {
@@ -68,11 +73,6 @@ fn add_into(tx: &mut crate::store::Tx, k: &str, b: Bucket) -> crate::store::Resu
     )
 }
 
-/// Adds `b` to the stored bucket `k`.
-fn add_stored(store: &Store, k: &str, b: Bucket) -> crate::store::Result<()> {
-    store.write(|tx| add_into(tx, k, b))
-}
-
 impl Engine {
     fn sampler(&self) -> std::sync::MutexGuard<'_, Sampler> {
         self.traffic.lock().unwrap_or_else(|e| e.into_inner())
@@ -81,8 +81,21 @@ impl Engine {
     /// Takes a sample: what every torrent moved since the last one goes to its profile's
     /// current minute; a finished minute is written out.
     pub(crate) fn sample_traffic(&self) {
+        let now = Utc::now().timestamp();
+        let minute = now - now.rem_euclid(MINUTE);
+        // Once a minute, with the finished minute, this run's uploads of every torrent are
+        // written too (ratio and share limits count them; a crash would lose them).
+        let new_minute = self.sampler().minute != minute;
+        let mut uploads: Vec<(String, u64)> = Vec::new();
         let counts: Vec<(String, String, u64, u64)> = {
             let st = self.lock();
+            if new_minute {
+                uploads.extend(st.torrents.values().filter_map(|e| {
+                    let up =
+                        e.uploaded_base + e.handle.as_ref().map_or(0, |h| h.stats().uploaded_bytes);
+                    (up > 0).then(|| (e.rec.hash.clone(), up))
+                }));
+            }
             st.torrents
                 .values()
                 .filter_map(|e| {
@@ -102,55 +115,82 @@ impl Engine {
                 })
                 .collect()
         };
-        let now = Utc::now().timestamp();
-        let minute = now - now.rem_euclid(MINUTE);
         let mut flush = Vec::new();
-        {
-            let mut sp = self.sampler();
-            if sp.minute != minute {
-                let done = std::mem::take(&mut sp.current);
-                if sp.minute != 0 {
-                    flush.extend(
-                        done.into_iter()
-                            .filter(|(_, b)| b.dl + b.ul > 0)
-                            .map(|(p, b)| (key(&p, sp.minute), b)),
+        let mut sp = self.sampler();
+        if sp.minute != minute {
+            let done = std::mem::take(&mut sp.current);
+            if sp.minute != 0 {
+                flush.extend(
+                    done.into_iter()
+                        .filter(|(_, b)| b.dl + b.ul > 0)
+                        .map(|(p, b)| (key(&p, sp.minute), b)),
+                );
+            }
+            sp.minute = minute;
+        }
+        let mut seen = HashMap::with_capacity(counts.len());
+        // Baselines of torrents the queue started since the last sample, which may not be
+        // live yet: kept for the next one.
+        let started: Vec<(String, (u64, u64))> = sp
+            .last
+            .iter()
+            .filter(|(h, _)| !counts.iter().any(|c| &c.0 == *h))
+            .map(|(h, v)| (h.clone(), *v))
+            .collect();
+        for (hash, profile, dl, ul) in counts {
+            // A torrent seen for the first time counts from here (what it had before is
+            // not new traffic); counters that go back (a recheck) count nothing.
+            if let Some(&(pdl, pul)) = sp.last.get(&hash) {
+                let b = sp.current.entry(profile).or_default();
+                b.dl += dl.saturating_sub(pdl);
+                b.ul += ul.saturating_sub(pul);
+            }
+            seen.insert(hash, (dl, ul));
+        }
+        // A started torrent not live after a sample either is forgotten at the next one.
+        for (h, v) in started {
+            if sp.pending.insert(h.clone()) {
+                seen.insert(h, v);
+            }
+        }
+        sp.pending.retain(|h| seen.contains_key(h));
+        sp.last = seen;
+        uploads.retain(|(h, up)| sp.uploads.get(h) != Some(up));
+        if (flush.is_empty() && uploads.is_empty()) || sp.closed {
+            return;
+        }
+        // Written with the sampler held: a shutdown waits for it (see `closed`).
+        let written = self.store.write(|tx| {
+            for (k, b) in &flush {
+                add_into(tx, k, *b)?;
+            }
+            for (h, up) in &uploads {
+                tx.put(Table::Uploads, h, up)?;
+            }
+            Ok::<(), crate::store::StoreError>(())
+        });
+        match written {
+            Ok(()) => {
+                if !uploads.is_empty() {
+                    tracing::debug!(
+                        torrents = uploads.len(),
+                        bytes = uploads.iter().map(|u| u.1).sum::<u64>(),
+                        "this run's uploads saved"
                     );
                 }
-                sp.minute = minute;
+                sp.uploads.extend(uploads);
             }
-            let mut seen = HashMap::with_capacity(counts.len());
-            // Baselines of torrents the queue started since the last sample, which may not
-            // be live yet: kept for the next one.
-            let started: Vec<(String, (u64, u64))> = sp
-                .last
-                .iter()
-                .filter(|(h, _)| !counts.iter().any(|c| &c.0 == *h))
-                .map(|(h, v)| (h.clone(), *v))
-                .collect();
-            for (hash, profile, dl, ul) in counts {
-                // A torrent seen for the first time counts from here (what it had before
-                // is not new traffic); counters that go back (a recheck) count nothing.
-                if let Some(&(pdl, pul)) = sp.last.get(&hash) {
-                    let b = sp.current.entry(profile).or_default();
-                    b.dl += dl.saturating_sub(pdl);
-                    b.ul += ul.saturating_sub(pul);
-                }
-                seen.insert(hash, (dl, ul));
-            }
-            // A started torrent not live after a sample either is forgotten at the next one.
-            for (h, v) in started {
-                if sp.pending.insert(h.clone()) {
-                    seen.insert(h, v);
-                }
-            }
-            sp.pending.retain(|h| seen.contains_key(h));
-            sp.last = seen;
+            // Tried again at the next minute (the uploads; that minute's history is lost).
+            Err(e) => tracing::warn!("traffic history and uploads: could not store: {e}"),
         }
-        for (k, b) in flush {
-            if let Err(e) = add_stored(&self.store, &k, b) {
-                tracing::warn!("traffic history: could not store a minute: {e}");
-            }
-        }
+    }
+
+    /// Stops the minute-by-minute writes of uploads and returns the guard that holds them
+    /// stopped while a clean shutdown folds the uploads into the records itself.
+    pub(crate) fn close_traffic(&self) -> std::sync::MutexGuard<'_, Sampler> {
+        let mut sp = self.sampler();
+        sp.closed = true;
+        sp
     }
 
     /// Starts counting a torrent the queue is about to run from what it has now (it moves no

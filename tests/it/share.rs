@@ -1,7 +1,8 @@
 //! Share limits (README "Share limits"): a torrent seeding to a real aria2c leecher stops at
 //! ratio 1.0 — paused by its own limit, removed with its data by its profile's; a global
 //! seeding-time limit of one minute pauses a torrent within the next minute while a torrent
-//! whose own limit is "none" keeps seeding.
+//! whose own limit is "none" keeps seeding. Uploaded bytes, which the ratio counts, survive a
+//! crash (written once a minute) and are not counted twice after a clean stop.
 
 use serde_json::json;
 
@@ -132,4 +133,86 @@ async fn a_global_seeding_time_limit_pauses_within_the_minute() {
     d.restart().await;
     let (_, s) = d.get("/api/settings").await;
     assert_eq!(s["share"]["seed_time_limit"], 1, "{s}");
+}
+
+/// The bytes of this run's uploads the daemon last logged as saved (debug line of
+/// `engine/traffic.rs`), if any.
+fn saved_uploads(log: &str) -> Option<u64> {
+    log.lines()
+        .filter(|l| l.contains("this run's uploads saved"))
+        .filter_map(|l| {
+            l.split("bytes=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .next_back()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn uploads_survive_a_crash_and_count_once() {
+    let tmp = tempdir("share-crash");
+    let root = tmp.path();
+    let mut tracker = Tracker::new(root);
+    let announce = tracker.announce_url();
+    let size = 3 * 1024 * KIB as u64;
+    let p = Payload::single(
+        &root.join("src"),
+        "up.bin",
+        size as usize,
+        &[announce],
+        64 * 1024,
+    )
+    .await;
+    tracker.start(&[&p.hash]).await;
+    let mut d = Daemon::start_with_env(
+        root,
+        &[("PYTORRENT_LOG", "info,pytorrentd::engine::traffic=debug")],
+    )
+    .await;
+    p.copy_into(&d.download_dir);
+    d.add_torrent_ok("default", &p.torrent, &[]).await;
+    d.wait_complete(&p.hash, 30).await;
+    // An aria2c leecher takes the whole file; the daemon writes this run's uploads with the
+    // first traffic sample of the next minute.
+    let leech = async |d: &Daemon, tag: &str| {
+        tracker.wait_seeders(&p.hash, 1, 30).await;
+        let mut l = Aria2::leech(root, tag, &p.torrent_path, &root.join(tag));
+        assert!(l.wait_exit(60.0).await.success(), "{}", l.log_tail(30));
+        wait_for(
+            75,
+            "this run's uploads saved",
+            async || match saved_uploads(&d.log_of_run(d.run)) {
+                Some(b) if b >= size => Ok(b),
+                other => Err(format!("last saved: {other:?}")),
+            },
+        )
+        .await
+    };
+    let uploaded = async |d: &Daemon| d.torrent(&p.hash).await["uploaded"].as_u64().unwrap_or(0);
+
+    let saved = leech(&d, "l1").await;
+    let before = uploaded(&d).await;
+    assert!(saved <= before, "saved {saved}, uploaded {before}");
+    // A clean stop folds the run's uploads into the record and forgets what it wrote each
+    // minute: the next start adds nothing again.
+    d.restart().await;
+    assert_eq!(uploaded(&d).await, before, "after a clean restart");
+    let log = d.log_of_run(d.run);
+    assert!(!log.contains("uploads of the last run added"), "{log}");
+
+    // kill -9: what was saved at the last minute is still there.
+    let saved = leech(&d, "l2").await;
+    d.kill9();
+    d.start_again().await;
+    let row = d.torrent(&p.hash).await;
+    assert_eq!(row["uploaded"], before + saved, "after a crash: {row}");
+    assert!(row["ratio"].as_f64().unwrap_or(0.0) >= 2.0, "{row}");
+    let log = d.log_of_run(d.run);
+    assert!(
+        log.contains("uploads of the last run added to 1 torrents"),
+        "{log}"
+    );
 }
