@@ -1282,6 +1282,17 @@ impl Store {
 
     /// Inserts or replaces records (and optionally .torrent bytes) in one transaction.
     pub fn put_torrents(&self, records: &[&TorrentRecord], files: &[(&str, &[u8])]) -> Result<()> {
+        self.write_torrents(records, files, false)
+    }
+
+    /// `put_torrents`, and with `forget_uploads` the `UPLOADS` table emptied in the same
+    /// transaction.
+    fn write_torrents(
+        &self,
+        records: &[&TorrentRecord],
+        files: &[(&str, &[u8])],
+        forget_uploads: bool,
+    ) -> Result<()> {
         let encoded: Vec<(&str, Vec<u8>)> = records
             .iter()
             .map(|r| (r.hash.as_str(), encode(r)))
@@ -1294,6 +1305,9 @@ impl Store {
             let mut f = tx.open_table(TORRENT_FILES)?;
             for (hash, bytes) in files {
                 f.insert(*hash, *bytes)?;
+            }
+            if forget_uploads {
+                tx.open_table(UPLOADS)?.retain(|_, _| false)?;
             }
             Ok(())
         })
@@ -1312,18 +1326,7 @@ impl Store {
     /// and forgets the uploads written during the run, in one transaction, so that the next
     /// start does not add them again.
     pub fn save_run(&self, records: &[&TorrentRecord]) -> Result<()> {
-        let encoded: Vec<(&str, Vec<u8>)> = records
-            .iter()
-            .map(|r| (r.hash.as_str(), encode(r)))
-            .collect();
-        self.with_write(|tx| {
-            let mut t = tx.open_table(TORRENTS)?;
-            for (hash, bytes) in &encoded {
-                t.insert(*hash, bytes.as_slice())?;
-            }
-            tx.open_table(UPLOADS)?.retain(|_, _| false)?;
-            Ok(())
-        })
+        self.write_torrents(records, &[], true)
     }
 
     /// At start: adds the uploads the last run wrote (`UPLOADS`) but did not fold in at a
@@ -1572,38 +1575,42 @@ fn health_text(e: &StoreError) -> String {
     }
 }
 
+/// A plain record for unit tests (this module's and the engine's).
+#[cfg(test)]
+pub(crate) fn test_record(hash: &str, profile: &str, pos: u64) -> TorrentRecord {
+    TorrentRecord {
+        hash: hash.into(),
+        profile: profile.into(),
+        name: Some("n".into()),
+        magnet: None,
+        source_url: None,
+        has_metadata: true,
+        queue_position: pos,
+        labels: vec![],
+        legacy_label: None,
+        title: None,
+        share: Default::default(),
+        dl_limit: 0,
+        ul_limit: 0,
+        moving_to: None,
+        trackers: None,
+        only_files: None,
+        paused: false,
+        force_start: false,
+        peers: vec![],
+        save_dir: "/tmp".into(),
+        added_at: Utc::now(),
+        completed_at: None,
+        uploaded_before: 0,
+        downloaded_before: 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn record(hash: &str, profile: &str, pos: u64) -> TorrentRecord {
-        TorrentRecord {
-            hash: hash.into(),
-            profile: profile.into(),
-            name: Some("n".into()),
-            magnet: None,
-            source_url: None,
-            has_metadata: true,
-            queue_position: pos,
-            labels: vec![],
-            legacy_label: None,
-            title: None,
-            share: Default::default(),
-            dl_limit: 0,
-            ul_limit: 0,
-            moving_to: None,
-            trackers: None,
-            only_files: None,
-            paused: false,
-            force_start: false,
-            peers: vec![],
-            save_dir: "/tmp".into(),
-            added_at: Utc::now(),
-            completed_at: None,
-            uploaded_before: 0,
-            downloaded_before: 0,
-        }
-    }
+    use super::test_record as record;
 
     const H1: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 

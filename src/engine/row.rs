@@ -536,32 +536,12 @@ mod tests {
     use crate::store::{ShareAction, ShareLimits, TorrentRecord};
 
     fn record() -> TorrentRecord {
-        TorrentRecord {
-            hash: "0123456789abcdef0123456789abcdef01234567".into(),
-            profile: "family".into(),
-            name: Some("plain".into()),
-            magnet: None,
-            source_url: None,
-            has_metadata: true,
-            queue_position: 7,
-            labels: vec![],
-            legacy_label: None,
-            title: None,
-            share: Default::default(),
-            dl_limit: 0,
-            ul_limit: 0,
-            moving_to: None,
-            trackers: None,
-            only_files: None,
-            paused: false,
-            force_start: false,
-            peers: vec![],
-            save_dir: "/srv/dl".into(),
-            added_at: Utc.with_ymd_and_hms(2026, 12, 4, 10, 0, 0).unwrap(),
-            completed_at: None,
-            uploaded_before: 0,
-            downloaded_before: 0,
-        }
+        let mut r =
+            crate::store::test_record("0123456789abcdef0123456789abcdef01234567", "family", 7);
+        r.name = Some("plain".into());
+        r.save_dir = "/srv/dl".into();
+        r.added_at = Utc.with_ymd_and_hms(2026, 12, 4, 10, 0, 0).unwrap();
+        r
     }
 
     fn meta(trackers: &[&str]) -> Arc<Meta> {
