@@ -300,10 +300,14 @@ test('a real download: Peers tab, speeds in the tab title', async () => {
   await page.waitForSelector(row(P.hash));
   await page.click(`${row(P.hash)} .c-name`);
   await page.click('[data-testid=tab-peers]');
+  // What the tab showed last, for the failure message (a CI run once timed out here).
+  let seen = '';
   await waitFor('a peer downloading with a speed', 40, async () => {
     const t = await page.textContent('[data-testid=peers-table] tbody').catch(() => '');
-    return t.includes('127.0.0.1') && /aria2/i.test(t) && /D/.test(await page.textContent('[data-testid=peers-table] tbody td.mono')) && /B\/s/.test(t);
-  }, 500);
+    const flags = await page.textContent('[data-testid=peers-table] tbody td.mono').catch(() => '');
+    seen = `peers: ${JSON.stringify(t)}, flags: ${JSON.stringify(flags)}, row: ${JSON.stringify(await page.textContent(row(P.hash)).catch(() => ''))}`;
+    return t.includes('127.0.0.1') && /aria2/i.test(t) && /D/.test(flags) && /B\/s/.test(t);
+  }, 500).catch((e) => { throw new Error(`${e.message}; ${seen}`); });
   assert.match(await page.textContent('[data-testid=peers-table] tbody'), /TCP|UTP/);
   // The seeder has every piece.
   await waitFor('the seeder at 100 %', 10, async () => /^100(\.0)?\s?%$/.test((await page.textContent('[data-testid=peer-progress]')).trim()));
